@@ -1,0 +1,42 @@
+// simclr::ops::gemm_kernel<cuda_t>: row-major GEMM through cuBLAS (column-major, operands swapped).
+#pragma once
+#if !defined(__CUDACC__)
+#error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
+#endif
+
+#include <type_traits>
+
+#include <cublas_v2.h>
+
+#include <simclr/backend/cuda/check.cuh>
+#include <simclr/backend/cuda/cublas.cuh>
+#include <simclr/ops/gemm.hpp>
+
+namespace simclr::ops {
+
+template <>
+struct gemm_kernel<cuda_t> {
+  /// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: call cuBLAS with B first.
+  template <class T>
+  static void run(bool ta, bool tb, index_t m, index_t n, index_t k, T alpha, const T* a,
+                  index_t lda, const T* b, index_t ldb, T beta, T* c, index_t ldc) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                  "simclr: gemm on cuda_t supports float and double");
+    if (m == 0 || n == 0) return;
+    const cublasOperation_t op_a = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t op_b = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const auto h = cuda_backend::cublas_handle();
+    const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+    // cuBLAS needs ld ≥ 1 even for empty operands.
+    const int la = static_cast<int>(lda > 0 ? lda : 1), lb = static_cast<int>(ldb > 0 ? ldb : 1);
+    if constexpr (std::is_same_v<T, float>) {
+      SIMCLR_CUDA_CHECK(cublasSgemm(h, op_b, op_a, ni, mi, ki, &alpha, b, lb, a, la, &beta, c,
+                                    static_cast<int>(ldc)));
+    } else {
+      SIMCLR_CUDA_CHECK(cublasDgemm(h, op_b, op_a, ni, mi, ki, &alpha, b, lb, a, la, &beta, c,
+                                    static_cast<int>(ldc)));
+    }
+  }
+};
+
+}  // namespace simclr::ops

@@ -1,0 +1,62 @@
+// simclr::random::fill_uniform / fill_normal on device: the same numbers as the host fills.
+#pragma once
+#if !defined(__CUDACC__)
+#error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
+#endif
+
+#include <cstdint>
+
+#include <simclr/backend/cuda/check.cuh>
+#include <simclr/random/fill.hpp>
+#include <simclr/random/stream.hpp>
+#include <simclr/tensor_view.hpp>
+
+namespace simclr::random {
+
+namespace detail {
+template <class T>
+__global__ void fill_uniform_kernel(T* out, index_t n, key k, T lo, T hi) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    out[i] = lo + (hi - lo) * uniform_at<T>(k, static_cast<std::uint64_t>(i));
+}
+template <class T>
+__global__ void fill_normal_kernel(T* out, index_t n, key k, T mean, T stddev) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    out[i] = mean + stddev * normal_at<T>(k, static_cast<std::uint64_t>(i));
+}
+inline unsigned grid_for(index_t n) {
+  const index_t blocks = (n + 255) / 256;
+  return static_cast<unsigned>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
+}
+template <class T>
+void expect_dense_device(tensor_view<T, cuda_t> v) {
+  if (!v.is_contiguous())
+    throw shape_error("simclr: random fill needs a contiguous view, got shape " +
+                      v.shape().to_string());
+}
+}  // namespace detail
+
+/// Device version of fill_uniform: element i gets the i-th uniform of `k`, as on the host.
+template <class T>
+void fill_uniform(tensor_view<T, cuda_t> v, const key& k, T lo = T(0), T hi = T(1)) {
+  detail::expect_dense_device(v);
+  if (v.numel() == 0) return;
+  detail::fill_uniform_kernel<T><<<detail::grid_for(v.numel()), 256>>>(v.data(), v.numel(), k,
+                                                                       lo, hi);
+  SIMCLR_CUDA_CHECK(cudaGetLastError());
+}
+
+/// Device version of fill_normal: element i gets the i-th normal of `k`, as on the host
+/// (up to the last bits of the device's log/cos).
+template <class T>
+void fill_normal(tensor_view<T, cuda_t> v, const key& k, T mean = T(0), T stddev = T(1)) {
+  detail::expect_dense_device(v);
+  if (v.numel() == 0) return;
+  detail::fill_normal_kernel<T><<<detail::grid_for(v.numel()), 256>>>(v.data(), v.numel(), k,
+                                                                      mean, stddev);
+  SIMCLR_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace simclr::random

@@ -1,0 +1,15 @@
+// Umbrella header for the CUDA backend (nvcc only): the CPU library plus every CUDA kernel.
+#pragma once
+#if !defined(__CUDACC__)
+#error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
+#endif
+
+#include <simclr/simclr.hpp>
+
+#include <simclr/backend/cuda/check.cuh>
+#include <simclr/backend/cuda/cublas.cuh>
+#include <simclr/backend/cuda/device.cuh>
+#include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/backend/cuda/memory.cuh>
+#include <simclr/backend/cuda/random.cuh>
+#include <simclr/backend/cuda/transfer.cuh>

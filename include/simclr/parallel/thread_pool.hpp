@@ -1,0 +1,225 @@
+// simclr::parallel: a small persistent thread pool and deterministic parallel_for / reduce.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include <simclr/config.hpp>
+#include <simclr/error.hpp>
+
+namespace simclr::parallel {
+
+/// A fixed set of worker threads that run the chunks of one job at a time; the calling thread
+/// works too, so a pool of size 1 has no worker and runs everything inline.
+///
+/// Determinism: work is split into chunks whose boundaries depend only on the problem size and
+/// the grain the caller picks, never on the number of threads. A kernel that writes each output
+/// from one chunk, or reduces per chunk and combines chunks in order (`reduce` below), gives
+/// bit-identical results for any pool size.
+///
+/// A call made from inside a job (nested parallelism) runs inline on the calling worker.
+/// Concurrent jobs from different outside threads are serialised.
+class thread_pool {
+ public:
+  /// `threads` is the total parallelism including the caller (≥ 1).
+  explicit thread_pool(std::size_t threads) : size_(std::max<std::size_t>(1, threads)) {
+    workers_.reserve(size_ - 1);
+    for (std::size_t i = 0; i + 1 < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+  ~thread_pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+  /// Total parallelism, the calling thread included.
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+  /// Calls `f(chunk)` once for every chunk in [0, n_chunks), spread over the pool; returns when
+  /// all are done. The first exception thrown by `f` is rethrown here (remaining chunks are
+  /// skipped).
+  template <class F>
+  void run_chunks(index_t n_chunks, F&& f) {
+    if (n_chunks <= 0) return;
+    if (size_ == 1 || n_chunks == 1 || inside_job()) {
+      for (index_t c = 0; c < n_chunks; ++c) f(c);
+      return;
+    }
+    std::lock_guard submit(submit_mutex_);
+    job j;
+    j.n_chunks = n_chunks;
+    j.context = std::addressof(f);
+    j.call = [](void* ctx, index_t c) { (*static_cast<std::remove_reference_t<F>*>(ctx))(c); };
+    {
+      std::lock_guard lock(mutex_);
+      job_ = &j;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work_on(j);
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return j.finished == j.n_chunks && busy_workers_ == 0; });
+    job_ = nullptr;
+    lock.unlock();
+    if (j.failure) std::rethrow_exception(j.failure);
+  }
+
+ private:
+  struct job {
+    index_t n_chunks = 0;
+    void* context = nullptr;
+    void (*call)(void*, index_t) = nullptr;
+    std::atomic<index_t> next{0};
+    index_t finished = 0;  // guarded by mutex_
+    std::exception_ptr failure;  // guarded by mutex_
+  };
+
+  static bool& inside_job() noexcept {
+    thread_local bool inside = false;
+    return inside;
+  }
+
+  void work_on(job& j) {
+    const bool was_inside = inside_job();
+    inside_job() = true;
+    index_t done_here = 0;
+    std::exception_ptr failure;
+    for (index_t c = j.next.fetch_add(1); c < j.n_chunks; c = j.next.fetch_add(1)) {
+      if (!failure) {
+        try {
+          j.call(j.context, c);
+        } catch (...) {
+          failure = std::current_exception();
+          j.next.store(j.n_chunks);  // stop handing out new chunks
+        }
+      }
+      ++done_here;
+    }
+    inside_job() = was_inside;
+    std::lock_guard lock(mutex_);
+    if (failure && !j.failure) j.failure = failure;
+    // Chunks skipped after a failure still count as finished, so the caller can return.
+    j.finished = failure || j.failure ? j.n_chunks : j.finished + done_here;
+    if (j.finished >= j.n_chunks) done_.notify_all();
+  }
+
+  void worker_loop() {
+    std::uint64_t seen = 0;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || (job_ != nullptr && generation_ != seen); });
+      if (stopping_) return;
+      seen = generation_;
+      job* j = job_;
+      ++busy_workers_;
+      lock.unlock();
+      work_on(*j);
+      lock.lock();
+      if (--busy_workers_ == 0) done_.notify_all();
+    }
+  }
+
+  std::size_t size_;
+  std::vector<std::thread> workers_;
+  std::mutex submit_mutex_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  job* job_ = nullptr;
+  std::uint64_t generation_ = 0;
+  int busy_workers_ = 0;
+  bool stopping_ = false;
+};
+
+namespace detail {
+inline std::size_t threads_from_environment() {
+  if (const char* s = std::getenv("SIMCLR_NUM_THREADS"); s != nullptr && *s != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(s, &end, 10);
+    if (end != nullptr && *end == '\0' && n >= 1) return static_cast<std::size_t>(n);
+    throw value_error(std::string("simclr: SIMCLR_NUM_THREADS is '") + s +
+                      "', expected a positive integer");
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+inline std::unique_ptr<thread_pool>& default_pool_slot() {
+  static std::unique_ptr<thread_pool> pool;
+  return pool;
+}
+inline std::mutex& default_pool_mutex() {
+  static std::mutex m;
+  return m;
+}
+}  // namespace detail
+
+/// The process-wide pool CPU kernels use. Sized by SIMCLR_NUM_THREADS, else by the number of
+/// hardware threads; change it with set_num_threads.
+inline thread_pool& default_pool() {
+  std::lock_guard lock(detail::default_pool_mutex());
+  auto& slot = detail::default_pool_slot();
+  if (!slot) slot = std::make_unique<thread_pool>(detail::threads_from_environment());
+  return *slot;
+}
+
+/// Replaces the default pool by one of `n` threads (≥ 1). Not to be called while a kernel runs.
+inline void set_num_threads(std::size_t n) {
+  if (n == 0) throw value_error("simclr: set_num_threads(0): expected at least 1 thread");
+  std::lock_guard lock(detail::default_pool_mutex());
+  auto& slot = detail::default_pool_slot();
+  if (!slot || slot->size() != n) {
+    slot.reset();
+    slot = std::make_unique<thread_pool>(n);
+  }
+}
+
+/// Parallelism of the default pool.
+inline std::size_t num_threads() { return default_pool().size(); }
+
+/// Calls `f(lo, hi)` on the ranges [begin + k·grain, min(end, begin + (k+1)·grain)) for every k,
+/// in parallel on `pool`. The ranges depend on (begin, end, grain) only.
+template <class F>
+void parallel_for(index_t begin, index_t end, index_t grain, F&& f,
+                  thread_pool& pool = default_pool()) {
+  if (end <= begin) return;
+  grain = std::max<index_t>(1, grain);
+  const index_t n_chunks = (end - begin + grain - 1) / grain;
+  pool.run_chunks(n_chunks, [&](index_t c) {
+    const index_t lo = begin + c * grain;
+    f(lo, std::min(end, lo + grain));
+  });
+}
+
+/// Deterministic parallel reduction: `map(lo, hi)` gives one partial result per chunk of `grain`
+/// indices, and the partials are combined left to right with `combine`, starting from `init`.
+/// The result is bit-identical for any number of threads.
+template <class R, class Map, class Combine>
+[[nodiscard]] R reduce(index_t begin, index_t end, index_t grain, R init, Map&& map,
+                       Combine&& combine, thread_pool& pool = default_pool()) {
+  if (end <= begin) return init;
+  grain = std::max<index_t>(1, grain);
+  const index_t n_chunks = (end - begin + grain - 1) / grain;
+  std::vector<R> partial(static_cast<std::size_t>(n_chunks), init);
+  pool.run_chunks(n_chunks, [&](index_t c) {
+    const index_t lo = begin + c * grain;
+    partial[static_cast<std::size_t>(c)] = map(lo, std::min(end, lo + grain));
+  });
+  R result = init;
+  for (auto& p : partial) result = combine(result, p);
+  return result;
+}
+
+}  // namespace simclr::parallel

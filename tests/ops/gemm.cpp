@@ -1,0 +1,100 @@
+#include <simclr/ops/gemm.hpp>
+
+#include <cstring>
+
+#include <doctest/doctest.h>
+
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/random/fill.hpp>
+
+#include "support/naive.hpp"
+
+using namespace simclr;
+
+namespace {
+template <class T>
+tensor<T> random_matrix(index_t r, index_t c, std::uint64_t seed) {
+  tensor<T> t(shape{r, c}, uninitialized);
+  random::fill_uniform<T>(t.view(), random::key(seed), T(-1), T(1));
+  return t;
+}
+}  // namespace
+
+TEST_CASE("gemm: a hand-computed product") {
+  const tensor<float> a(shape{2, 3}, {1, 2, 3, 4, 5, 6});
+  const tensor<float> b(shape{3, 2}, {7, 8, 9, 10, 11, 12});
+  const auto c = ops::matmul(a, b);
+  CHECK(c.shape() == shape{2, 2});
+  CHECK(c(0, 0) == 58.f);
+  CHECK(c(0, 1) == 64.f);
+  CHECK(c(1, 0) == 139.f);
+  CHECK(c(1, 1) == 154.f);
+}
+
+TEST_CASE_TEMPLATE("gemm: all transpose cases, α and β, against a naive product", T, float,
+                   double) {
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
+  for (const auto [m, n, k] : {std::array<index_t, 3>{5, 7, 3}, {64, 33, 129}, {130, 65, 70}}) {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = (t & 1) != 0, tb = (t & 2) != 0;
+      const auto a = ta ? random_matrix<T>(k, m, 1) : random_matrix<T>(m, k, 1);
+      const auto b = tb ? random_matrix<T>(n, k, 2) : random_matrix<T>(k, n, 2);
+      auto c = random_matrix<T>(m, n, 3);
+      const auto expected = test::naive_gemm(a, b, ta, tb, 0.5, -2.0, c);
+      ops::gemm(a, b, c, {.transpose_a = ta, .transpose_b = tb, .alpha = 0.5, .beta = -2.0});
+      double worst = 0;
+      for (index_t i = 0; i < c.numel(); ++i)
+        worst = std::max(worst, std::abs(double(c.data()[i]) - double(expected.data()[i])));
+      CAPTURE(m);
+      CAPTURE(t);
+      CHECK(worst < tol);
+    }
+  }
+}
+
+TEST_CASE("gemm: β = 0 overwrites C without reading it") {
+  const tensor<double> a(shape{1, 1}, {2.0}), b(shape{1, 1}, {3.0});
+  tensor<double> c(shape{1, 1}, {std::numeric_limits<double>::quiet_NaN()});
+  ops::gemm(a, b, c);
+  CHECK(c(0, 0) == 6.0);
+}
+
+TEST_CASE("gemm: works on views (a slice of rows)") {
+  const auto a = random_matrix<double>(10, 4, 5);
+  const auto b = random_matrix<double>(4, 3, 6);
+  tensor<double> full(shape{10, 3});
+  ops::gemm(a, b, full);
+  tensor<double> part(shape{4, 3});
+  ops::gemm(a.view().slice(3, 7), b, part);
+  for (index_t i = 0; i < 4; ++i)
+    for (index_t j = 0; j < 3; ++j) CHECK(part(i, j) == full(i + 3, j));
+}
+
+TEST_CASE("gemm: bit-identical results for 1 and 2 threads") {
+  const auto a = random_matrix<float>(300, 257, 7);
+  const auto b = random_matrix<float>(257, 190, 8);
+  parallel::set_num_threads(1);
+  const auto c1 = ops::matmul(a, b, {.transpose_b = false});
+  parallel::set_num_threads(2);
+  const auto c2 = ops::matmul(a, b);
+  parallel::set_num_threads(3);
+  const auto c3 = ops::matmul(a, b);
+  CHECK(std::memcmp(c1.data(), c2.data(), c1.bytes()) == 0);
+  CHECK(std::memcmp(c1.data(), c3.data(), c1.bytes()) == 0);
+}
+
+TEST_CASE("gemm: shape mismatches are reported with both shapes") {
+  const tensor<float> a(shape{2, 3}), b(shape{4, 2});
+  tensor<float> c(shape{2, 2});
+  CHECK_THROWS_WITH_AS(ops::gemm(a, b, c),
+                       "simclr: gemm: inner dimensions differ: op(A) is 2×3, op(B) is 4×2",
+                       shape_error);
+  const tensor<float> b2(shape{3, 5});
+  CHECK_THROWS_WITH_AS(ops::gemm(a, b2, c), "simclr: gemm: C has shape (2, 2), expected (2, 5)",
+                       shape_error);
+  const tensor<float> v(shape{3});
+  CHECK_THROWS_WITH_AS(ops::gemm(a, v, c), "simclr: gemm: B has shape (3), expected rank 2",
+                       shape_error);
+  const tensor<float> a3(shape{2, 3, 1});
+  CHECK_THROWS_AS((void)ops::matmul(a3, b2), shape_error);
+}
