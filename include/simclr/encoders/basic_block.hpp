@@ -1,0 +1,83 @@
+// simclr::encoders::basic_block: the two-3×3-conv residual block of ResNet-18/34.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <simclr/mode.hpp>
+#include <simclr/nn/batch_norm.hpp>
+#include <simclr/nn/conv2d.hpp>
+#include <simclr/nn/relu.hpp>
+#include <simclr/nn/residual_add.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::encoders {
+
+/// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 carries the stride, and the
+/// shortcut is a 1×1 strided conv + BN ("downsample") when the shape changes.
+/// State names follow torchvision: conv1, bn1, conv2, bn2, downsample.0, downsample.1.
+template <class T = float, backend Backend = cpu_t>
+class basic_block {
+ public:
+  using scalar_type = T;
+  using backend_type = Backend;
+  static constexpr index_t expansion = 1;
+
+  /// `in` input channels, `planes` output channels, `stride` of the first conv.
+  basic_block(index_t in, index_t planes, index_t stride, bool zero_init_last_bn)
+      : conv1_({in, planes, 3, stride, 1}),
+        bn1_({planes}),
+        conv2_({planes, planes, 3, 1, 1}),
+        bn2_({.channels = planes, .zero_init = zero_init_last_bn}) {
+    if (stride != 1 || in != planes) {
+      down_conv_.emplace(nn::conv2d_options{in, planes, 1, stride, 0});
+      down_bn_.emplace(nn::batch_norm_options{planes});
+    }
+  }
+
+  [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
+    auto out = relu1_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
+    out = bn2_.forward(conv2_.forward(out, m), m);
+    if (down_conv_) {
+      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward(x, m), m));
+    } else {
+      nn::residual_add_inplace(out, x);
+    }
+    return relu_out_.forward(out, m);
+  }
+
+  [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
+    const auto d_sum = relu_out_.backward(dy);
+    auto dx = conv1_.backward(bn1_.backward(relu1_.backward(conv2_.backward(bn2_.backward(d_sum)))));
+    if (down_conv_) {
+      nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
+    } else {
+      nn::residual_add_inplace(dx, d_sum);
+    }
+    return dx;
+  }
+
+  void visit_state(const nn::state_visitor<T, Backend>& f, const std::string& prefix) {
+    conv1_.visit_state(f, nn::join_name(prefix, "conv1"));
+    bn1_.visit_state(f, nn::join_name(prefix, "bn1"));
+    conv2_.visit_state(f, nn::join_name(prefix, "conv2"));
+    bn2_.visit_state(f, nn::join_name(prefix, "bn2"));
+    if (down_conv_) {
+      down_conv_->visit_state(f, nn::join_name(prefix, "downsample.0"));
+      down_bn_->visit_state(f, nn::join_name(prefix, "downsample.1"));
+    }
+  }
+
+ private:
+  nn::conv2d<T, Backend> conv1_;
+  nn::batch_norm<T, Backend> bn1_;
+  nn::relu<T, Backend> relu1_;
+  nn::conv2d<T, Backend> conv2_;
+  nn::batch_norm<T, Backend> bn2_;
+  std::optional<nn::conv2d<T, Backend>> down_conv_;
+  std::optional<nn::batch_norm<T, Backend>> down_bn_;
+  nn::relu<T, Backend> relu_out_;
+};
+
+}  // namespace simclr::encoders

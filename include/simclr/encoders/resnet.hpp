@@ -1,0 +1,176 @@
+// simclr::encoders::resnet: ResNet-18/34/50 encoders f(x) = h (torchvision layout and names).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <simclr/encoders/basic_block.hpp>
+#include <simclr/encoders/bottleneck.hpp>
+#include <simclr/error.hpp>
+#include <simclr/mode.hpp>
+#include <simclr/nn/batch_norm.hpp>
+#include <simclr/nn/conv2d.hpp>
+#include <simclr/nn/global_avg_pool.hpp>
+#include <simclr/nn/init.hpp>
+#include <simclr/nn/max_pool2d.hpp>
+#include <simclr/nn/relu.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/parameter.hpp>
+#include <simclr/random/stream.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::encoders {
+
+/// The first layers of the network.
+enum class stem {
+  imagenet,  ///< 7×7/2 conv, BN, ReLU, 3×3/2 max-pool (inputs of ~224 px)
+  cifar,     ///< 3×3/1 conv, BN, ReLU, no pool (inputs of ≤ 32 px)
+};
+
+struct resnet_options {
+  std::vector<index_t> blocks{2, 2, 2, 2};  ///< blocks per stage
+  index_t base_width = 64;        ///< width of the first stage; stage k has base·2^k
+  index_t width_multiplier = 1;   ///< SimCLR's w: every width times w
+  index_t in_channels = 3;        ///< 1 for grayscale data sets
+  encoders::stem stem = stem::imagenet;
+  bool zero_init_residual = false;  ///< γ = 0 in the last BN of every block
+  std::uint64_t seed = 0;           ///< initialisation key (Kaiming normal, fan_out)
+};
+
+/// A ResNet v1 ("v1.5": stride on the 3×3 conv) encoder: x (N, C, H, W) → h (N, output_dim()),
+/// h the global-average-pooled features of the last stage. `Block` is basic_block (ResNet-18/34)
+/// or bottleneck (ResNet-50); the blocks are a runtime sequence of that one type. Parameter and
+/// buffer names are torchvision's (conv1.weight, layer1.0.bn1.running_mean, ...), so weights
+/// load into torchvision.models.resnet* and back (without its `fc`).
+template <template <class, class> class Block, class T = float, backend Backend = cpu_t>
+class resnet {
+ public:
+  using scalar_type = T;
+  using backend_type = Backend;
+  using block_type = Block<T, Backend>;
+
+  explicit resnet(const resnet_options& o)
+      : opt_(validated(o)),
+        conv1_(o.stem == stem::imagenet
+                   ? nn::conv2d_options{o.in_channels, width(0), 7, 2, 3}
+                   : nn::conv2d_options{o.in_channels, width(0), 3, 1, 1}),
+        bn1_({width(0)}) {
+    conv1_.set_input_gradient(false);
+    if (o.stem == stem::imagenet) pool_.emplace(nn::max_pool2d_options{3, 2, 1});
+    index_t in = width(0);
+    for (std::size_t s = 0; s < o.blocks.size(); ++s) {
+      std::vector<block_type> stage;
+      const index_t planes = width(s);
+      for (index_t b = 0; b < o.blocks[s]; ++b) {
+        const index_t stride = (s > 0 && b == 0) ? 2 : 1;
+        stage.emplace_back(in, planes, stride, o.zero_init_residual);
+        in = planes * block_type::expansion;
+      }
+      stages_.push_back(std::move(stage));
+    }
+    output_dim_ = in;
+    reset_parameters(random::key(o.seed));
+  }
+
+  /// Re-initialises every convolution Kaiming-normal (fan_out, ReLU), each from
+  /// `k.fold_in(hash of its name)`; BatchNorm γ = 1 (0 where zero_init_residual), β = 0.
+  void reset_parameters(const random::key& k) {
+    visit_state(
+        [&](const nn::state_ref<T, Backend>& s) {
+          if (s.kind == nn::state_kind::parameter && s.role == parameter_role::weight &&
+              s.value->rank() == 4)
+            nn::init::kaiming_normal_fan_out(*s.value, k.fold_in(nn::init::name_id(s.name)));
+        },
+        "");
+  }
+
+  /// h = f(x): (N, in_channels, H, W) → (N, output_dim()).
+  [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
+    if (x.rank() != 4 || x.extent(1) != opt_.in_channels)
+      throw shape_error("simclr: resnet: input has shape " + x.shape().to_string() +
+                        ", expected (N, " + std::to_string(opt_.in_channels) + ", H, W)");
+    auto y = relu_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
+    if (pool_) y = pool_->forward(y, m);
+    for (auto& stage : stages_)
+      for (auto& block : stage) y = block.forward(y, m);
+    return avgpool_.forward(y, m);
+  }
+
+  /// dh (N, output_dim()) → dx (empty unless set_input_gradient(true)); accumulates every
+  /// parameter gradient of the last train-mode forward.
+  tensor<T, Backend> backward(const tensor<T, Backend>& dh) {
+    auto d = avgpool_.backward(dh);
+    for (auto s = stages_.rbegin(); s != stages_.rend(); ++s)
+      for (auto b = s->rbegin(); b != s->rend(); ++b) d = b->backward(d);
+    if (pool_) d = pool_->backward(d);
+    return conv1_.backward(bn1_.backward(relu_.backward(d)));
+  }
+
+  /// Whether backward returns dx for the images (off by default: nothing consumes it).
+  void set_input_gradient(bool on) { conv1_.set_input_gradient(on); }
+
+  void visit_state(const nn::state_visitor<T, Backend>& f, const std::string& prefix) {
+    conv1_.visit_state(f, nn::join_name(prefix, "conv1"));
+    bn1_.visit_state(f, nn::join_name(prefix, "bn1"));
+    for (std::size_t s = 0; s < stages_.size(); ++s)
+      for (std::size_t b = 0; b < stages_[s].size(); ++b)
+        stages_[s][b].visit_state(
+            f, nn::join_name(prefix, "layer" + std::to_string(s + 1) + "." + std::to_string(b)));
+  }
+
+  /// Every trainable tensor with its torchvision name and role.
+  [[nodiscard]] std::vector<parameter<T, Backend>> parameters() {
+    return nn::parameters_of<T, Backend>(*this);
+  }
+  void zero_grad() { nn::zero_grad_of<T, Backend>(*this); }
+
+  /// Width of h: 8·base·w (basic blocks) or 32·base·w (bottleneck), for 4 stages.
+  [[nodiscard]] index_t output_dim() const noexcept { return output_dim_; }
+  [[nodiscard]] const resnet_options& options() const noexcept { return opt_; }
+
+ private:
+  static const resnet_options& validated(const resnet_options& o) {
+    bool ok = !o.blocks.empty() && o.base_width >= 1 && o.width_multiplier >= 1 &&
+              o.in_channels >= 1;
+    for (index_t b : o.blocks) ok = ok && b >= 1;
+    if (!ok)
+      throw value_error("simclr: resnet options: need ≥ 1 stage with ≥ 1 block each, "
+                        "base_width, width_multiplier and in_channels ≥ 1");
+    return o;
+  }
+  [[nodiscard]] index_t width(std::size_t stage) const {
+    return opt_.base_width * opt_.width_multiplier * (index_t{1} << stage);
+  }
+
+  resnet_options opt_;
+  nn::conv2d<T, Backend> conv1_;
+  nn::batch_norm<T, Backend> bn1_;
+  nn::relu<T, Backend> relu_;
+  std::optional<nn::max_pool2d<T, Backend>> pool_;
+  std::vector<std::vector<block_type>> stages_;
+  nn::global_avg_pool<T, Backend> avgpool_;
+  index_t output_dim_ = 0;
+};
+
+/// ResNet-18: basic blocks [2, 2, 2, 2]; h has 512·w features (with base_width 64).
+template <class T = float, backend Backend = cpu_t>
+[[nodiscard]] resnet<basic_block, T, Backend> resnet18(resnet_options o = {}) {
+  o.blocks = {2, 2, 2, 2};
+  return resnet<basic_block, T, Backend>(o);
+}
+/// ResNet-34: basic blocks [3, 4, 6, 3].
+template <class T = float, backend Backend = cpu_t>
+[[nodiscard]] resnet<basic_block, T, Backend> resnet34(resnet_options o = {}) {
+  o.blocks = {3, 4, 6, 3};
+  return resnet<basic_block, T, Backend>(o);
+}
+/// ResNet-50: bottleneck blocks [3, 4, 6, 3]; h has 2048·w features.
+template <class T = float, backend Backend = cpu_t>
+[[nodiscard]] resnet<bottleneck, T, Backend> resnet50(resnet_options o = {}) {
+  o.blocks = {3, 4, 6, 3};
+  return resnet<bottleneck, T, Backend>(o);
+}
+
+}  // namespace simclr::encoders

@@ -1,0 +1,54 @@
+// The per-backend kernels of the nn layers: primary templates that name the op when a backend lacks it.
+#pragma once
+
+#include <simclr/backend/tags.hpp>
+#include <simclr/config.hpp>
+
+namespace simclr::nn {
+
+/// Geometry of a 2-D convolution or pooling window over an (N, C, H, W) batch.
+struct window2d {
+  index_t n = 0, channels = 0, height = 0, width = 0;  // input
+  index_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0;
+  [[nodiscard]] constexpr index_t out_height() const {
+    return (height + 2 * padding - kernel_h) / stride + 1;
+  }
+  [[nodiscard]] constexpr index_t out_width() const {
+    return (width + 2 * padding - kernel_w) / stride + 1;
+  }
+  [[nodiscard]] constexpr index_t out_plane() const { return out_height() * out_width(); }
+  [[nodiscard]] constexpr index_t in_plane() const { return height * width; }
+};
+
+// Each primary template fails with the op's name; a backend provides a specialisation:
+//   CPU: <simclr/backend/cpu/*.hpp> (included by the layer headers)
+//   CUDA: <simclr/backend/cuda/*.cuh> (nvcc only)
+
+template <class Backend>
+struct conv2d_kernel {
+  static_assert(detail::always_false<Backend>,
+                "simclr: op 'conv2d' has no kernel for this backend — for simclr::cuda_t include "
+                "<simclr/cuda.cuh>, compile with nvcc and link simclr::cuda");
+};
+template <class Backend>
+struct batch_norm_kernel {
+  static_assert(detail::always_false<Backend>,
+                "simclr: op 'batch_norm' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda");
+};
+template <class Backend>
+struct pool_kernel {
+  static_assert(detail::always_false<Backend>,
+                "simclr: ops 'max_pool2d' / 'global_avg_pool' have no kernel for this backend — "
+                "for simclr::cuda_t include <simclr/cuda.cuh>, compile with nvcc and link "
+                "simclr::cuda");
+};
+template <class Backend>
+struct elementwise_kernel {
+  static_assert(detail::always_false<Backend>,
+                "simclr: elementwise ops (relu, add, bias) have no kernel for this backend — for "
+                "simclr::cuda_t include <simclr/cuda.cuh>, compile with nvcc and link "
+                "simclr::cuda");
+};
+
+}  // namespace simclr::nn
