@@ -1,0 +1,97 @@
+#include <simclr/encoders/resnet.hpp>
+
+#include <cstring>
+#include <map>
+
+#include <doctest/doctest.h>
+
+#include <simclr/concepts.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+
+#include "support/layer_check.hpp"
+
+using namespace simclr;
+
+TEST_CASE("resnet: the encoder concept; output widths of ResNet-18/34/50") {
+  static_assert(encoder<encoders::resnet<encoders::basic_block, float>>);
+  static_assert(encoder<encoders::resnet<encoders::bottleneck, double>>);
+  auto r18 = encoders::resnet18<float>({.base_width = 8, .stem = encoders::stem::cifar});
+  CHECK(r18.output_dim() == 64);
+  auto r50 = encoders::resnet50<float>({.base_width = 4, .width_multiplier = 2});
+  CHECK(r50.output_dim() == 4 * 2 * 8 * 4);
+  const auto h = r50.forward(tensor<float>(shape{2, 3, 32, 32}), mode::eval);
+  CHECK(h.shape() == shape{2, 256});
+  auto r34 = encoders::resnet34<float>({.base_width = 2, .in_channels = 1});
+  CHECK(r34.forward(tensor<float>(shape{1, 1, 40, 40}), mode::eval).shape() == shape{1, 16});
+}
+
+TEST_CASE("resnet: state names and shapes are torchvision's") {
+  auto net = encoders::resnet18<float>();  // full width, ImageNet stem
+  std::map<std::string, shape> s;
+  net.visit_state(
+      [&](const nn::state_ref<float, cpu_t>& e) {
+        s[e.name] = e.value != nullptr ? e.value->shape() : e.count->shape();
+      },
+      "");
+  CHECK(s.size() == 122 - 2);  // torchvision resnet18 state_dict minus fc.weight, fc.bias
+  CHECK(s.at("conv1.weight") == shape{64, 3, 7, 7});
+  CHECK(s.at("bn1.running_var") == shape{64});
+  CHECK(s.at("layer1.0.conv1.weight") == shape{64, 64, 3, 3});
+  CHECK(s.at("layer2.0.downsample.0.weight") == shape{128, 64, 1, 1});
+  CHECK(s.at("layer4.1.bn2.num_batches_tracked") == shape{});
+  CHECK(s.count("layer1.0.downsample.0.weight") == 0);
+  CHECK(net.parameters().size() == 62 - 2);  // torchvision: 62 with fc
+  std::size_t n_params = 0;
+  for (const auto& p : net.parameters()) n_params += static_cast<std::size_t>(p.value->numel());
+  CHECK(n_params == 11689512 - 513000);  // torchvision's count minus the 1000-way fc
+}
+
+TEST_CASE("resnet: a whole tiny network passes the finite-difference check") {
+  auto net = encoders::resnet<encoders::basic_block, double>(
+      {.blocks = {1, 1}, .base_width = 2, .in_channels = 2, .stem = encoders::stem::cifar,
+       .seed = 4});
+  net.set_input_gradient(true);
+  auto x = test::randn(shape{2, 2, 6, 6}, 5);
+  const auto r = test::check_layer(net, x, 6, true, {.max_checks = 40});
+  CHECK_MESSAGE(r.passed, r.message());
+}
+
+TEST_CASE("resnet: same seed same weights; train step bit-identical on 1 and 2 threads") {
+  auto run = [](std::size_t threads) {
+    parallel::set_num_threads(threads);
+    auto net = encoders::resnet18<float>(
+        {.base_width = 4, .in_channels = 1, .stem = encoders::stem::cifar, .seed = 9});
+    tensor<float> x(shape{12, 1, 12, 12}, uninitialized);
+    random::fill_normal(x.view(), random::key(1));
+    auto h = net.forward(x, mode::train);
+    tensor<float> dh(h.shape(), uninitialized);
+    random::fill_normal(dh.view(), random::key(2));
+    net.backward(dh);
+    std::vector<float> flat;
+    for (const auto& p : net.parameters())
+      flat.insert(flat.end(), p.grad->values().begin(), p.grad->values().end());
+    return std::make_pair(h, flat);
+  };
+  const auto [h1, g1] = run(1);
+  const auto [h2, g2] = run(2);
+  parallel::set_num_threads(2);
+  CHECK(std::memcmp(h1.data(), h2.data(), h1.bytes()) == 0);
+  REQUIRE(g1.size() == g2.size());
+  CHECK(std::memcmp(g1.data(), g2.data(), g1.size() * sizeof(float)) == 0);
+  auto a = encoders::resnet18<float>({.base_width = 4, .seed = 3});
+  auto b = encoders::resnet18<float>({.base_width = 4, .seed = 3});
+  auto c = encoders::resnet18<float>({.base_width = 4, .seed = 4});
+  CHECK(std::memcmp(a.parameters()[0].value->data(), b.parameters()[0].value->data(),
+                    a.parameters()[0].value->bytes()) == 0);
+  CHECK(std::memcmp(a.parameters()[0].value->data(), c.parameters()[0].value->data(),
+                    a.parameters()[0].value->bytes()) != 0);
+}
+
+TEST_CASE("resnet: bad options and inputs") {
+  CHECK_THROWS_AS(encoders::resnet18<float>({.base_width = 0}), value_error);
+  CHECK_THROWS_AS((encoders::resnet<encoders::basic_block, float>({.blocks = {}})), value_error);
+  auto net = encoders::resnet18<float>({.base_width = 2, .in_channels = 1});
+  CHECK_THROWS_WITH_AS((void)net.forward(tensor<float>(shape{1, 3, 32, 32}), mode::eval),
+                       "simclr: resnet: input has shape (1, 3, 32, 32), expected (N, 1, H, W)",
+                       shape_error);
+}

@@ -1,0 +1,132 @@
+#include <simclr/nn/conv2d.hpp>
+
+#include <cstring>
+
+#include <doctest/doctest.h>
+
+#include <simclr/parallel/thread_pool.hpp>
+
+#include "support/layer_check.hpp"
+
+using namespace simclr;
+
+namespace {
+/// Direct 7-loop convolution, the definition.
+tensor<double> reference_conv(const tensor<double>& x, const tensor<double>& w, index_t stride,
+                              index_t pad) {
+  const index_t n = x.extent(0), c = x.extent(1), h = x.extent(2), wd = x.extent(3);
+  const index_t co = w.extent(0), k = w.extent(2);
+  const index_t ho = (h + 2 * pad - k) / stride + 1, wo = (wd + 2 * pad - k) / stride + 1;
+  tensor<double> y(shape{n, co, ho, wo});
+  for (index_t i = 0; i < n; ++i)
+    for (index_t o = 0; o < co; ++o)
+      for (index_t oy = 0; oy < ho; ++oy)
+        for (index_t ox = 0; ox < wo; ++ox) {
+          double s = 0;
+          for (index_t ci = 0; ci < c; ++ci)
+            for (index_t ky = 0; ky < k; ++ky)
+              for (index_t kx = 0; kx < k; ++kx) {
+                const index_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) s += x(i, ci, iy, ix) * w(o, ci, ky, kx);
+              }
+          y(i, o, oy, ox) = s;
+        }
+  return y;
+}
+}  // namespace
+
+TEST_CASE("conv2d: a hand-computed 2x2 convolution") {
+  nn::conv2d<double> conv({.in_channels = 1, .out_channels = 1, .kernel_size = 2});
+  conv.weight().fill(1.0);
+  const tensor<double> x(shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  const auto y = conv.forward(x, mode::eval);
+  CHECK(y.shape() == shape{1, 1, 2, 2});
+  CHECK(y(0, 0, 0, 0) == 12.0);
+  CHECK(y(0, 0, 0, 1) == 16.0);
+  CHECK(y(0, 0, 1, 0) == 24.0);
+  CHECK(y(0, 0, 1, 1) == 28.0);
+}
+
+TEST_CASE("conv2d: matches the direct definition for strides, padding and small maps") {
+  struct cfg {
+    index_t n, c, h, co, k, s, p;
+  };
+  for (const cfg g : {cfg{2, 3, 7, 4, 3, 1, 1}, cfg{3, 2, 8, 5, 3, 2, 1}, cfg{5, 4, 4, 3, 1, 1, 0},
+                      cfg{4, 3, 6, 2, 1, 2, 0}, cfg{2, 1, 9, 3, 7, 2, 3}, cfg{40, 2, 2, 3, 3, 1, 1}}) {
+    nn::conv2d<double> conv({g.c, g.co, g.k, g.s, g.p});
+    conv.reset_parameters(random::key(3));
+    const auto x = test::randn(shape{g.n, g.c, g.h, g.h}, 5);
+    const auto y = conv.forward(x, mode::eval);
+    const auto expected = reference_conv(x, conv.weight(), g.s, g.p);
+    REQUIRE(y.shape() == expected.shape());
+    double worst = 0;
+    for (index_t i = 0; i < y.numel(); ++i)
+      worst = std::max(worst, std::abs(y.data()[i] - expected.data()[i]));
+    CAPTURE(g.k);
+    CAPTURE(g.s);
+    CHECK(worst < 1e-12);
+  }
+}
+
+TEST_CASE("conv2d: gradients by finite differences") {
+  struct cfg {
+    index_t n, c, h, co, k, s, p;
+    bool bias;
+  };
+  for (const cfg g : {cfg{2, 2, 5, 3, 3, 1, 1, false}, cfg{2, 3, 6, 2, 3, 2, 1, true},
+                      cfg{3, 2, 3, 2, 1, 1, 0, true}, cfg{2, 2, 5, 2, 1, 2, 0, false},
+                      cfg{30, 1, 2, 2, 3, 1, 1, false}}) {
+    nn::conv2d<double> conv({g.c, g.co, g.k, g.s, g.p, g.bias});
+    conv.reset_parameters(random::key(11));
+    auto x = test::randn(shape{g.n, g.c, g.h, g.h}, 12);
+    const auto r = test::check_layer(conv, x);
+    CHECK_MESSAGE(r.passed, r.message());
+  }
+}
+
+TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
+  auto run = [](std::size_t threads) {
+    parallel::set_num_threads(threads);
+    nn::conv2d<float> conv({8, 16, 3, 2, 1});
+    conv.reset_parameters(random::key(1));
+    tensor<float> x(shape{37, 8, 9, 9}, uninitialized);
+    random::fill_normal(x.view(), random::key(2));
+    auto y = conv.forward(x, mode::train);
+    tensor<float> dy(y.shape(), uninitialized);
+    random::fill_normal(dy.view(), random::key(3));
+    auto dx = conv.backward(dy);
+    return std::make_tuple(y, dx, conv.weight_grad());
+  };
+  const auto [y1, dx1, dw1] = run(1);
+  const auto [y2, dx2, dw2] = run(2);
+  parallel::set_num_threads(2);
+  CHECK(std::memcmp(y1.data(), y2.data(), y1.bytes()) == 0);
+  CHECK(std::memcmp(dx1.data(), dx2.data(), dx1.bytes()) == 0);
+  CHECK(std::memcmp(dw1.data(), dw2.data(), dw1.bytes()) == 0);
+}
+
+TEST_CASE("conv2d: options and shapes are checked") {
+  CHECK_THROWS_AS(nn::conv2d<float>({.in_channels = 0, .out_channels = 4}), value_error);
+  CHECK_THROWS_AS(nn::conv2d<float>({.in_channels = 1, .out_channels = 4, .stride = 0}),
+                  value_error);
+  nn::conv2d<float> conv({.in_channels = 3, .out_channels = 4});
+  CHECK_THROWS_WITH_AS((void)conv.forward(tensor<float>(shape{2, 1, 8, 8}), mode::train),
+                       "simclr: conv2d: input has shape (2, 1, 8, 8), expected (N, 3, H, W)",
+                       shape_error);
+  CHECK_THROWS_AS((void)conv.forward(tensor<float>(shape{2, 3, 2, 2}), mode::train),
+                  shape_error);
+  CHECK_THROWS_AS((void)conv.backward(tensor<float>(shape{2, 4, 8, 8})), error);
+  (void)conv.forward(tensor<float>(shape{2, 3, 8, 8}), mode::train);
+  CHECK_THROWS_WITH_AS((void)conv.backward(tensor<float>(shape{2, 4, 7, 7})),
+                       "simclr: conv2d::backward: dy has shape (2, 4, 7, 7), expected (2, 4, 6, 6)",
+                       shape_error);
+}
+
+TEST_CASE("conv2d: Kaiming-normal init has std sqrt(2 / fan_out)") {
+  nn::conv2d<double> conv({.in_channels = 64, .out_channels = 128, .kernel_size = 3});
+  conv.reset_parameters(random::key(9));
+  double s2 = 0;
+  for (double v : conv.weight().values()) s2 += v * v;
+  const double std_dev = std::sqrt(s2 / double(conv.weight().numel()));
+  CHECK(std_dev == doctest::Approx(std::sqrt(2.0 / (128 * 9))).epsilon(0.02));
+}

@@ -1,0 +1,51 @@
+// Test helpers for layers: a full finite-difference check of a layer's backward, in double.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include <simclr/mode.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/random/fill.hpp>
+#include <simclr/testing/gradcheck.hpp>
+
+namespace simclr::test {
+
+/// Checks backward of `layer` at input `x`: the scalar ⟨forward(x), r⟩ for a fixed random r is
+/// differentiated numerically with respect to x (if `check_input`) and every parameter, and
+/// compared with backward(r) and the accumulated parameter gradients.
+template <class Layer>
+testing::gradcheck_result check_layer(Layer& layer, tensor<double>& x, std::uint64_t seed = 7,
+                                      bool check_input = true,
+                                      testing::gradcheck_options opt = {}) {
+  const tensor<double> y0 = layer.forward(x, mode::train);
+  tensor<double> r(y0.shape(), uninitialized);
+  random::fill_normal(r.view(), random::key(seed));
+  nn::zero_grad_of<double, cpu_t>(layer);
+  (void)layer.forward(x, mode::train);
+  const tensor<double> dx = layer.backward(r);
+
+  std::deque<tensor<double>> grads;  // stable addresses for gradcheck_input references
+  std::vector<testing::gradcheck_input> inputs;
+  layer.visit_state(
+      [&](const nn::state_ref<double, cpu_t>& s) {
+        if (s.kind != nn::state_kind::parameter) return;
+        grads.push_back(*s.grad);
+        inputs.push_back({s.name, *s.value, grads.back()});
+      },
+      "");
+  if (check_input) inputs.push_back({"x", x, dx});
+  auto f = [&] { return testing::dot(layer.forward(x, mode::train), r); };
+  return testing::gradcheck(f, inputs, opt);
+}
+
+/// A tensor of the given shape with N(0, 1) entries from `seed`.
+template <class T = double>
+tensor<T> randn(const shape& s, std::uint64_t seed) {
+  tensor<T> t(s, uninitialized);
+  random::fill_normal(t.view(), random::key(seed));
+  return t;
+}
+
+}  // namespace simclr::test
