@@ -145,12 +145,12 @@ TEST_CASE("safetensors round trip of several dtypes and shapes with metadata") {
   tensor<std::int16_t> i16(shape{1, 1, 2}, {-32768, 32767});
   tensor<std::uint64_t> u64(shape{1}, {std::numeric_limits<std::uint64_t>::max()});
   const std::map<std::string, std::string> meta = {{"format", "pt"}, {"epoch", "12"}, {"ü", "ß"}};
-  io::write_safetensors(p,
-                        {io::entry("w", w), io::entry("scalar", scalar), io::entry("steps", steps),
-                         io::entry("i32", i32), io::entry("bytes", bytes.view()),
-                         io::entry("empty", empty), io::entry("flags", flags),
-                         io::entry("i16", i16), io::entry("u64", u64)},
-                        meta);
+  io::write_safetensors(
+      p,
+      {io::entry("w", w), io::entry("scalar", scalar), io::entry("steps", steps),
+       io::entry("i32", i32), io::entry("bytes", bytes.view()), io::entry("empty", empty),
+       io::entry("flags", flags), io::entry("i16", i16), io::entry("u64", u64)},
+      meta);
 
   const io::safetensors_file f = io::read_safetensors(p);
   CHECK(f.path() == p.string());
@@ -242,8 +242,9 @@ TEST_CASE("safetensors writer reproduces the reference serializer byte for byte"
 TEST_CASE("safetensors reads the fixture written by the Python generator") {
   const io::safetensors_file f = io::read_safetensors(fixture("reference.safetensors"));
   CHECK(f.size() == 18);
-  CHECK(f.metadata() == std::map<std::string, std::string>{
-                            {"format", "pt"}, {"producer", "tests/fixtures/generate_safetensors.py"}});
+  CHECK(f.metadata() ==
+        std::map<std::string, std::string>{{"format", "pt"},
+                                           {"producer", "tests/fixtures/generate_safetensors.py"}});
 
   const tensor<float> conv = f.get<float>("conv1.weight");
   CHECK(conv.shape() == shape{2, 1, 2, 2});
@@ -349,9 +350,9 @@ TEST_CASE("safetensors typed reads and conversions") {
   tensor<std::int32_t> i32(shape{2}, {-5, 7});
   tensor<std::uint8_t> u8(shape{2}, {0, 255});
   tensor<std::int8_t> i8(shape{2}, {-1, 1});
-  io::write_safetensors(p, {io::entry("f32", f32), io::entry("f64", f64),
-                            io::entry("f64_int", f64_int), io::entry("i64", i64),
-                            io::entry("i32", i32), io::entry("u8", u8), io::entry("i8", i8)});
+  io::write_safetensors(
+      p, {io::entry("f32", f32), io::entry("f64", f64), io::entry("f64_int", f64_int),
+          io::entry("i64", i64), io::entry("i32", i32), io::entry("u8", u8), io::entry("i8", i8)});
   const io::safetensors_file f = io::read_safetensors(p);
 
   SUBCASE("exact refuses another dtype and says which conversion would work") {
@@ -477,8 +478,9 @@ TEST_CASE("safetensors validation of the file and the header length") {
                    "header length 200000000 exceeds the limit of 100000000 bytes"));
     const std::string ok = file_bytes("{}      ");
     CHECK(read_error(ok).empty());
-    CHECK(contains(read_error(ok, io::read_options{.max_header_bytes = 4}),
-                   "header length 8 exceeds the limit of 4 bytes (read_options::max_header_bytes)"));
+    CHECK(
+        contains(read_error(ok, io::read_options{.max_header_bytes = 4}),
+                 "header length 8 exceeds the limit of 4 bytes (read_options::max_header_bytes)"));
   }
   SUBCASE("header length beyond the file") {
     CHECK(contains(read_error(le64(100) + "{}"),
@@ -497,15 +499,17 @@ TEST_CASE("safetensors validation of the JSON header") {
   SUBCASE("not an object") {
     CHECK(contains(read_error(file_bytes("[1, 2]  ")),
                    "header is an array, expected a JSON object mapping tensor names"));
-    CHECK(contains(read_error(file_bytes("42")), "header is the integer 42, expected a JSON object"));
+    CHECK(
+        contains(read_error(file_bytes("42")), "header is the integer 42, expected a JSON object"));
   }
   SUBCASE("trailing spaces are fine") {
     CHECK(read_error(file_bytes("{}" + std::string(30, ' '))).empty());
     CHECK(read_error(file_bytes("  {  }  ")).empty());
   }
   SUBCASE("a tensor entry that is not an object") {
-    CHECK(contains(read_error(file_bytes("{\"a\":[1]}")),
-                   "tensor \"a\": entry is an array, expected an object {dtype, shape, data_offsets}"));
+    CHECK(contains(
+        read_error(file_bytes("{\"a\":[1]}")),
+        "tensor \"a\": entry is an array, expected an object {dtype, shape, data_offsets}"));
   }
   SUBCASE("missing fields") {
     CHECK(contains(read_error(one_tensor("{\"shape\":[2],\"data_offsets\":[0,8]}")),
@@ -527,15 +531,17 @@ TEST_CASE("safetensors validation of the JSON header") {
         read_error(one_tensor("{\"dtype\":\"F128\",\"shape\":[2],\"data_offsets\":[0,8]}"));
     CHECK(contains(m, "tensor \"a\": unknown dtype \"F128\" in field \"dtype\", expected one of"));
     CHECK(contains(m, "BF16"));
-    CHECK(contains(read_error(one_tensor("{\"dtype\":\"f32\",\"shape\":[2],\"data_offsets\":[0,8]}")),
-                   "unknown dtype \"f32\""));
+    CHECK(
+        contains(read_error(one_tensor("{\"dtype\":\"f32\",\"shape\":[2],\"data_offsets\":[0,8]}")),
+                 "unknown dtype \"f32\""));
   }
   SUBCASE("shape of the wrong JSON type or with bad entries") {
     CHECK(contains(read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":2,\"data_offsets\":[0,8]}")),
                    "tensor \"a\": field \"shape\" is the integer 2, expected an array of "
                    "non-negative integers"));
-    CHECK(contains(read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}")),
-                   "tensor \"a\": shape[0] is the integer -2, expected a non-negative integer"));
+    CHECK(contains(
+        read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}")),
+        "tensor \"a\": shape[0] is the integer -2, expected a non-negative integer"));
     CHECK(contains(
         read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[1,2.0],\"data_offsets\":[0,8]}")),
         "tensor \"a\": shape[1] is the number 2.0, expected a non-negative integer"));
@@ -560,9 +566,9 @@ TEST_CASE("safetensors validation of the JSON header") {
         "data_offsets[1] is a string, expected a non-negative integer"));
   }
   SUBCASE("begin after end") {
-    CHECK(contains(
-        read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}")),
-        "tensor \"a\": data_offsets [8,0] has begin > end, expected begin ≤ end"));
+    CHECK(
+        contains(read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}")),
+                 "tensor \"a\": data_offsets [8,0] has begin > end, expected begin ≤ end"));
   }
   SUBCASE("end beyond the data buffer") {
     CHECK(contains(
@@ -576,24 +582,26 @@ TEST_CASE("safetensors validation of the JSON header") {
         "bytes of F64)"));
   }
   SUBCASE("overlapping tensors") {
-    const std::string m = read_error(file_bytes(
-        "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-        "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
-        raw<float>({1.0f, 2.0f})));
+    const std::string m =
+        read_error(file_bytes("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                              "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+                              raw<float>({1.0f, 2.0f})));
     CHECK(contains(m, "tensors \"a\" (data_offsets [0, 8]) and \"b\" ([4, 8]) overlap"));
   }
   SUBCASE("holes in the data buffer") {
-    const std::string gap = read_error(file_bytes(
-        "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-        "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
-        raw<float>({1.0f, 2.0f, 3.0f})));
-    CHECK(contains(gap, "bytes [4, 8) of the data buffer belong to no tensor (a hole before \"b\")"));
-    const std::string tail = read_error(one_tensor(
-        "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}"));
+    const std::string gap =
+        read_error(file_bytes("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                              "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+                              raw<float>({1.0f, 2.0f, 3.0f})));
+    CHECK(
+        contains(gap, "bytes [4, 8) of the data buffer belong to no tensor (a hole before \"b\")"));
+    const std::string tail =
+        read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}"));
     CHECK(contains(tail, "bytes [4, 8) at the end of the data buffer belong to no tensor"));
-    const std::string head = read_error(one_tensor(
-        "{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}"));
-    CHECK(contains(head, "bytes [0, 4) of the data buffer belong to no tensor (a hole before \"a\")"));
+    const std::string head =
+        read_error(one_tensor("{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}"));
+    CHECK(contains(head,
+                   "bytes [0, 4) of the data buffer belong to no tensor (a hole before \"a\")"));
   }
   SUBCASE("__metadata__ not string to string") {
     const std::string a = "{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}";
@@ -611,10 +619,9 @@ TEST_CASE("safetensors validation of the JSON header") {
                    "\"__metadata__\" appears twice in the header"));
     CHECK(contains(read_error(one_tensor(a, ",\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}")),
                    "__metadata__ key \"k\" appears twice"));
-    CHECK(contains(
-        read_error(one_tensor("{\"dtype\":\"F64\",\"dtype\":\"F32\",\"shape\":[2],"
-                              "\"data_offsets\":[0,8]}")),
-        "tensor \"a\": field \"dtype\" appears twice"));
+    CHECK(contains(read_error(one_tensor("{\"dtype\":\"F64\",\"dtype\":\"F32\",\"shape\":[2],"
+                                         "\"data_offsets\":[0,8]}")),
+                   "tensor \"a\": field \"dtype\" appears twice"));
   }
   SUBCASE("BOOL bytes other than 0 and 1") {
     temp_dir dir;
@@ -656,8 +663,8 @@ TEST_CASE("safetensors writer rejects bad entries") {
     CHECK(contains(e.what(), "\"w\" appears twice"));
   }
   const std::string four(4, '\0');
-  const io::tensor_entry short_entry{"s", io::dtype::f32, {2},
-                                     std::as_bytes(std::span<const char>(four.data(), 4))};
+  const io::tensor_entry short_entry{
+      "s", io::dtype::f32, {2}, std::as_bytes(std::span<const char>(four.data(), 4))};
   try {
     io::write_safetensors(p, {short_entry});
     FAIL("expected value_error");

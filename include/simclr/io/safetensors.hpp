@@ -57,32 +57,63 @@ static_assert(std::endian::native == std::endian::little,
 
 /// The element types of the safetensors format, declared in the reference implementation's
 /// order (increasing alignment), which the writer uses to lay tensors out.
-enum class dtype { boolean, u8, i8, f8_e5m2, f8_e4m3, i16, u16, f16, bf16, i32, u32, f32, f64, i64, u64 };
+enum class dtype {
+  boolean,
+  u8,
+  i8,
+  f8_e5m2,
+  f8_e4m3,
+  i16,
+  u16,
+  f16,
+  bf16,
+  i32,
+  u32,
+  f32,
+  f64,
+  i64,
+  u64
+};
 
 /// Every dtype, in declaration order.
-inline constexpr dtype all_dtypes[] = {dtype::boolean, dtype::u8,  dtype::i8,      dtype::f8_e5m2,
-                                       dtype::f8_e4m3, dtype::i16, dtype::u16,     dtype::f16,
-                                       dtype::bf16,    dtype::i32, dtype::u32,     dtype::f32,
+inline constexpr dtype all_dtypes[] = {dtype::boolean, dtype::u8,  dtype::i8,  dtype::f8_e5m2,
+                                       dtype::f8_e4m3, dtype::i16, dtype::u16, dtype::f16,
+                                       dtype::bf16,    dtype::i32, dtype::u32, dtype::f32,
                                        dtype::f64,     dtype::i64, dtype::u64};
 
 /// The name the format uses: "F32", "BF16", "BOOL", ...
 [[nodiscard]] constexpr std::string_view to_string(dtype d) noexcept {
   switch (d) {
-    case dtype::boolean: return "BOOL";
-    case dtype::u8: return "U8";
-    case dtype::i8: return "I8";
-    case dtype::f8_e5m2: return "F8_E5M2";
-    case dtype::f8_e4m3: return "F8_E4M3";
-    case dtype::i16: return "I16";
-    case dtype::u16: return "U16";
-    case dtype::f16: return "F16";
-    case dtype::bf16: return "BF16";
-    case dtype::i32: return "I32";
-    case dtype::u32: return "U32";
-    case dtype::f32: return "F32";
-    case dtype::f64: return "F64";
-    case dtype::i64: return "I64";
-    case dtype::u64: return "U64";
+    case dtype::boolean:
+      return "BOOL";
+    case dtype::u8:
+      return "U8";
+    case dtype::i8:
+      return "I8";
+    case dtype::f8_e5m2:
+      return "F8_E5M2";
+    case dtype::f8_e4m3:
+      return "F8_E4M3";
+    case dtype::i16:
+      return "I16";
+    case dtype::u16:
+      return "U16";
+    case dtype::f16:
+      return "F16";
+    case dtype::bf16:
+      return "BF16";
+    case dtype::i32:
+      return "I32";
+    case dtype::u32:
+      return "U32";
+    case dtype::f32:
+      return "F32";
+    case dtype::f64:
+      return "F64";
+    case dtype::i64:
+      return "I64";
+    case dtype::u64:
+      return "U64";
   }
   return "?";
 }
@@ -90,11 +121,25 @@ inline constexpr dtype all_dtypes[] = {dtype::boolean, dtype::u8,  dtype::i8,   
 /// Bytes per element.
 [[nodiscard]] constexpr std::size_t dtype_size(dtype d) noexcept {
   switch (d) {
-    case dtype::boolean: case dtype::u8: case dtype::i8: case dtype::f8_e5m2: case dtype::f8_e4m3:
+    case dtype::boolean:
+    case dtype::u8:
+    case dtype::i8:
+    case dtype::f8_e5m2:
+    case dtype::f8_e4m3:
       return 1;
-    case dtype::i16: case dtype::u16: case dtype::f16: case dtype::bf16: return 2;
-    case dtype::i32: case dtype::u32: case dtype::f32: return 4;
-    case dtype::f64: case dtype::i64: case dtype::u64: return 8;
+    case dtype::i16:
+    case dtype::u16:
+    case dtype::f16:
+    case dtype::bf16:
+      return 2;
+    case dtype::i32:
+    case dtype::u32:
+    case dtype::f32:
+      return 4;
+    case dtype::f64:
+    case dtype::i64:
+    case dtype::u64:
+      return 8;
   }
   return 0;
 }
@@ -110,21 +155,56 @@ inline constexpr dtype all_dtypes[] = {dtype::boolean, dtype::u8,  dtype::i8,   
 /// written from.
 template <class T>
 struct dtype_traits {};
-template <> struct dtype_traits<bool> { static constexpr dtype value = dtype::boolean; };
-template <> struct dtype_traits<std::uint8_t> { static constexpr dtype value = dtype::u8; };
-template <> struct dtype_traits<std::int8_t> { static constexpr dtype value = dtype::i8; };
-template <> struct dtype_traits<std::int16_t> { static constexpr dtype value = dtype::i16; };
-template <> struct dtype_traits<std::uint16_t> { static constexpr dtype value = dtype::u16; };
-template <> struct dtype_traits<std::int32_t> { static constexpr dtype value = dtype::i32; };
-template <> struct dtype_traits<std::uint32_t> { static constexpr dtype value = dtype::u32; };
-template <> struct dtype_traits<float> { static constexpr dtype value = dtype::f32; };
-template <> struct dtype_traits<double> { static constexpr dtype value = dtype::f64; };
-template <> struct dtype_traits<std::int64_t> { static constexpr dtype value = dtype::i64; };
-template <> struct dtype_traits<std::uint64_t> { static constexpr dtype value = dtype::u64; };
+template <>
+struct dtype_traits<bool> {
+  static constexpr dtype value = dtype::boolean;
+};
+template <>
+struct dtype_traits<std::uint8_t> {
+  static constexpr dtype value = dtype::u8;
+};
+template <>
+struct dtype_traits<std::int8_t> {
+  static constexpr dtype value = dtype::i8;
+};
+template <>
+struct dtype_traits<std::int16_t> {
+  static constexpr dtype value = dtype::i16;
+};
+template <>
+struct dtype_traits<std::uint16_t> {
+  static constexpr dtype value = dtype::u16;
+};
+template <>
+struct dtype_traits<std::int32_t> {
+  static constexpr dtype value = dtype::i32;
+};
+template <>
+struct dtype_traits<std::uint32_t> {
+  static constexpr dtype value = dtype::u32;
+};
+template <>
+struct dtype_traits<float> {
+  static constexpr dtype value = dtype::f32;
+};
+template <>
+struct dtype_traits<double> {
+  static constexpr dtype value = dtype::f64;
+};
+template <>
+struct dtype_traits<std::int64_t> {
+  static constexpr dtype value = dtype::i64;
+};
+template <>
+struct dtype_traits<std::uint64_t> {
+  static constexpr dtype value = dtype::u64;
+};
 
 /// A C++ element type with a safetensors dtype: bool, float, double and the fixed-width integers.
 template <class T>
-concept storable = requires { dtype_traits<T>::value; };
+concept storable = requires {
+  dtype_traits<T>::value;
+};
 
 /// The dtype of `T` (`dtype_of<float>` is dtype::f32).
 template <storable T>
@@ -141,9 +221,12 @@ enum class conversion {
 
 [[nodiscard]] constexpr std::string_view to_string(conversion c) noexcept {
   switch (c) {
-    case conversion::exact: return "conversion::exact";
-    case conversion::lossless: return "conversion::lossless";
-    case conversion::checked: return "conversion::checked";
+    case conversion::exact:
+      return "conversion::exact";
+    case conversion::lossless:
+      return "conversion::lossless";
+    case conversion::checked:
+      return "conversion::checked";
   }
   return "?";
 }
@@ -161,20 +244,35 @@ struct dtype_numerics {
 
 [[nodiscard]] constexpr dtype_numerics numerics(dtype d) noexcept {
   switch (d) {
-    case dtype::boolean: return {number_kind::boolean, 1, 0, 0};
-    case dtype::u8: return {number_kind::unsigned_int, 8, 0, 0};
-    case dtype::i8: return {number_kind::signed_int, 7, 0, 0};
-    case dtype::i16: return {number_kind::signed_int, 15, 0, 0};
-    case dtype::u16: return {number_kind::unsigned_int, 16, 0, 0};
-    case dtype::i32: return {number_kind::signed_int, 31, 0, 0};
-    case dtype::u32: return {number_kind::unsigned_int, 32, 0, 0};
-    case dtype::i64: return {number_kind::signed_int, 63, 0, 0};
-    case dtype::u64: return {number_kind::unsigned_int, 64, 0, 0};
-    case dtype::f16: return {number_kind::floating, 11, 16, -13};
-    case dtype::bf16: return {number_kind::floating, 8, 128, -125};
-    case dtype::f32: return {number_kind::floating, 24, 128, -125};
-    case dtype::f64: return {number_kind::floating, 53, 1024, -1021};
-    case dtype::f8_e5m2: case dtype::f8_e4m3: return {number_kind::other, 0, 0, 0};
+    case dtype::boolean:
+      return {number_kind::boolean, 1, 0, 0};
+    case dtype::u8:
+      return {number_kind::unsigned_int, 8, 0, 0};
+    case dtype::i8:
+      return {number_kind::signed_int, 7, 0, 0};
+    case dtype::i16:
+      return {number_kind::signed_int, 15, 0, 0};
+    case dtype::u16:
+      return {number_kind::unsigned_int, 16, 0, 0};
+    case dtype::i32:
+      return {number_kind::signed_int, 31, 0, 0};
+    case dtype::u32:
+      return {number_kind::unsigned_int, 32, 0, 0};
+    case dtype::i64:
+      return {number_kind::signed_int, 63, 0, 0};
+    case dtype::u64:
+      return {number_kind::unsigned_int, 64, 0, 0};
+    case dtype::f16:
+      return {number_kind::floating, 11, 16, -13};
+    case dtype::bf16:
+      return {number_kind::floating, 8, 128, -125};
+    case dtype::f32:
+      return {number_kind::floating, 24, 128, -125};
+    case dtype::f64:
+      return {number_kind::floating, 53, 1024, -1021};
+    case dtype::f8_e5m2:
+    case dtype::f8_e4m3:
+      return {number_kind::other, 0, 0, 0};
   }
   return {number_kind::other, 0, 0, 0};
 }
@@ -185,7 +283,8 @@ struct dtype_numerics {
   const dtype_numerics f = numerics(from), t = numerics(to);
   if (f.kind == number_kind::other || t.kind == number_kind::other) return false;
   switch (t.kind) {
-    case number_kind::boolean: return false;
+    case number_kind::boolean:
+      return false;
     case number_kind::floating:
       if (f.kind == number_kind::floating)
         return f.digits <= t.digits && f.max_exponent <= t.max_exponent &&
@@ -196,7 +295,8 @@ struct dtype_numerics {
     case number_kind::unsigned_int:
       return (f.kind == number_kind::boolean || f.kind == number_kind::unsigned_int) &&
              f.digits <= t.digits;
-    case number_kind::other: return false;
+    case number_kind::other:
+      return false;
   }
   return false;
 }
@@ -204,11 +304,13 @@ struct dtype_numerics {
 /// Whether a typed read of a `from` tensor into `to` is allowed under `c`.
 [[nodiscard]] constexpr bool conversion_allowed(dtype from, dtype to, conversion c) noexcept {
   switch (c) {
-    case conversion::exact: return from == to;
-    case conversion::lossless: return converts_losslessly(from, to);
+    case conversion::exact:
+      return from == to;
+    case conversion::lossless:
+      return converts_losslessly(from, to);
     case conversion::checked:
-      return from == to || (numerics(from).kind != number_kind::other &&
-                            numerics(to).kind != number_kind::other);
+      return from == to ||
+             (numerics(from).kind != number_kind::other && numerics(to).kind != number_kind::other);
   }
   return false;
 }
@@ -248,9 +350,12 @@ template <class T, class S>
     out = v;
     return true;
   } else if constexpr (std::is_same_v<T, bool>) {
-    if (v == static_cast<S>(0)) out = false;
-    else if (v == static_cast<S>(1)) out = true;
-    else return false;
+    if (v == static_cast<S>(0))
+      out = false;
+    else if (v == static_cast<S>(1))
+      out = true;
+    else
+      return false;
     return true;
   } else if constexpr (std::is_same_v<S, bool>) {
     out = static_cast<T>(v ? 1 : 0);
@@ -284,7 +389,9 @@ template <class S>
   }
 }
 
-[[nodiscard]] inline std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+[[nodiscard]] inline std::string in_quotes(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 [[nodiscard]] inline std::string extents_string(std::span<const index_t> extents) {
   std::string s = "(";
@@ -308,7 +415,8 @@ template <class S>
 
 }  // namespace detail
 
-// ---- reading --------------------------------------------------------------------------------------
+// ---- reading
+// --------------------------------------------------------------------------------------
 
 /// What the header says about one tensor.
 struct tensor_info {
@@ -388,7 +496,7 @@ class safetensors_file {
   [[nodiscard]] std::span<const std::byte> bytes(std::string_view name) const {
     const tensor_info& t = info(name);
     return std::span<const std::byte>(data_).subspan(static_cast<std::size_t>(t.begin),
-                                                    static_cast<std::size_t>(t.byte_size()));
+                                                     static_cast<std::size_t>(t.byte_size()));
   }
   /// The "__metadata__" map (empty when the file has none).
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept {
@@ -407,8 +515,8 @@ class safetensors_file {
     const std::span<const index_t> have = dst.shape().extents();
     if (!std::equal(have.begin(), have.end(), t.extents.begin(), t.extents.end()))
       throw shape_error("simclr: " + path_ + ": tensor " + detail::in_quotes(t.name) +
-                        " has shape " + t.shape_string() + " in the file, the destination has shape " +
-                        dst.shape().to_string());
+                        " has shape " + t.shape_string() +
+                        " in the file, the destination has shape " + dst.shape().to_string());
     if (!dst.is_contiguous())
       throw shape_error("simclr: " + path_ + ": reading tensor " + detail::in_quotes(t.name) +
                         " needs a contiguous destination, got a strided view of shape " +
@@ -418,12 +526,14 @@ class safetensors_file {
 
   /// A new tensor<T> holding `name`, converting elements as `c` allows (see copy_to).
   template <storable T>
-  [[nodiscard]] tensor<T, cpu_t> get(std::string_view name, conversion c = conversion::exact) const {
+  [[nodiscard]] tensor<T, cpu_t> get(std::string_view name,
+                                     conversion c = conversion::exact) const {
     const tensor_info& t = info(name);
     if (t.extents.size() > static_cast<std::size_t>(simclr::shape::max_rank))
-      throw shape_error("simclr: " + path_ + ": tensor " + detail::in_quotes(t.name) + " has rank " +
-                        std::to_string(t.extents.size()) + ", simclr tensors have at most " +
-                        std::to_string(simclr::shape::max_rank) + " axes (use bytes())");
+      throw shape_error("simclr: " + path_ + ": tensor " + detail::in_quotes(t.name) +
+                        " has rank " + std::to_string(t.extents.size()) +
+                        ", simclr tensors have at most " + std::to_string(simclr::shape::max_rank) +
+                        " axes (use bytes())");
     tensor<T, cpu_t> out(t.shape(), uninitialized);
     convert_into(t, out.data(), c);
     return out;
@@ -459,10 +569,10 @@ class safetensors_file {
       return;
     }
     auto fail = [&](std::size_t i, const std::string& value) {
-      throw io_error(path_, "tensor " + detail::in_quotes(t.name) + ": element " + std::to_string(i) +
-                                " (" + value + ") of " + std::string(to_string(t.type)) +
-                                " does not fit in " + std::string(to_string(want)) + " under " +
-                                std::string(to_string(c)));
+      throw io_error(
+          path_, "tensor " + detail::in_quotes(t.name) + ": element " + std::to_string(i) + " (" +
+                     value + ") of " + std::string(to_string(t.type)) + " does not fit in " +
+                     std::string(to_string(want)) + " under " + std::string(to_string(c)));
     };
     auto loop = [&](auto decode) {
       for (std::size_t i = 0; i < n; ++i) {
@@ -484,16 +594,36 @@ class safetensors_file {
           return b == 1;
         });
         break;
-      case dtype::u8: plain(std::type_identity<std::uint8_t>{}); break;
-      case dtype::i8: plain(std::type_identity<std::int8_t>{}); break;
-      case dtype::i16: plain(std::type_identity<std::int16_t>{}); break;
-      case dtype::u16: plain(std::type_identity<std::uint16_t>{}); break;
-      case dtype::i32: plain(std::type_identity<std::int32_t>{}); break;
-      case dtype::u32: plain(std::type_identity<std::uint32_t>{}); break;
-      case dtype::i64: plain(std::type_identity<std::int64_t>{}); break;
-      case dtype::u64: plain(std::type_identity<std::uint64_t>{}); break;
-      case dtype::f32: plain(std::type_identity<float>{}); break;
-      case dtype::f64: plain(std::type_identity<double>{}); break;
+      case dtype::u8:
+        plain(std::type_identity<std::uint8_t>{});
+        break;
+      case dtype::i8:
+        plain(std::type_identity<std::int8_t>{});
+        break;
+      case dtype::i16:
+        plain(std::type_identity<std::int16_t>{});
+        break;
+      case dtype::u16:
+        plain(std::type_identity<std::uint16_t>{});
+        break;
+      case dtype::i32:
+        plain(std::type_identity<std::int32_t>{});
+        break;
+      case dtype::u32:
+        plain(std::type_identity<std::uint32_t>{});
+        break;
+      case dtype::i64:
+        plain(std::type_identity<std::int64_t>{});
+        break;
+      case dtype::u64:
+        plain(std::type_identity<std::uint64_t>{});
+        break;
+      case dtype::f32:
+        plain(std::type_identity<float>{});
+        break;
+      case dtype::f64:
+        plain(std::type_identity<double>{});
+        break;
       case dtype::f16:
         loop([&](std::size_t i) {
           return detail::half_to_float(detail::load<std::uint16_t>(src + 2 * i));
@@ -505,7 +635,8 @@ class safetensors_file {
         });
         break;
       case dtype::f8_e5m2:
-      case dtype::f8_e4m3: break;  // excluded by conversion_allowed
+      case dtype::f8_e4m3:
+        break;  // excluded by conversion_allowed
     }
   }
 
@@ -522,16 +653,25 @@ using json = nlohmann::json;
 
 [[nodiscard]] inline std::string json_kind(const json& j) {
   switch (j.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
+    case json::value_t::string:
+      return "a string";
+    case json::value_t::boolean:
+      return "a boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "the integer " + j.dump();
-    case json::value_t::number_float: return "the number " + j.dump();
-    case json::value_t::binary: return "binary data";
-    case json::value_t::discarded: return "discarded";
+    case json::value_t::number_unsigned:
+      return "the integer " + j.dump();
+    case json::value_t::number_float:
+      return "the number " + j.dump();
+    case json::value_t::binary:
+      return "binary data";
+    case json::value_t::discarded:
+      return "discarded";
   }
   return "?";
 }
@@ -596,7 +736,8 @@ struct parsed_header {
         last_key = key;
         break;
       }
-      default: break;
+      default:
+        break;
     }
     return true;
   };
@@ -657,8 +798,8 @@ struct parsed_header {
                                ", expected a string, one of " + dtype_list());
     const auto d = parse_dtype(jd.get_ref<const std::string&>());
     if (!d)
-      throw io_error(path, where + ": unknown dtype " + jd.dump() + " in field \"dtype\", expected one of " +
-                               dtype_list());
+      throw io_error(path, where + ": unknown dtype " + jd.dump() +
+                               " in field \"dtype\", expected one of " + dtype_list());
     t.type = *d;
 
     const json& js = entry["shape"];
@@ -669,13 +810,13 @@ struct parsed_header {
     for (std::size_t i = 0; i < js.size(); ++i) {
       const auto e = non_negative_integer(js[i]);
       if (!e || *e > static_cast<std::uint64_t>(std::numeric_limits<index_t>::max()))
-        throw io_error(path, where + ": shape[" + std::to_string(i) + "] is " +
-                                 json_kind(js[i]) + ", expected a non-negative integer");
+        throw io_error(path, where + ": shape[" + std::to_string(i) + "] is " + json_kind(js[i]) +
+                                 ", expected a non-negative integer");
       t.extents.push_back(static_cast<index_t>(*e));
       const auto product = checked_mul(numel, *e);
       if (!product || *product > static_cast<std::uint64_t>(std::numeric_limits<index_t>::max()))
-        throw io_error(path, where + ": shape " + js.dump() +
-                                 " has more elements than a 64-bit count holds");
+        throw io_error(
+            path, where + ": shape " + js.dump() + " has more elements than a 64-bit count holds");
       numel = *product;
     }
     const auto expected_bytes = checked_mul(numel, dtype_size(t.type));
@@ -685,11 +826,11 @@ struct parsed_header {
 
     const json& jo = entry["data_offsets"];
     if (!jo.is_array() || jo.size() != 2)
-      throw io_error(path, where + ": field \"data_offsets\" is " +
-                               (jo.is_array() ? "an array of " + std::to_string(jo.size()) +
-                                                    " entries"
-                                              : json_kind(jo)) +
-                               ", expected [begin, end], two non-negative integers");
+      throw io_error(path,
+                     where + ": field \"data_offsets\" is " +
+                         (jo.is_array() ? "an array of " + std::to_string(jo.size()) + " entries"
+                                        : json_kind(jo)) +
+                         ", expected [begin, end], two non-negative integers");
     for (std::size_t i = 0; i < 2; ++i)
       if (!non_negative_integer(jo[i]))
         throw io_error(path, where + ": data_offsets[" + std::to_string(i) + "] is " +
@@ -697,8 +838,8 @@ struct parsed_header {
     t.begin = *non_negative_integer(jo[0]);
     t.end = *non_negative_integer(jo[1]);
     if (t.begin > t.end)
-      throw io_error(path, where + ": data_offsets " + jo.dump() +
-                               " has begin > end, expected begin ≤ end");
+      throw io_error(
+          path, where + ": data_offsets " + jo.dump() + " has begin > end, expected begin ≤ end");
     if (t.end > data_size)
       throw io_error(path, where + ": data_offsets " + jo.dump() + " ends at " +
                                std::to_string(t.end) + ", beyond the data buffer of " +
@@ -796,9 +937,9 @@ struct fd_guard {
 [[nodiscard]] inline safetensors_file parse_safetensors(std::span<const std::byte> file_bytes,
                                                         std::string source,
                                                         const read_options& options) {
-  const std::uint64_t n =
-      detail::check_header_length(source, file_bytes.first(std::min<std::size_t>(8, file_bytes.size())),
-                                  file_bytes.size(), options);
+  const std::uint64_t n = detail::check_header_length(
+      source, file_bytes.first(std::min<std::size_t>(8, file_bytes.size())), file_bytes.size(),
+      options);
   const auto* text = reinterpret_cast<const char*>(file_bytes.data() + 8);
   const detail::json header =
       detail::parse_json_header(source, std::string_view(text, static_cast<std::size_t>(n)));
@@ -830,9 +971,11 @@ struct fd_guard {
 
   auto read_or_throw = [&](std::byte* out, std::size_t n, std::uint64_t offset, const char* what) {
     const int e = detail::read_exactly(fd.fd, out, n, offset);
-    if (e == -1) throw io_error(p, std::string("file ended while reading ") + what +
-                                       " (was it truncated while being read?)");
-    if (e != 0) throw io_error(p, std::string("cannot read ") + what + ": " + detail::errno_text(e));
+    if (e == -1)
+      throw io_error(p, std::string("file ended while reading ") + what +
+                            " (was it truncated while being read?)");
+    if (e != 0)
+      throw io_error(p, std::string("cannot read ") + what + ": " + detail::errno_text(e));
   };
 
   std::byte first8[8] = {};
@@ -854,7 +997,8 @@ struct fd_guard {
   return f;
 }
 
-// ---- writing --------------------------------------------------------------------------------------
+// ---- writing
+// --------------------------------------------------------------------------------------
 
 /// One tensor to write: name, dtype, extents and its little-endian row-major bytes (not owned:
 /// they must outlive the write_safetensors call).
@@ -873,8 +1017,9 @@ template <storable T>
                       " is a strided view of shape " + v.shape().to_string() +
                       ", expected a contiguous one (copy it into a tensor first)");
   const std::span<const index_t> e = v.shape().extents();
-  return tensor_entry{std::move(name), dtype_of<T>, std::vector<index_t>(e.begin(), e.end()),
-                      std::as_bytes(std::span<const T>(v.data(), static_cast<std::size_t>(v.numel())))};
+  return tensor_entry{
+      std::move(name), dtype_of<T>, std::vector<index_t>(e.begin(), e.end()),
+      std::as_bytes(std::span<const T>(v.data(), static_cast<std::size_t>(v.numel())))};
 }
 /// An entry for a mutable CPU view.
 template <storable T>
@@ -916,8 +1061,7 @@ namespace detail {
     if (!bytes || *bytes != e.bytes.size())
       throw value_error("simclr: safetensors entry " + in_quotes(e.name) + " has " +
                         std::to_string(e.bytes.size()) + " bytes, expected " +
-                        (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) +
-                        " for " +
+                        (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) + " for " +
                         std::string(to_string(e.type)) + " of shape " + extents_string(e.extents));
   }
   std::vector<const tensor_entry*> order;
@@ -953,7 +1097,8 @@ namespace detail {
     text = h.dump();
   } catch (const nlohmann::json::exception& e) {
     throw value_error(std::string("simclr: a safetensors tensor name or metadata string is not "
-                                  "valid UTF-8: ") + e.what());
+                                  "valid UTF-8: ") +
+                      e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   return {std::move(text), std::move(order)};
@@ -987,11 +1132,10 @@ inline void write_safetensors(const std::filesystem::path& path,
                               const std::map<std::string, std::string>& metadata = {}) {
   const std::string p = path.string();
   auto [header, order] = detail::serialize_header(entries, metadata);
-  if (!path.has_filename())
-    throw io_error(p, "names a directory, expected a file path to write");
+  if (!path.has_filename()) throw io_error(p, "names a directory, expected a file path to write");
 
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path()
-                                                           : std::filesystem::path(".");
+  const std::filesystem::path dir =
+      path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   static std::atomic<unsigned> counter{0};
   std::string tmp;
   detail::fd_guard fd;
@@ -1024,7 +1168,8 @@ inline void write_safetensors(const std::filesystem::path& path,
       fail("writing tensor " + detail::in_quotes(t->name) + " failed", e);
   if (::fsync(fd.fd) != 0) fail("fsync failed", errno);
   if (int e = fd.reset()) fail("close failed", e);
-  if (::rename(tmp.c_str(), p.c_str()) != 0) fail("cannot rename the temporary file over it", errno);
+  if (::rename(tmp.c_str(), p.c_str()) != 0)
+    fail("cannot rename the temporary file over it", errno);
   // Make the rename itself durable; some file systems refuse fsync on a directory, which only
   // weakens durability, so failures here are ignored.
   detail::fd_guard dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
