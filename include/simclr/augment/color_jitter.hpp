@@ -1,0 +1,333 @@
+// simclr::augment color jitter: brightness, contrast, saturation, hue (deterministic) and color_jitter (random order).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <simclr/augment/grayscale.hpp>
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/random/stream.hpp>
+
+namespace simclr::augment {
+
+namespace detail {
+
+inline float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+
+/// (1 − f) as torchvision's _blend computes it (in double, then used as a float scalar).
+inline float one_minus(float f) { return static_cast<float>(1.0 - static_cast<double>(f)); }
+
+/// RGB → HSV of one pixel, as torchvision's _rgb2hsv (h, s ∈ [0, 1), v = max).
+inline void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) {
+  const float maxc = std::max(r, std::max(g, b));
+  const float minc = std::min(r, std::min(g, b));
+  const bool eqc = maxc == minc;
+  const float cr = maxc - minc;
+  s = cr / (eqc ? 1.0f : maxc);
+  const float div = eqc ? 1.0f : cr;
+  const float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
+  float hh;
+  if (maxc == r) {
+    hh = bc - gc;
+  } else if (maxc == g) {
+    hh = 2.0f + rc - bc;
+  } else {
+    hh = 4.0f + gc - rc;
+  }
+  h = std::fmod(hh / 6.0f + 1.0f, 1.0f);
+  v = maxc;
+}
+
+/// HSV → RGB of one pixel, as torchvision's _hsv2rgb.
+inline void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) {
+  const float i_f = std::floor(h * 6.0f);
+  const float f = h * 6.0f - i_f;
+  int i = static_cast<int>(i_f) % 6;
+  if (i < 0) i += 6;
+  const float p = clamp01(v * (1.0f - s));
+  const float q = clamp01(v * (1.0f - s * f));
+  const float t = clamp01(v * (1.0f - s * (1.0f - f)));
+  switch (i) {
+    case 0: r = v; g = t; b = p; break;
+    case 1: r = q; g = v; b = p; break;
+    case 2: r = p; g = v; b = t; break;
+    case 3: r = p; g = q; b = v; break;
+    case 4: r = t; g = p; b = v; break;
+    default: r = v; g = p; b = q; break;
+  }
+}
+
+/// The mean of the luma (3 channels) or of the single channel (1 channel) of `img`.
+inline float gray_mean(const image_f32& img) {
+  const index_t plane = img.extent(1) * img.extent(2);
+  const float* p = img.data();
+  double sum = 0.0;
+  if (img.extent(0) == 3) {
+    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(luma(p[i], p[plane + i], p[2 * plane + i]));
+  } else {
+    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(p[i]);
+  }
+  return static_cast<float>(sum / static_cast<double>(plane));
+}
+
+inline void brightness_inplace(image_f32& img, float f) {
+  for (float& x : img.values()) x = clamp01(f * x);
+}
+inline void brightness_additive_inplace(image_f32& img, float delta) {
+  for (float& x : img.values()) x = clamp01(x + delta);
+}
+inline void contrast_inplace(image_f32& img, float f) {
+  const float m = one_minus(f) * gray_mean(img);
+  for (float& x : img.values()) x = clamp01(f * x + m);
+}
+inline void contrast_tf_inplace(image_f32& img, float f) {
+  const index_t plane = img.extent(1) * img.extent(2);
+  for (index_t k = 0; k < img.extent(0); ++k) {
+    float* p = img.data() + k * plane;
+    double sum = 0.0;
+    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(p[i]);
+    const auto m = static_cast<float>(sum / static_cast<double>(plane));
+    for (index_t i = 0; i < plane; ++i) p[i] = clamp01((p[i] - m) * f + m);
+  }
+}
+inline void saturation_inplace(image_f32& img, float f) {
+  if (img.extent(0) != 3) return;
+  const index_t plane = img.extent(1) * img.extent(2);
+  const float g1 = one_minus(f);
+  float* r = img.data();
+  float* g = r + plane;
+  float* b = g + plane;
+  for (index_t i = 0; i < plane; ++i) {
+    const float y = g1 * luma(r[i], g[i], b[i]);
+    r[i] = clamp01(f * r[i] + y);
+    g[i] = clamp01(f * g[i] + y);
+    b[i] = clamp01(f * b[i] + y);
+  }
+}
+/// One pass over the pixels: HSV, (H + delta) mod 1 and S · s_factor (clamped), back to RGB;
+/// `clip` clamps the result to [0, 1] (TF mode).
+inline void hsv_inplace(image_f32& img, float delta, float s_factor, bool clip) {
+  if (img.extent(0) != 3) return;
+  const index_t plane = img.extent(1) * img.extent(2);
+  float* r = img.data();
+  float* g = r + plane;
+  float* b = g + plane;
+  for (index_t i = 0; i < plane; ++i) {
+    float h = 0.0f, s = 0.0f, v = 0.0f;
+    rgb_to_hsv(r[i], g[i], b[i], h, s, v);
+    h += delta;
+    h -= std::floor(h);
+    if (s_factor != 1.0f) s = clamp01(s * s_factor);
+    hsv_to_rgb(h, s, v, r[i], g[i], b[i]);
+    if (clip) {
+      r[i] = clamp01(r[i]);
+      g[i] = clamp01(g[i]);
+      b[i] = clamp01(b[i]);
+    }
+  }
+}
+
+inline void check_factor(float f, const char* what) {
+  if (!(f >= 0.0f && std::isfinite(f)))
+    throw value_error(std::string("simclr: augment::") + what + ": factor " + std::to_string(f) +
+                      " is negative or not finite, expected ≥ 0");
+}
+inline void check_hue(float delta) {
+  if (!(delta >= -0.5f && delta <= 0.5f))
+    throw value_error("simclr: augment::adjust_hue: hue shift " + std::to_string(delta) +
+                      " is outside [−0.5, 0.5]");
+}
+
+}  // namespace detail
+
+/// clamp(f · x, 0, 1) for every value of `img` (C, H, W) — torchvision's adjust_brightness.
+[[nodiscard]] inline image_f32 adjust_brightness(image_f32 img, float factor) {
+  expect_image(img, "augment::adjust_brightness");
+  detail::check_factor(factor, "adjust_brightness");
+  detail::brightness_inplace(img, factor);
+  return img;
+}
+
+/// clamp(x + delta, 0, 1) — SimCLR v1's additive brightness (tf.image.adjust_brightness + clip).
+[[nodiscard]] inline image_f32 adjust_brightness_additive(image_f32 img, float delta) {
+  expect_image(img, "augment::adjust_brightness_additive");
+  detail::brightness_additive_inplace(img, delta);
+  return img;
+}
+
+/// Contrast. torchvision: clamp(f·x + (1 − f)·m), m the mean of the grayscale image (one scalar).
+/// tf: clamp((x − m_c)·f + m_c), m_c the mean of each channel (tf.image.adjust_contrast + clip).
+[[nodiscard]] inline image_f32 adjust_contrast(image_f32 img, float factor,
+                                               semantics sem = semantics::torchvision) {
+  expect_image(img, "augment::adjust_contrast");
+  detail::check_factor(factor, "adjust_contrast");
+  if (sem == semantics::tf) {
+    detail::contrast_tf_inplace(img, factor);
+  } else {
+    detail::contrast_inplace(img, factor);
+  }
+  return img;
+}
+
+/// Saturation (identity on 1-channel images). torchvision: clamp(f·x + (1 − f)·gray(x)).
+/// tf: S ← clamp(S·f, 0, 1) in HSV, then clip (tf.image.adjust_saturation + clip).
+[[nodiscard]] inline image_f32 adjust_saturation(image_f32 img, float factor,
+                                                 semantics sem = semantics::torchvision) {
+  expect_image(img, "augment::adjust_saturation");
+  detail::check_factor(factor, "adjust_saturation");
+  if (sem == semantics::tf) {
+    detail::hsv_inplace(img, 0.0f, factor, true);
+  } else {
+    detail::saturation_inplace(img, factor);
+  }
+  return img;
+}
+
+/// Hue rotation by `delta` ∈ [−0.5, 0.5] turns: H ← (H + delta) mod 1 in HSV (identity on
+/// 1-channel images) — torchvision's adjust_hue; tf (tf.image.adjust_hue) clips the result too.
+[[nodiscard]] inline image_f32 adjust_hue(image_f32 img, float delta,
+                                          semantics sem = semantics::torchvision) {
+  expect_image(img, "augment::adjust_hue");
+  detail::check_hue(delta);
+  detail::hsv_inplace(img, delta, 1.0f, sem == semantics::tf);
+  return img;
+}
+
+/// The parameters of one color-jitter call: the order of the four ops (0 brightness,
+/// 1 contrast, 2 saturation, 3 hue) and each op's factor, or nothing for an op that is off.
+struct jitter_params {
+  std::array<int, 4> order{0, 1, 2, 3};
+  std::optional<float> brightness;  ///< factor (torchvision, tf multiplicative) or δ (tf additive)
+  std::optional<float> contrast;    ///< factor
+  std::optional<float> saturation;  ///< factor
+  std::optional<float> hue;         ///< shift in turns, [−0.5, 0.5]
+};
+
+/// Applies the color ops of `params` in its order (torchvision's ColorJitter.forward, or SimCLR's
+/// TF color_jitter_rand with a clip after each op). `brightness` picks SimCLR v1's additive
+/// brightness in TF mode.
+[[nodiscard]] inline image_f32 jitter(image_f32 img, const jitter_params& params,
+                                      semantics sem = semantics::torchvision,
+                                      tf_brightness brightness = tf_brightness::multiplicative) {
+  expect_image(img, "augment::jitter");
+  for (const int op : params.order) {
+    switch (op) {
+      case 0:
+        if (params.brightness) {
+          if (sem == semantics::tf && brightness == tf_brightness::additive) {
+            detail::brightness_additive_inplace(img, *params.brightness);
+          } else {
+            detail::check_factor(*params.brightness, "jitter brightness");
+            detail::brightness_inplace(img, *params.brightness);
+          }
+        }
+        break;
+      case 1:
+        if (params.contrast) {
+          detail::check_factor(*params.contrast, "jitter contrast");
+          if (sem == semantics::tf) {
+            detail::contrast_tf_inplace(img, *params.contrast);
+          } else {
+            detail::contrast_inplace(img, *params.contrast);
+          }
+        }
+        break;
+      case 2:
+        if (params.saturation) {
+          detail::check_factor(*params.saturation, "jitter saturation");
+          if (sem == semantics::tf) {
+            detail::hsv_inplace(img, 0.0f, *params.saturation, true);
+          } else {
+            detail::saturation_inplace(img, *params.saturation);
+          }
+        }
+        break;
+      case 3:
+        if (params.hue) {
+          detail::check_hue(*params.hue);
+          detail::hsv_inplace(img, *params.hue, 1.0f, sem == semantics::tf);
+        }
+        break;
+      default:
+        throw value_error("simclr: augment::jitter: op " + std::to_string(op) +
+                          " in the order, expected 0 (brightness), 1 (contrast), 2 (saturation) "
+                          "or 3 (hue)");
+    }
+  }
+  return img;
+}
+
+/// Random color jitter (torchvision's ColorJitter with scalar strengths): each call draws a
+/// random order of the four ops and factors brightness, contrast, saturation ~
+/// U[max(0, 1 − x), 1 + x] and hue ~ U[−h, h]; an op with strength 0 is off. In TF mode the
+/// factors are drawn the same way (tf.image.random_* with lower = 1 − x, floored at 0), v1
+/// brightness is δ ~ U[−b, b] added, and every op clips to [0, 1].
+struct color_jitter {
+  float brightness = 0.0f;  ///< b ≥ 0
+  float contrast = 0.0f;    ///< c ≥ 0
+  float saturation = 0.0f;  ///< s ≥ 0
+  float hue = 0.0f;         ///< h ∈ [0, 0.5]
+  semantics sem = semantics::torchvision;
+  tf_brightness tf_brightness_mode = tf_brightness::multiplicative;
+
+  /// Throws value_error for negative strengths or hue > 0.5.
+  explicit color_jitter(float b = 0.0f, float c = 0.0f, float s = 0.0f, float h = 0.0f,
+                        semantics mode = semantics::torchvision,
+                        tf_brightness brightness_mode = tf_brightness::multiplicative)
+      : brightness(b), contrast(c), saturation(s), hue(h), sem(mode),
+        tf_brightness_mode(brightness_mode) {
+    const auto check = [](float x, const char* name) {
+      if (!(x >= 0.0f && std::isfinite(x)))
+        throw value_error(std::string("simclr: color_jitter ") + name + " is " + std::to_string(x) +
+                          ", expected a finite value ≥ 0");
+    };
+    check(brightness, "brightness");
+    check(contrast, "contrast");
+    check(saturation, "saturation");
+    check(hue, "hue");
+    if (hue > 0.5f)
+      throw value_error("simclr: color_jitter hue is " + std::to_string(hue) +
+                        ", expected a value in [0, 0.5]");
+  }
+
+  /// SimCLR's jitter of strength s: brightness, contrast, saturation 0.8·s, hue 0.2·s.
+  [[nodiscard]] static color_jitter simclr(float strength, semantics mode = semantics::torchvision,
+                                           tf_brightness brightness_mode = tf_brightness::multiplicative) {
+    return color_jitter(0.8f * strength, 0.8f * strength, 0.8f * strength, 0.2f * strength, mode,
+                        brightness_mode);
+  }
+
+  /// Draws the order and the factors from `rng` (order first, then b, c, s, h as torchvision).
+  [[nodiscard]] jitter_params sample(random::stream& rng) const {
+    jitter_params p;
+    for (int i = 3; i > 0; --i) {  // Fisher–Yates
+      const auto j = static_cast<int>(rng.uniform_int(static_cast<std::uint32_t>(i + 1)));
+      std::swap(p.order[static_cast<std::size_t>(i)], p.order[static_cast<std::size_t>(j)]);
+    }
+    const auto factor = [&](float x) { return rng.uniform(std::max(0.0f, 1.0f - x), 1.0f + x); };
+    if (brightness > 0.0f) {
+      p.brightness = (sem == semantics::tf && tf_brightness_mode == tf_brightness::additive)
+                         ? rng.uniform(-brightness, brightness)
+                         : factor(brightness);
+    }
+    if (contrast > 0.0f) p.contrast = factor(contrast);
+    if (saturation > 0.0f) p.saturation = factor(saturation);
+    if (hue > 0.0f) p.hue = rng.uniform(-hue, hue);
+    return p;
+  }
+
+  void apply(image_f32& img, random::stream& rng) const {
+    img = jitter(std::move(img), sample(rng), sem, tf_brightness_mode);
+  }
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    return jitter(img, sample(rng), sem, tf_brightness_mode);
+  }
+};
+
+}  // namespace simclr::augment

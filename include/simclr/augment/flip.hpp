@@ -1,0 +1,47 @@
+// simclr::augment horizontal flip: hflip (deterministic) and random_horizontal_flip.
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/random/stream.hpp>
+
+namespace simclr::augment {
+
+/// Mirrors `img` (C, H, W) left–right in place: x ← W − 1 − x (torchvision's hflip).
+inline void hflip_inplace(image_f32& img) {
+  expect_image(img, "augment::hflip");
+  const index_t rows = img.extent(0) * img.extent(1), w = img.extent(2);
+  float* p = img.data();
+  for (index_t r = 0; r < rows; ++r) std::reverse(p + r * w, p + (r + 1) * w);
+}
+
+/// `img` (C, H, W) mirrored left–right (torchvision's hflip).
+[[nodiscard]] inline image_f32 hflip(image_f32 img) {
+  hflip_inplace(img);
+  return img;
+}
+
+/// Mirrors the image left–right with probability p (torchvision's RandomHorizontalFlip).
+struct random_horizontal_flip {
+  double p = 0.5;  ///< probability of a flip
+
+  explicit random_horizontal_flip(double probability = 0.5) : p(probability) {
+    detail::check_probability(p, "random_horizontal_flip p");
+  }
+
+  /// Flips `img` in place or leaves it (one Bernoulli draw from `rng`).
+  void apply(image_f32& img, random::stream& rng) const {
+    if (rng.bernoulli(p)) hflip_inplace(img);
+  }
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    image_f32 out = img;
+    apply(out, rng);
+    return out;
+  }
+};
+
+}  // namespace simclr::augment

@@ -1,0 +1,178 @@
+// simclr::augment Gaussian blur: gaussian_kernel, gaussian_blur (deterministic) and random_gaussian_blur.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/random/stream.hpp>
+
+namespace simclr::augment {
+
+/// How gaussian_blur fills the border: mirror without repeating the edge (torchvision's
+/// "reflect") or zeros (TF's conv2d "SAME").
+enum class blur_padding { reflect, zero };
+
+/// The normalised 1-D kernel exp(−t²/2σ²), t = −(k−1)/2 … (k−1)/2, as torchvision's
+/// _get_gaussian_kernel1d computes it in float. `size` must be odd and ≥ 1, σ > 0.
+[[nodiscard]] inline std::vector<float> gaussian_kernel(index_t size, float sigma) {
+  if (size < 1 || size % 2 == 0)
+    throw value_error("simclr: augment::gaussian_kernel: size " + std::to_string(size) +
+                      ", expected an odd number ≥ 1");
+  if (!(sigma > 0.0f && std::isfinite(sigma)))
+    throw value_error("simclr: augment::gaussian_kernel: sigma " + std::to_string(sigma) +
+                      ", expected a finite value > 0");
+  std::vector<float> k(static_cast<std::size_t>(size));
+  const float half = static_cast<float>(size - 1) * 0.5f;
+  float sum = 0.0f;
+  for (index_t i = 0; i < size; ++i) {
+    const float t = (static_cast<float>(i) - half) / sigma;
+    const float v = std::exp(-0.5f * (t * t));
+    k[static_cast<std::size_t>(i)] = v;
+    sum += v;
+  }
+  for (float& v : k) v /= sum;
+  return k;
+}
+
+/// SimCLR's blur kernel size for an image side: ⌊fraction · side⌋, made odd by adding 1 when
+/// even (224 → 23; the TF code's radius = ⌊k/2⌋, size 2·radius + 1 gives the same).
+[[nodiscard]] inline index_t blur_kernel_size(index_t side, double fraction = 0.1) {
+  if (!(fraction > 0.0 && fraction <= 1.0))
+    throw value_error("simclr: augment::blur_kernel_size: fraction " + std::to_string(fraction) +
+                      ", expected a value in (0, 1]");
+  auto k = static_cast<index_t>(std::floor(fraction * static_cast<double>(side)));
+  if (k % 2 == 0) k += 1;
+  return k;
+}
+
+namespace detail {
+/// Index `i` mirrored into [0, n) without repeating the edge (−1 → 1, n → n − 2), folded again
+/// when the kernel is wider than the image; 0 when n = 1.
+inline index_t reflect_index(index_t i, index_t n) {
+  if (n == 1) return 0;
+  const index_t period = 2 * (n - 1);
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+}  // namespace detail
+
+/// Blurs `img` (C, H, W) with a size×size Gaussian of standard deviation σ, one channel at a time
+/// — torchvision's gaussian_blur(img, [size, size], [σ, σ]) with reflect padding (the default),
+/// or TF SimCLR's depthwise conv with zero ("SAME") padding. Separable: a horizontal pass into a
+/// scratch plane, then a vertical one, both as vectorisable multiply-adds over a padded row.
+[[nodiscard]] inline image_f32 gaussian_blur(image_f32 img, index_t size, float sigma,
+                                             blur_padding padding = blur_padding::reflect) {
+  expect_image(img, "augment::gaussian_blur");
+  const std::vector<float> k = gaussian_kernel(size, sigma);
+  if (size == 1) return img;
+  const index_t c = img.extent(0), h = img.extent(1), w = img.extent(2), r = size / 2;
+  std::vector<float> row(static_cast<std::size_t>(w + 2 * r));  // one padded row
+  std::vector<float> tmp(static_cast<std::size_t>(h * w));      // (H, W) horizontal pass
+  std::vector<float> acc(static_cast<std::size_t>(w));
+  for (index_t ch = 0; ch < c; ++ch) {
+    float* p = img.data() + ch * h * w;
+    for (index_t y = 0; y < h; ++y) {
+      const float* src = p + y * w;
+      for (index_t x = -r; x < w + r; ++x) {
+        float v = 0.0f;
+        if (x >= 0 && x < w) {
+          v = src[x];
+        } else if (padding == blur_padding::reflect) {
+          v = src[detail::reflect_index(x, w)];
+        }
+        row[static_cast<std::size_t>(x + r)] = v;
+      }
+      float* out = tmp.data() + y * w;
+      std::fill(out, out + w, 0.0f);
+      for (index_t j = 0; j < size; ++j) {
+        const float kj = k[static_cast<std::size_t>(j)];
+        const float* in = row.data() + j;
+        for (index_t x = 0; x < w; ++x) out[x] += kj * in[x];
+      }
+    }
+    for (index_t y = 0; y < h; ++y) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (index_t i = 0; i < size; ++i) {
+        index_t sy = y + i - r;
+        if (sy < 0 || sy >= h) {
+          if (padding == blur_padding::zero) continue;
+          sy = detail::reflect_index(sy, h);
+        }
+        const float ki = k[static_cast<std::size_t>(i)];
+        const float* in = tmp.data() + sy * w;
+        for (index_t x = 0; x < w; ++x) acc[static_cast<std::size_t>(x)] += ki * in[x];
+      }
+      std::copy(acc.begin(), acc.end(), p + y * w);
+    }
+  }
+  return img;
+}
+
+/// Gaussian blur with σ ~ U[sigma_min, sigma_max] (torchvision's GaussianBlur; wrap it in
+/// random_apply for SimCLR's p = 0.5). The kernel is `kernel_size` wide, or, when that is 0,
+/// blur_kernel_size(image height, kernel_fraction) (SimCLR: 10% of the side). TF mode pads with
+/// zeros and, inside two_views, uses one σ per batch and view (SimCLR's batch_random_blur):
+/// for_batch fixes it.
+struct random_gaussian_blur {
+  std::array<float, 2> sigma{0.1f, 2.0f};  ///< σ range
+  index_t kernel_size = 0;                 ///< odd size, or 0 for kernel_fraction of the height
+  double kernel_fraction = 0.1;            ///< kernel size as a fraction of the image height
+  semantics sem = semantics::torchvision;  ///< reflect padding, or zero padding + batch σ (tf)
+  std::optional<float> fixed_sigma;        ///< set by for_batch in TF mode
+
+  /// Throws value_error for a bad σ range, an even kernel size or a fraction outside (0, 1].
+  explicit random_gaussian_blur(std::array<float, 2> sigma_range = {0.1f, 2.0f},
+                                index_t size = 0, double fraction = 0.1,
+                                semantics mode = semantics::torchvision)
+      : sigma(sigma_range), kernel_size(size), kernel_fraction(fraction), sem(mode) {
+    detail::check_range(sigma[0], sigma[1], "random_gaussian_blur sigma");
+    if (!(sigma[0] > 0.0f))
+      throw value_error("simclr: random_gaussian_blur sigma min is " + std::to_string(sigma[0]) +
+                        ", expected > 0");
+    if (kernel_size < 0 || (kernel_size > 0 && kernel_size % 2 == 0))
+      throw value_error("simclr: random_gaussian_blur kernel size " + std::to_string(kernel_size) +
+                        ", expected an odd number ≥ 1, or 0 for a fraction of the image");
+    if (!(kernel_fraction > 0.0 && kernel_fraction <= 1.0))
+      throw value_error("simclr: random_gaussian_blur kernel fraction " +
+                        std::to_string(kernel_fraction) + ", expected a value in (0, 1]");
+  }
+
+  /// The kernel size used on an image of `height` rows.
+  [[nodiscard]] index_t size_for(index_t height) const {
+    return kernel_size > 0 ? kernel_size : blur_kernel_size(height, kernel_fraction);
+  }
+
+  /// In TF mode, a copy whose σ is drawn once from `batch_key` (shared by a whole batch-view);
+  /// in torchvision mode, an unchanged copy.
+  [[nodiscard]] random_gaussian_blur for_batch(const random::key& batch_key) const {
+    random_gaussian_blur b = *this;
+    if (sem == semantics::tf) {
+      random::stream rng(batch_key);
+      b.fixed_sigma = rng.uniform(sigma[0], sigma[1]);
+    }
+    return b;
+  }
+
+  void apply(image_f32& img, random::stream& rng) const {
+    expect_image(img, "augment::random_gaussian_blur");
+    const float s = fixed_sigma ? *fixed_sigma : rng.uniform(sigma[0], sigma[1]);
+    const index_t size = size_for(img.extent(1));
+    img = gaussian_blur(std::move(img), size, s,
+                        sem == semantics::tf ? blur_padding::zero : blur_padding::reflect);
+  }
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    image_f32 out = img;
+    apply(out, rng);
+    return out;
+  }
+};
+
+}  // namespace simclr::augment

@@ -1,0 +1,80 @@
+// simclr::augment grayscale: rgb_to_grayscale (deterministic) and random_grayscale.
+#pragma once
+
+#include <algorithm>
+#include <string>
+
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/random/stream.hpp>
+
+namespace simclr::augment {
+
+namespace detail {
+/// ITU-R 601-2 luma as torchvision (and tf.image.rgb_to_grayscale) compute it, in float:
+/// 0.2989 R + 0.587 G + 0.114 B, summed left to right.
+inline float luma(float r, float g, float b) { return 0.2989f * r + 0.587f * g + 0.114f * b; }
+
+/// Writes the luma of the RGB planes of `img` (3, H, W) into `out` (H·W floats).
+inline void luma_plane(const float* img, index_t plane, float* out) {
+  const float* r = img;
+  const float* g = img + plane;
+  const float* b = img + 2 * plane;
+  for (index_t i = 0; i < plane; ++i) out[i] = luma(r[i], g[i], b[i]);
+}
+
+/// Replaces every channel of `img` (C, H, W) by its luma (a 1-channel image is left as is).
+inline void grayscale_inplace(image_f32& img) {
+  if (img.extent(0) != 3) return;
+  const index_t plane = img.extent(1) * img.extent(2);
+  float* p = img.data();
+  for (index_t i = 0; i < plane; ++i) {
+    const float y = luma(p[i], p[plane + i], p[2 * plane + i]);
+    p[i] = y;
+    p[plane + i] = y;
+    p[2 * plane + i] = y;
+  }
+}
+}  // namespace detail
+
+/// The luma of `img` (C, H, W) as a (channels, H, W) image, channels ∈ {1, 3} (the luma copied
+/// to every channel) — torchvision's rgb_to_grayscale. A 1-channel input is copied.
+[[nodiscard]] inline image_f32 rgb_to_grayscale(const image_f32& img, index_t channels = 1) {
+  expect_image(img, "augment::rgb_to_grayscale");
+  if (channels != 1 && channels != 3)
+    throw value_error("simclr: augment::rgb_to_grayscale: channels is " +
+                      std::to_string(channels) + ", expected 1 or 3");
+  const index_t h = img.extent(1), w = img.extent(2), plane = h * w;
+  image_f32 out(shape{channels, h, w}, uninitialized);  // (channels, H, W)
+  if (img.extent(0) == 3) {
+    detail::luma_plane(img.data(), plane, out.data());
+  } else {
+    std::copy(img.data(), img.data() + plane, out.data());
+  }
+  for (index_t k = 1; k < channels; ++k)
+    std::copy(out.data(), out.data() + plane, out.data() + k * plane);
+  return out;
+}
+
+/// Converts the image to grayscale (keeping its channel count) with probability p
+/// (torchvision's RandomGrayscale; tf: SimCLR's to_grayscale with keep_channels).
+struct random_grayscale {
+  double p = 0.2;  ///< probability of the conversion
+
+  explicit random_grayscale(double probability = 0.2) : p(probability) {
+    detail::check_probability(p, "random_grayscale p");
+  }
+
+  /// Converts `img` in place or leaves it (one Bernoulli draw from `rng`).
+  void apply(image_f32& img, random::stream& rng) const {
+    if (rng.bernoulli(p)) detail::grayscale_inplace(img);
+  }
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    expect_image(img, "augment::random_grayscale");
+    image_f32 out = img;
+    apply(out, rng);
+    return out;
+  }
+};
+
+}  // namespace simclr::augment

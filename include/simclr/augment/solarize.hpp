@@ -1,0 +1,54 @@
+// simclr::augment solarize: solarize (deterministic) and random_solarize.
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/random/stream.hpp>
+
+namespace simclr::augment {
+
+namespace detail {
+inline void solarize_inplace(image_f32& img, float threshold) {
+  for (float& x : img.values()) x = x >= threshold ? 1.0f - x : x;
+}
+inline void check_threshold(float threshold) {
+  if (!(threshold >= 0.0f && threshold <= 1.0f))
+    throw value_error("simclr: augment::solarize: threshold " + std::to_string(threshold) +
+                      ", expected a value in [0, 1]");
+}
+}  // namespace detail
+
+/// x ← 1 − x wherever x ≥ threshold, for every value of `img` (C, H, W) — torchvision's
+/// solarize on a float image (BYOL / SimCLR v2's extra op, threshold 0.5).
+[[nodiscard]] inline image_f32 solarize(image_f32 img, float threshold = 0.5f) {
+  expect_image(img, "augment::solarize");
+  detail::check_threshold(threshold);
+  detail::solarize_inplace(img, threshold);
+  return img;
+}
+
+/// Solarizes with probability p (torchvision's RandomSolarize).
+struct random_solarize {
+  float threshold = 0.5f;  ///< values ≥ threshold are inverted
+  double p = 0.5;          ///< probability of solarizing
+
+  explicit random_solarize(float t = 0.5f, double probability = 0.5) : threshold(t), p(probability) {
+    detail::check_threshold(threshold);
+    detail::check_probability(p, "random_solarize p");
+  }
+
+  void apply(image_f32& img, random::stream& rng) const {
+    if (rng.bernoulli(p)) detail::solarize_inplace(img, threshold);
+  }
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    expect_image(img, "augment::random_solarize");
+    image_f32 out = img;
+    apply(out, rng);
+    return out;
+  }
+};
+
+}  // namespace simclr::augment
