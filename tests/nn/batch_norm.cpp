@@ -61,3 +61,26 @@ TEST_CASE("batch_norm: zero_init, roles and names, bad input") {
   CHECK_THROWS_AS((void)bn.forward(tensor<float>(shape{2, 3, 4, 4}), mode::train), shape_error);
   CHECK_THROWS_AS(nn::batch_norm<float>({.channels = 2, .momentum = 1.5}), value_error);
 }
+
+#include "support/nn_fixtures.hpp"
+
+TEST_CASE("batch_norm: two training steps and evaluation match PyTorch's BatchNorm2d") {
+  const auto f = io::read_safetensors(test::nn_fixture("batch_norm.safetensors"));
+  nn::batch_norm<double> bn({.channels = 3});
+  f.copy_to("weight", bn.gamma().view());
+  f.copy_to("bias", bn.beta().view());
+  const auto x1 = f.get<double>("x1"), x2 = f.get<double>("x2");
+  const auto y1 = bn.forward(x1, mode::train);
+  CHECK(test::max_scaled_error(y1, f.get<double>("y1")) < 1e-12);
+  const auto y2 = bn.forward(x2, mode::train);
+  CHECK(test::max_scaled_error(y2, f.get<double>("y2")) < 1e-12);
+  CHECK(test::max_scaled_error(bn.running_mean(), f.get<double>("running_mean")) < 1e-12);
+  CHECK(test::max_scaled_error(bn.running_var(), f.get<double>("running_var")) < 1e-12);
+  CHECK(bn.num_batches_tracked() == f.get<std::int64_t>("num_batches_tracked")());
+  const auto dx = bn.backward(f.get<double>("r"));
+  CHECK(test::max_scaled_error(dx, f.get<double>("dx2")) < 1e-10);
+  CHECK(test::max_scaled_error(bn.gamma_grad(), f.get<double>("dweight")) < 1e-10);
+  CHECK(test::max_scaled_error(bn.beta_grad(), f.get<double>("dbias")) < 1e-10);
+  const auto e = bn.forward(x1, mode::eval);
+  CHECK(test::max_scaled_error(e, f.get<double>("eval_y1")) < 1e-12);
+}
