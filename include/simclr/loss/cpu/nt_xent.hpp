@@ -1,0 +1,291 @@
+// simclr::loss::nt_xent_kernel<cpu_t>: blocked, symmetric NT-Xent forward and backward on the CPU.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <simclr/backend/cpu/gemm.hpp>
+#include <simclr/loss/cpu/rows.hpp>
+#include <simclr/loss/nt_xent.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::loss {
+
+/// CPU NT-Xent. Two algorithms, chosen from the problem alone (never from the thread count):
+///
+/// symmetric (the whole batch, when exp(−2/τ) cannot underflow in T: τ ≥ 2/80 in float,
+/// τ ≥ 2/700 in double): with the fixed shift 1/τ (|S_ik| ≤ 1/τ since rows are unit length),
+/// E = exp(S − 1/τ) is symmetric, so only the lower blocks of S are computed (half the GEMM
+/// and half the exps), each block once: GEMM, exp, row and column partial sums, written once.
+/// The backward uses the symmetric W = G + Gᵀ, W_ik = E_ik (a_i + a_k) − [k = p(i)]/N with
+/// a_i = 1/(2N r_i), one blocked product W U built tile by tile from the stored lower blocks.
+///
+/// general (anchor subsets for the distributed form, and small τ): per anchor row a row-max
+/// shifted log-sum-exp over the (M, 2N) similarity rows, then G U and Gᵀ U_anchors.
+///
+/// Every task writes outputs of its own, partial sums are combined in a fixed order: results
+/// are bit-identical for any number of threads.
+template <>
+struct nt_xent_kernel<cpu_t> {
+  /// Block edge of the symmetric algorithm (depends on the batch size only).
+  [[nodiscard]] static index_t block_size(index_t rows) noexcept {
+    return rows <= 1024 ? 128 : 256;
+  }
+  /// Whether exp(S − 1/τ) stays normal in T for every |S| ≤ 1/τ.
+  template <class T>
+  [[nodiscard]] static bool symmetric_applies(double tau) noexcept {
+    const double range = sizeof(T) >= 8 ? 700.0 : 80.0;
+    return 2.0 / tau <= range;
+  }
+
+  template <class T>
+  static nt_xent_sums full(const T* z, index_t rows, index_t d, const nt_xent_params& p, T* dz,
+                           tensor<T, cpu_t>& workspace) {
+    const auto nr = cpu_detail::normalise_rows(z, rows, d, p.norm_epsilon, p.allow_small_rows,
+                                               "nt_xent");
+    cpu_detail::row_matrix<T> gu(rows, d);  // (2N, D) ∂L/∂U
+    nt_xent_sums s;
+    if (symmetric_applies<T>(p.temperature)) {
+      s = symmetric(nr.u, p.temperature, gu.data(), workspace);
+    } else {
+      std::vector<index_t> all(static_cast<std::size_t>(rows));
+      for (index_t i = 0; i < rows; ++i) all[static_cast<std::size_t>(i)] = i;
+      s = general(nr.u, all, p.temperature, gu.data(), workspace);
+    }
+    cpu_detail::project_rows(gu.data(), nr, static_cast<T>(p.gradient_scale), dz);
+    return s;
+  }
+
+  template <class T>
+  static nt_xent_sums partial(const T* gathered, index_t rows, index_t d,
+                              std::span<const index_t> anchors, const nt_xent_params& p,
+                              T* d_gathered, tensor<T, cpu_t>& workspace) {
+    const auto nr = cpu_detail::normalise_rows(gathered, rows, d, p.norm_epsilon,
+                                               p.allow_small_rows, "nt_xent");
+    cpu_detail::row_matrix<T> gu(rows, d);
+    const nt_xent_sums s = general(nr.u, anchors, p.temperature, gu.data(), workspace);
+    cpu_detail::project_rows(gu.data(), nr, static_cast<T>(p.gradient_scale), d_gathered);
+    return s;
+  }
+
+ private:
+  template <class T>
+  static void ensure(tensor<T, cpu_t>& ws, index_t n) {
+    if (ws.numel() < n) ws = tensor<T, cpu_t>(shape{n}, uninitialized);
+  }
+
+  // ---- symmetric algorithm (whole batch) -----------------------------------------------------
+  template <class T>
+  static nt_xent_sums symmetric(const cpu_detail::row_matrix<T>& u, double tau, T* gu,
+                                tensor<T, cpu_t>& workspace) {
+    using namespace cpu_detail;
+    const index_t n = u.rows(), d = u.cols(), half = n / 2;
+    const index_t bs = block_size(n);
+    const index_t nb = (n + bs - 1) / bs;
+    const index_t npairs = nb * (nb + 1) / 2;
+    const index_t block_elems = bs * bs;
+    // Workspace: the lower blocks of E (npairs × bs × bs), then per block six partials of bs:
+    // row/column sums of E, row/column sums of E∘s, row/column maxima of s without i and p(i).
+    ensure(workspace, npairs * block_elems + npairs * 6 * bs);
+    T* const e_store = workspace.data();
+    T* const partials = e_store + npairs * block_elems;
+    auto pair_id = [](index_t bi, index_t bj) { return bi * (bi + 1) / 2 + bj; };
+    std::vector<std::pair<index_t, index_t>> pairs;
+    pairs.reserve(static_cast<std::size_t>(npairs));
+    for (index_t bi = 0; bi < nb; ++bi)
+      for (index_t bj = 0; bj <= bi; ++bj) pairs.emplace_back(bi, bj);
+    const T inv_tau = static_cast<T>(1.0 / tau);
+    const T neg_inf = minus_infinity<T>;
+
+    // Pass 1: one task per lower block (I, J), J ≤ I.
+    parallel::parallel_for(0, npairs, 1, [&](index_t lo, index_t hi) {
+      row_matrix<T> s(bs, bs);  // scratch: s = S − 1/τ of the block
+      for (index_t pid = lo; pid < hi; ++pid) {
+        const auto [bi, bj] = pairs[static_cast<std::size_t>(pid)];
+        const index_t i0 = bi * bs, ni = std::min(bs, n - i0);
+        const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
+        auto sb = s.topLeftCorner(ni, nj);
+        sb.noalias() = u.middleRows(i0, ni) * u.middleRows(j0, nj).transpose();
+        sb.array() = (sb.array() - T(1)) * inv_tau;
+        if (bi == bj)
+          for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
+        matrix_map<T> e(e_store + pid * block_elems, ni, nj, Eigen::OuterStride<>(bs));
+        e.array() = sb.array().exp();
+        T* part = partials + pid * 6 * bs;
+        Eigen::Map<vector<T>> row_sum(part, ni), col_sum(part + bs, nj);
+        Eigen::Map<vector<T>> row_es(part + 2 * bs, ni), col_es(part + 3 * bs, nj);
+        Eigen::Map<vector<T>> row_max(part + 4 * bs, ni), col_max(part + 5 * bs, nj);
+        if (bi == bj)
+          for (index_t k = 0; k < ni; ++k) {
+            e(k, k) = T(0);  // the diagonal is skipped exactly
+            sb(k, k) = T(0);  // so that E∘s is 0 there, not 0·(−∞)
+          }
+        row_sum.noalias() = e.rowwise().sum();
+        col_sum.noalias() = e.colwise().sum().transpose();
+        row_es.noalias() = (e.array() * sb.array()).matrix().rowwise().sum();
+        col_es.noalias() = (e.array() * sb.array()).matrix().colwise().sum().transpose();
+        // Maxima over the negatives only: mask the diagonal and the positives.
+        if (bi == bj)
+          for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
+        for (index_t k = 0; k < ni; ++k) {
+          const index_t q = (i0 + k + half) % n;
+          if (q >= j0 && q < j0 + nj) sb(k, q - j0) = neg_inf;
+        }
+        row_max.noalias() = sb.rowwise().maxCoeff();
+        col_max.noalias() = sb.colwise().maxCoeff().transpose();
+      }
+    });
+
+    // Per row: combine the partials in block order, then the row's loss terms.
+    vector<T> a(n);  // a_i = 1/(2N r_i)
+    std::vector<double> loss_i(static_cast<std::size_t>(n)), entropy_i(static_cast<std::size_t>(n));
+    std::vector<char> correct(static_cast<std::size_t>(n));
+    parallel::parallel_for(0, n, row_grain, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) {
+        const index_t bi = i / bs, k = i - bi * bs;
+        T r = 0, es = 0, mx = neg_inf;
+        for (index_t bj = 0; bj < nb; ++bj) {
+          // Row i is a row of block (bi, bj) when bj ≤ bi, else a column of block (bj, bi).
+          const T* part = bj <= bi ? partials + pair_id(bi, bj) * 6 * bs
+                                   : partials + pair_id(bj, bi) * 6 * bs + bs;
+          r += part[k];
+          es += part[2 * bs + k];
+          mx = std::max(mx, part[4 * bs + k]);
+        }
+        const index_t q = (i + half) % n;
+        const T s_pos = (u.row(i).dot(u.row(q)) - T(1)) * inv_tau;
+        const double log_r = std::log(static_cast<double>(r));
+        loss_i[static_cast<std::size_t>(i)] = log_r - static_cast<double>(s_pos);
+        entropy_i[static_cast<std::size_t>(i)] =
+            log_r - static_cast<double>(es) / static_cast<double>(r);
+        correct[static_cast<std::size_t>(i)] = s_pos > mx ? 1 : 0;
+        a(i) = static_cast<T>(1.0 / (static_cast<double>(n) * static_cast<double>(r)));
+      }
+    });
+    nt_xent_sums sums;
+    for (index_t i = 0; i < n; ++i) {
+      sums.loss += loss_i[static_cast<std::size_t>(i)];
+      sums.entropy += entropy_i[static_cast<std::size_t>(i)];
+      sums.top1_correct += correct[static_cast<std::size_t>(i)];
+    }
+
+    // Pass 2: ∂L/∂U = W U / τ, one task per row block of W, built tile by tile.
+    const T pos_weight = static_cast<T>(1.0 / static_cast<double>(half));  // (Y + Yᵀ)/(2N)
+    matrix_map<T> out(gu, n, d, Eigen::OuterStride<>(d));
+    parallel::parallel_for(0, nb, 1, [&](index_t lo, index_t hi) {
+      row_matrix<T> w(bs, bs), acc(bs, d);
+      for (index_t bi = lo; bi < hi; ++bi) {
+        const index_t i0 = bi * bs, ni = std::min(bs, n - i0);
+        auto acc_b = acc.topRows(ni);
+        acc_b.setZero();
+        const auto a_i = a.segment(i0, ni);
+        for (index_t bj = 0; bj < nb; ++bj) {
+          const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
+          const auto a_j = a.segment(j0, nj);
+          if (bj <= bi) {
+            // Tile (I, J) of W, from the stored block E_IJ (ni × nj).
+            const_matrix_map<T> e(e_store + pair_id(bi, bj) * block_elems, ni, nj,
+                                  Eigen::OuterStride<>(bs));
+            auto wb = w.topLeftCorner(ni, nj);
+            wb.array() = e.array().colwise() * a_i.array() +
+                         e.array().rowwise() * a_j.transpose().array();
+            for (index_t k = 0; k < ni; ++k) {
+              const index_t q = (i0 + k + half) % n;
+              if (q >= j0 && q < j0 + nj) wb(k, q - j0) -= pos_weight;
+            }
+            acc_b.noalias() += wb * u.middleRows(j0, nj);
+          } else {
+            // Tile (I, J) is the transpose of tile (J, I): build that one (nj × ni) from E_JI.
+            const_matrix_map<T> e(e_store + pair_id(bj, bi) * block_elems, nj, ni,
+                                  Eigen::OuterStride<>(bs));
+            auto wb = w.topLeftCorner(nj, ni);
+            wb.array() = e.array().colwise() * a_j.array() +
+                         e.array().rowwise() * a_i.transpose().array();
+            for (index_t k = 0; k < nj; ++k) {
+              const index_t q = (j0 + k + half) % n;
+              if (q >= i0 && q < i0 + ni) wb(k, q - i0) -= pos_weight;
+            }
+            acc_b.noalias() += wb.transpose() * u.middleRows(j0, nj);
+          }
+        }
+        out.middleRows(i0, ni) = acc_b * inv_tau;
+      }
+    });
+    return sums;
+  }
+
+  // ---- general algorithm (any set of anchor rows) --------------------------------------------
+  template <class T>
+  static nt_xent_sums general(const cpu_detail::row_matrix<T>& u,
+                              std::span<const index_t> anchors, double tau, T* gu,
+                              tensor<T, cpu_t>& workspace) {
+    using namespace cpu_detail;
+    const index_t n = u.rows(), d = u.cols(), half = n / 2;
+    const index_t m = static_cast<index_t>(anchors.size());
+    matrix_map<T> out(gu, n, d, Eigen::OuterStride<>(d));
+    if (m == 0) {
+      out.setZero();
+      return {};
+    }
+    row_matrix<T> ua(m, d);  // (M, D) the anchors' unit rows
+    for (index_t k = 0; k < m; ++k) ua.row(k) = u.row(anchors[static_cast<std::size_t>(k)]);
+    ensure(workspace, m * n);
+    T* const sim = workspace.data();  // (M, 2N) S, then G in place
+    const T inv_tau = static_cast<T>(1.0 / tau);
+    ops::gemm_kernel<cpu_t>::run(false, true, m, n, d, inv_tau, ua.data(), d, u.data(), d, T(0),
+                                 sim, n);
+    std::vector<double> loss_k(static_cast<std::size_t>(m)), entropy_k(static_cast<std::size_t>(m));
+    std::vector<char> correct(static_cast<std::size_t>(m));
+    const T inv_rows = static_cast<T>(1.0 / static_cast<double>(n));
+    parallel::parallel_for(0, m, row_grain, [&](index_t lo, index_t hi) {
+      vector<T> e(n);
+      for (index_t k = lo; k < hi; ++k) {
+        const index_t g = anchors[static_cast<std::size_t>(k)];
+        const index_t q = (g + half) % n;
+        Eigen::Map<vector<T>> s(sim + k * n, n);
+        const T s_pos = s(q);
+        s(g) = minus_infinity<T>;  // skip the anchor itself
+        const T mx = s.maxCoeff();
+        s(q) = minus_infinity<T>;
+        const T mx_neg = s.maxCoeff();
+        s(q) = s_pos;
+        e.array() = (s.array() - mx).exp();
+        e(g) = T(0);
+        s(g) = T(0);
+        const T r = e.sum();
+        const T es = e.dot(s);
+        const double lse = static_cast<double>(mx) + std::log(static_cast<double>(r));
+        loss_k[static_cast<std::size_t>(k)] = lse - static_cast<double>(s_pos);
+        entropy_k[static_cast<std::size_t>(k)] =
+            lse - static_cast<double>(es) / static_cast<double>(r);
+        correct[static_cast<std::size_t>(k)] = s_pos > mx_neg ? 1 : 0;
+        // G row: (P − Y)/(2N), P_gg = 0.
+        s = e * static_cast<T>(1.0 / (static_cast<double>(n) * static_cast<double>(r)));
+        s(q) -= inv_rows;
+      }
+    });
+    nt_xent_sums sums;
+    for (index_t k = 0; k < m; ++k) {
+      sums.loss += loss_k[static_cast<std::size_t>(k)];
+      sums.entropy += entropy_k[static_cast<std::size_t>(k)];
+      sums.top1_correct += correct[static_cast<std::size_t>(k)];
+    }
+    // ∂/∂U: the negatives' side Gᵀ U_A / τ for every row, plus the anchors' side G U / τ.
+    ops::gemm_kernel<cpu_t>::run(true, false, n, d, m, inv_tau, sim, n, ua.data(), d, T(0), gu,
+                                 d);
+    row_matrix<T> anchor_side(m, d);
+    ops::gemm_kernel<cpu_t>::run(false, false, m, d, n, inv_tau, sim, n, u.data(), d, T(0),
+                                 anchor_side.data(), d);
+    for (index_t k = 0; k < m; ++k)
+      out.row(anchors[static_cast<std::size_t>(k)]) += anchor_side.row(k);
+    return sums;
+  }
+};
+
+}  // namespace simclr::loss

@@ -1,0 +1,74 @@
+// simclr::loss::nt_logistic: the normalised temperature-scaled logistic loss (paper Table 2).
+#pragma once
+
+#include <cmath>
+#include <string>
+
+#include <simclr/backend/tags.hpp>
+#include <simclr/config.hpp>
+#include <simclr/error.hpp>
+#include <simclr/loss/checks.hpp>
+#include <simclr/loss/pairwise_loss_result.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::loss {
+
+/// Options of NT-Logistic. All runtime values.
+struct nt_logistic_options {
+  double temperature = 0.5;      ///< τ > 0 (the paper tunes it per loss; 0.5 as for NT-Xent)
+  double negative_weight = 1.0;  ///< w ≥ 0, multiplies the sum over the 2N−2 negatives
+  double norm_epsilon = 1e-12;   ///< ε of u = z / max(‖z‖, ε)
+  bool allow_small_rows = false; ///< as nt_xent_options::allow_small_rows
+};
+
+/// The NT-Logistic kernel of a backend:
+///   template <class T> static cpu_detail::pairwise_sums-like {loss, top1_correct}
+///   run(const T* z, index_t rows, index_t d, const nt_logistic_options&, T* dz).
+/// CPU: <simclr/loss/cpu/nt_logistic.hpp> (included below).
+template <class Backend>
+struct nt_logistic_kernel {
+  static_assert(simclr::detail::always_false<Backend>,
+                "simclr: op 'nt_logistic' has no kernel for this backend — it is CPU-only for "
+                "now (simclr::cpu_t); specialise simclr::loss::nt_logistic_kernel to add one");
+};
+
+/// NT-Logistic: with S = U Uᵀ/τ and σ the logistic function, per anchor i
+///   ℓ_i = −log σ(S_{i,p(i)}) − w Σ_{k ∉ {i, p(i)}} log σ(−S_ik),   L = (1/2N) Σ_i ℓ_i,
+/// i.e. the paper's "maximise log σ(uᵀv⁺/τ) + Σ log σ(−uᵀv⁻/τ)" as a loss to minimise.
+/// Satisfies simclr::contrastive_loss<nt_logistic<T, B>, T, B>.
+template <class T = float, backend B = cpu_t>
+class nt_logistic {
+ public:
+  using scalar_type = T;
+  using backend_type = B;
+
+  nt_logistic() = default;
+  /// Throws value_error for τ ≤ 0 or a negative weight.
+  explicit nt_logistic(const nt_logistic_options& options) : options_(options) {
+    detail::check_temperature(options.temperature, "nt_logistic");
+    if (!(options.negative_weight >= 0.0))
+      throw value_error("simclr: nt_logistic: negative_weight is " +
+                        std::to_string(options.negative_weight) + ", expected ≥ 0");
+  }
+  [[nodiscard]] const nt_logistic_options& options() const noexcept { return options_; }
+
+  /// The loss of the (2N, D) batch z and its gradient.
+  [[nodiscard]] pairwise_loss_result<T, B> operator()(const tensor<T, B>& z) const {
+    detail::check_pair_batch(z, "nt_logistic");
+    pairwise_loss_result<T, B> r;
+    r.dz = tensor<T, B>(z.shape(), uninitialized);
+    const auto s = nt_logistic_kernel<B>::run(z.data(), z.extent(0), z.extent(1), options_,
+                                              r.dz.data());
+    const double n = static_cast<double>(z.extent(0));
+    r.value = s.loss / n;
+    r.top1_accuracy = static_cast<double>(s.top1_correct) / n;
+    return r;
+  }
+
+ private:
+  nt_logistic_options options_{};
+};
+
+}  // namespace simclr::loss
+
+#include <simclr/loss/cpu/nt_logistic.hpp>
