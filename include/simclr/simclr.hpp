@@ -1,6 +1,18 @@
 // Umbrella header for the CPU library: everything except I/O and the CUDA backend.
 #pragma once
 
+#include <simclr/augment/color_jitter.hpp>
+#include <simclr/augment/compose.hpp>
+#include <simclr/augment/flip.hpp>
+#include <simclr/augment/gaussian_blur.hpp>
+#include <simclr/augment/grayscale.hpp>
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/policy.hpp>
+#include <simclr/augment/random_apply.hpp>
+#include <simclr/augment/resized_crop.hpp>
+#include <simclr/augment/semantics.hpp>
+#include <simclr/augment/solarize.hpp>
+#include <simclr/augment/two_views.hpp>
 #include <simclr/backend/cpu/gemm.hpp>
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/memory.hpp>
