@@ -5,7 +5,7 @@ set -euo pipefail
 
 SIMCLR_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
-  libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev
+  libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
 )
 
 missing=()
