@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <Eigen/Core>
+
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -20,34 +22,25 @@ struct batch_norm_kernel<cpu_t> {
                             T* inv_std) {
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
       for (index_t ch = c0; ch < c1; ++ch) {
+        // Each plane is summed by Eigen's vectorised reduction (a fixed order), the planes in
+        // double, in order: deterministic and accurate.
         double s = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const T* p = x + (i * c + ch) * l;
-          for (index_t j = 0; j < l; ++j) s += static_cast<double>(p[j]);
-        }
+        for (index_t i = 0; i < n; ++i) s += static_cast<double>(plane(x, i, ch, c, l).sum());
         const double m = s / static_cast<double>(n * l);
+        const T mt = static_cast<T>(m);
         double ss = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const T* p = x + (i * c + ch) * l;
-          for (index_t j = 0; j < l; ++j) {
-            const double d = static_cast<double>(p[j]) - m;
-            ss += d * d;
-          }
-        }
+        for (index_t i = 0; i < n; ++i)
+          ss += static_cast<double>((plane(x, i, ch, c, l) - mt).square().sum());
         const double v = ss / static_cast<double>(n * l);
         const double is = 1.0 / std::sqrt(v + eps);
-        mean[ch] = static_cast<T>(m);
+        mean[ch] = mt;
         var[ch] = static_cast<T>(v);
         inv_std[ch] = static_cast<T>(is);
-        const T g = gamma[ch], b = beta[ch], mt = static_cast<T>(m), ist = static_cast<T>(is);
+        const T g = gamma[ch], b = beta[ch], ist = static_cast<T>(is);
         for (index_t i = 0; i < n; ++i) {
-          const T* p = x + (i * c + ch) * l;
-          T* h = xhat + (i * c + ch) * l;
-          T* q = y + (i * c + ch) * l;
-          for (index_t j = 0; j < l; ++j) {
-            h[j] = (p[j] - mt) * ist;
-            q[j] = g * h[j] + b;
-          }
+          auto h = plane(xhat, i, ch, c, l);
+          h = (plane(x, i, ch, c, l) - mt) * ist;
+          plane(y, i, ch, c, l) = h * g + b;
         }
       }
     });
@@ -81,12 +74,9 @@ struct batch_norm_kernel<cpu_t> {
       for (index_t ch = c0; ch < c1; ++ch) {
         double sdy = 0.0, sdyx = 0.0;
         for (index_t i = 0; i < n; ++i) {
-          const T* d = dy + (i * c + ch) * l;
-          const T* h = xhat + (i * c + ch) * l;
-          for (index_t j = 0; j < l; ++j) {
-            sdy += static_cast<double>(d[j]);
-            sdyx += static_cast<double>(d[j]) * static_cast<double>(h[j]);
-          }
+          const auto d = plane(dy, i, ch, c, l);
+          sdy += static_cast<double>(d.sum());
+          sdyx += static_cast<double>((d * plane(xhat, i, ch, c, l)).sum());
         }
         dgamma[ch] += static_cast<T>(sdyx);
         dbeta[ch] += static_cast<T>(sdy);
@@ -95,14 +85,22 @@ struct batch_norm_kernel<cpu_t> {
         const T k = static_cast<T>(static_cast<double>(gamma[ch]) *
                                    static_cast<double>(inv_std[ch]));
         const T mean_dy = static_cast<T>(sdy / m), mean_dyx = static_cast<T>(sdyx / m);
-        for (index_t i = 0; i < n; ++i) {
-          const T* d = dy + (i * c + ch) * l;
-          const T* h = xhat + (i * c + ch) * l;
-          T* o = dx + (i * c + ch) * l;
-          for (index_t j = 0; j < l; ++j) o[j] = k * (d[j] - mean_dy - h[j] * mean_dyx);
-        }
+        for (index_t i = 0; i < n; ++i)
+          plane(dx, i, ch, c, l) =
+              (plane(dy, i, ch, c, l) - mean_dy - plane(xhat, i, ch, c, l) * mean_dyx) * k;
       }
     });
+  }
+
+ private:
+  /// The L values of sample i, channel ch, as an Eigen array.
+  template <class T>
+  static auto plane(T* p, index_t i, index_t ch, index_t c, index_t l) {
+    return Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(p + (i * c + ch) * l, l);
+  }
+  template <class T>
+  static auto plane(const T* p, index_t i, index_t ch, index_t c, index_t l) {
+    return Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p + (i * c + ch) * l, l);
   }
 };
 

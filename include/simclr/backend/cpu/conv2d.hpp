@@ -21,6 +21,16 @@ struct conv2d_kernel<cpu_t> {
                                std::max<index_t>(1, g.n));
   }
 
+  /// A per-thread scratch buffer of at least `n` elements (grown, never shrunk or cleared):
+  /// im2col overwrites every element it uses, so no zero fill is needed.
+  template <class T>
+  static T* scratch(std::size_t n, int slot) {
+    thread_local std::vector<T> buffers[3];
+    auto& b = buffers[slot];
+    if (b.size() < n) b = std::vector<T>(n);
+    return b.data();
+  }
+
   /// col (K, ld) at column `offset` ← the receptive fields of one (C, H, W) image;
   /// K = C·kh·kw rows, out_plane() columns, zero where the window leaves the image.
   template <class T>
@@ -77,16 +87,17 @@ struct conv2d_kernel<cpu_t> {
     const const_matrix<T> wm(w, c_out, k);
     parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
-      std::vector<T> col_buf(direct && n1 - n0 == 1 ? 0 : static_cast<std::size_t>(k * cols));
-      std::vector<T> out_buf(n1 - n0 == 1 ? 0 : static_cast<std::size_t>(c_out * cols));
-      const T* col = col_buf.data();
+      const T* col = nullptr;
       if (direct && n1 - n0 == 1) {
         col = x + n0 * g.channels * g.in_plane();
       } else {
+        T* col_buf = scratch<T>(static_cast<std::size_t>(k * cols), 0);
         for (index_t i = n0; i < n1; ++i)
-          im2col(g, x + i * g.channels * g.in_plane(), col_buf.data(), cols, (i - n0) * hwo);
+          im2col(g, x + i * g.channels * g.in_plane(), col_buf, cols, (i - n0) * hwo);
+        col = col_buf;
       }
-      T* out = n1 - n0 == 1 ? y + n0 * c_out * hwo : out_buf.data();
+      T* out = n1 - n0 == 1 ? y + n0 * c_out * hwo
+                            : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
       matrix<T> om(out, c_out, cols);
       om.noalias() = wm * const_matrix<T>(col, k, cols);
       if (bias != nullptr)
@@ -116,22 +127,23 @@ struct conv2d_kernel<cpu_t> {
     parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
       const index_t gi = n0 / group, cols = (n1 - n0) * hwo;
       const bool single = n1 - n0 == 1;
-      std::vector<T> col_buf(direct && single ? 0 : static_cast<std::size_t>(k * cols));
-      std::vector<T> dy_buf(single ? 0 : static_cast<std::size_t>(c_out * cols));
-      const T* col = col_buf.data();
+      const T* col = nullptr;
       if (direct && single) {
         col = x + n0 * g.channels * g.in_plane();
       } else {
+        T* col_buf = scratch<T>(static_cast<std::size_t>(k * cols), 0);
         for (index_t i = n0; i < n1; ++i)
-          im2col(g, x + i * g.channels * g.in_plane(), col_buf.data(), cols, (i - n0) * hwo);
+          im2col(g, x + i * g.channels * g.in_plane(), col_buf, cols, (i - n0) * hwo);
+        col = col_buf;
       }
       const T* dyg = dy + n0 * c_out * hwo;
       if (!single) {
+        T* dy_buf = scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
         for (index_t i = n0; i < n1; ++i)
           for (index_t co = 0; co < c_out; ++co)
-            std::memcpy(dy_buf.data() + co * cols + (i - n0) * hwo, dy + (i * c_out + co) * hwo,
+            std::memcpy(dy_buf + co * cols + (i - n0) * hwo, dy + (i * c_out + co) * hwo,
                         sizeof(T) * static_cast<std::size_t>(hwo));
-        dyg = dy_buf.data();
+        dyg = dy_buf;
       }
       const const_matrix<T> dym(dyg, c_out, cols);
       matrix<T> dwm(dw_parts.data() + gi * c_out * k, c_out, k);
@@ -144,10 +156,10 @@ struct conv2d_kernel<cpu_t> {
           matrix<T>(dx + n0 * g.channels * g.in_plane(), k, cols).noalias() =
               wm.transpose() * dym;
         } else {
-          std::vector<T> dcol(static_cast<std::size_t>(k * cols));
-          matrix<T>(dcol.data(), k, cols).noalias() = wm.transpose() * dym;
+          T* dcol = scratch<T>(static_cast<std::size_t>(k * cols), 2);
+          matrix<T>(dcol, k, cols).noalias() = wm.transpose() * dym;
           for (index_t i = n0; i < n1; ++i)
-            col2im(g, dcol.data(), cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
+            col2im(g, dcol, cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
         }
       }
     });
