@@ -44,6 +44,17 @@ class sequential {
     for (std::size_t i = 1; i < layers_.size(); ++i) y = layers_[i].impl->forward(y, m);
     return y;
   }
+  /// The output of the first `count` layers only (e.g. a head's middle layer).
+  [[nodiscard]] tensor<T, Backend> forward_prefix(const tensor<T, Backend>& x, mode m,
+                                                  std::size_t count) {
+    if (count > layers_.size())
+      throw error("simclr: sequential::forward_prefix(" + std::to_string(count) + ") of " +
+                  std::to_string(layers_.size()) + " layers");
+    tensor<T, Backend> y = x;
+    for (std::size_t i = 0; i < count; ++i) y = layers_[i].impl->forward(y, m);
+    return y;
+  }
+
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
     if (layers_.empty()) return dy;
     tensor<T, Backend> d = layers_.back().impl->backward(dy);
