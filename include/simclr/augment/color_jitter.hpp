@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <simclr/augment/grayscale.hpp>
 #include <simclr/augment/image.hpp>
@@ -23,7 +24,14 @@ inline float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); 
 /// (1 − f) as torchvision's _blend computes it (in double, then used as a float scalar).
 inline float one_minus(float f) { return static_cast<float>(1.0 - static_cast<double>(f)); }
 
-/// RGB → HSV of one pixel, as torchvision's _rgb2hsv (h, s ∈ [0, 1), v = max).
+/// ⌊x⌋ without a library call (vectorises at -O2): truncate, then step down for negatives.
+inline float floor_fast(float x) {
+  const auto t = static_cast<float>(static_cast<int>(x));
+  return t > x ? t - 1.0f : t;
+}
+
+/// RGB → HSV of one pixel, as torchvision's _rgb2hsv (h, s ∈ [0, 1), v = max). Branch-free
+/// (selects only) so the pixel loops vectorise.
 inline void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) {
   const float maxc = std::max(r, std::max(g, b));
   const float minc = std::min(r, std::min(g, b));
@@ -32,46 +40,55 @@ inline void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) 
   s = cr / (eqc ? 1.0f : maxc);
   const float div = eqc ? 1.0f : cr;
   const float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
-  float hh;
-  if (maxc == r) {
-    hh = bc - gc;
-  } else if (maxc == g) {
-    hh = 2.0f + rc - bc;
-  } else {
-    hh = 4.0f + gc - rc;
-  }
-  h = std::fmod(hh / 6.0f + 1.0f, 1.0f);
+  const float hr = bc - gc, hg = 2.0f + rc - bc, hb = 4.0f + gc - rc;
+  const float hh = maxc == r ? hr : (maxc == g ? hg : hb);
+  const float x = hh / 6.0f + 1.0f;  // > 0: fmod(x, 1) = x − ⌊x⌋ exactly
+  h = x - floor_fast(x);
   v = maxc;
 }
 
-/// HSV → RGB of one pixel, as torchvision's _hsv2rgb.
+/// HSV → RGB of one pixel, as torchvision's _hsv2rgb. Branch-free: the sextant selects.
 inline void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) {
-  const float i_f = std::floor(h * 6.0f);
-  const float f = h * 6.0f - i_f;
-  int i = static_cast<int>(i_f) % 6;
-  if (i < 0) i += 6;
+  float i = floor_fast(h * 6.0f);
+  const float f = h * 6.0f - i;
+  i = i >= 6.0f ? i - 6.0f : i;  // i mod 6 for h ∈ [0, 1]
   const float p = clamp01(v * (1.0f - s));
   const float q = clamp01(v * (1.0f - s * f));
   const float t = clamp01(v * (1.0f - s * (1.0f - f)));
-  switch (i) {
-    case 0: r = v; g = t; b = p; break;
-    case 1: r = q; g = v; b = p; break;
-    case 2: r = p; g = v; b = t; break;
-    case 3: r = p; g = q; b = v; break;
-    case 4: r = t; g = p; b = v; break;
-    default: r = v; g = p; b = q; break;
-  }
+  // sextant 0..5: r = v q p p t v, g = t v v q p p, b = p p t v v q
+  r = (i == 0.0f || i == 5.0f) ? v : (i == 1.0f ? q : (i == 4.0f ? t : p));
+  g = (i == 1.0f || i == 2.0f) ? v : (i == 0.0f ? t : (i == 3.0f ? q : p));
+  b = (i == 3.0f || i == 4.0f) ? v : (i == 2.0f ? t : (i == 5.0f ? q : p));
 }
 
-/// The mean of the luma (3 channels) or of the single channel (1 channel) of `img`.
+/// Sum of `n` floats in 8 independent lanes (vectorisable without reassociation), in double.
+inline double lane_sum(const float* x, index_t n) {
+  float lanes[8] = {};
+  index_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) lanes[j] += x[i + j];
+  double total = 0.0;
+  for (const float l : lanes) total += static_cast<double>(l);
+  for (; i < n; ++i) total += static_cast<double>(x[i]);
+  return total;
+}
+
+/// The mean of the luma (3 channels) or of the single channel (1 channel) of `img`; float
+/// lane sums per row, rows added in double.
 inline float gray_mean(const image_f32& img) {
-  const index_t plane = img.extent(1) * img.extent(2);
+  const index_t h = img.extent(1), w = img.extent(2), plane = h * w;
   const float* p = img.data();
   double sum = 0.0;
   if (img.extent(0) == 3) {
-    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(luma(p[i], p[plane + i], p[2 * plane + i]));
+    std::vector<float> row(static_cast<std::size_t>(w));
+    for (index_t y = 0; y < h; ++y) {
+      const index_t o = y * w;
+      for (index_t x = 0; x < w; ++x)
+        row[static_cast<std::size_t>(x)] = luma(p[o + x], p[plane + o + x], p[2 * plane + o + x]);
+      sum += lane_sum(row.data(), w);
+    }
   } else {
-    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(p[i]);
+    for (index_t y = 0; y < h; ++y) sum += lane_sum(p + y * w, w);
   }
   return static_cast<float>(sum / static_cast<double>(plane));
 }
@@ -91,7 +108,7 @@ inline void contrast_tf_inplace(image_f32& img, float f) {
   for (index_t k = 0; k < img.extent(0); ++k) {
     float* p = img.data() + k * plane;
     double sum = 0.0;
-    for (index_t i = 0; i < plane; ++i) sum += static_cast<double>(p[i]);
+    for (index_t y = 0; y < img.extent(1); ++y) sum += lane_sum(p + y * img.extent(2), img.extent(2));
     const auto m = static_cast<float>(sum / static_cast<double>(plane));
     for (index_t i = 0; i < plane; ++i) p[i] = clamp01((p[i] - m) * f + m);
   }
@@ -121,8 +138,8 @@ inline void hsv_inplace(image_f32& img, float delta, float s_factor, bool clip) 
   for (index_t i = 0; i < plane; ++i) {
     float h = 0.0f, s = 0.0f, v = 0.0f;
     rgb_to_hsv(r[i], g[i], b[i], h, s, v);
-    h += delta;
-    h -= std::floor(h);
+    h += delta;  // (H + δ) mod 1, as torch's remainder
+    h -= floor_fast(h);
     if (s_factor != 1.0f) s = clamp01(s * s_factor);
     hsv_to_rgb(h, s, v, r[i], g[i], b[i]);
     if (clip) {

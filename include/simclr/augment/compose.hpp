@@ -73,10 +73,25 @@ struct compose {
         ops);
   }
 
+  /// The first op reads `img` through its const call (a crop never copies the full-size input);
+  /// the others then work in place. Same streams, same result as `apply` on a copy.
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
-    image_f32 out = img;
-    apply(out, rng);
-    return out;
+    if constexpr (sizeof...(Ops) == 0) {
+      return img;
+    } else {
+      return std::apply(
+          [&](const auto& first, const auto&... rest) {
+            random::stream c0 = detail::child_stream(rng);
+            image_f32 out = first(img, c0);
+            [[maybe_unused]] const auto run = [&](const auto& one) {
+              random::stream child = detail::child_stream(rng);
+              detail::apply_op(one, out, child);
+            };
+            (run(rest), ...);
+            return out;
+          },
+          ops);
+    }
   }
 
   /// A copy whose ops have their batch-level parameters fixed from `batch_key` (op i uses

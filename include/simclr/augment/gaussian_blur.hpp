@@ -67,7 +67,8 @@ inline index_t reflect_index(index_t i, index_t n) {
 /// Blurs `img` (C, H, W) with a size×size Gaussian of standard deviation σ, one channel at a time
 /// — torchvision's gaussian_blur(img, [size, size], [σ, σ]) with reflect padding (the default),
 /// or TF SimCLR's depthwise conv with zero ("SAME") padding. Separable: a horizontal pass into a
-/// scratch plane, then a vertical one, both as vectorisable multiply-adds over a padded row.
+/// scratch plane, then a vertical one, both as vectorisable multiply-adds over whole rows, with
+/// the symmetric taps paired (k_j·(a + b)).
 [[nodiscard]] inline image_f32 gaussian_blur(image_f32 img, index_t size, float sigma,
                                              blur_padding padding = blur_padding::reflect) {
   expect_image(img, "augment::gaussian_blur");
@@ -77,6 +78,7 @@ inline index_t reflect_index(index_t i, index_t n) {
   std::vector<float> row(static_cast<std::size_t>(w + 2 * r));  // one padded row
   std::vector<float> tmp(static_cast<std::size_t>(h * w));      // (H, W) horizontal pass
   std::vector<float> acc(static_cast<std::size_t>(w));
+  std::vector<float> zeros;                                     // the zero-padding row
   for (index_t ch = 0; ch < c; ++ch) {
     float* p = img.data() + ch * h * w;
     for (index_t y = 0; y < h; ++y) {
@@ -90,25 +92,34 @@ inline index_t reflect_index(index_t i, index_t n) {
         }
         row[static_cast<std::size_t>(x + r)] = v;
       }
+      // The kernel is symmetric: pair tap j with tap size − 1 − j (half the multiplies).
       float* out = tmp.data() + y * w;
-      std::fill(out, out + w, 0.0f);
-      for (index_t j = 0; j < size; ++j) {
+      const float kc = k[static_cast<std::size_t>(r)];
+      const float* centre = row.data() + r;
+      for (index_t x = 0; x < w; ++x) out[x] = kc * centre[x];
+      for (index_t j = 0; j < r; ++j) {
         const float kj = k[static_cast<std::size_t>(j)];
-        const float* in = row.data() + j;
-        for (index_t x = 0; x < w; ++x) out[x] += kj * in[x];
+        const float* lo = row.data() + j;
+        const float* hi = row.data() + (size - 1 - j);
+        for (index_t x = 0; x < w; ++x) out[x] += kj * (lo[x] + hi[x]);
       }
     }
+    zeros.resize(static_cast<std::size_t>(w), 0.0f);
+    const auto source_row = [&](index_t sy) -> const float* {
+      if (sy >= 0 && sy < h) return tmp.data() + sy * w;
+      if (padding == blur_padding::zero) return zeros.data();
+      return tmp.data() + detail::reflect_index(sy, h) * w;
+    };
+    float* a = acc.data();
     for (index_t y = 0; y < h; ++y) {
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (index_t i = 0; i < size; ++i) {
-        index_t sy = y + i - r;
-        if (sy < 0 || sy >= h) {
-          if (padding == blur_padding::zero) continue;
-          sy = detail::reflect_index(sy, h);
-        }
+      const float kc = k[static_cast<std::size_t>(r)];
+      const float* centre = source_row(y);
+      for (index_t x = 0; x < w; ++x) a[x] = kc * centre[x];
+      for (index_t i = 0; i < r; ++i) {
         const float ki = k[static_cast<std::size_t>(i)];
-        const float* in = tmp.data() + sy * w;
-        for (index_t x = 0; x < w; ++x) acc[static_cast<std::size_t>(x)] += ki * in[x];
+        const float* lo = source_row(y + i - r);
+        const float* hi = source_row(y + r - i);
+        for (index_t x = 0; x < w; ++x) a[x] += ki * (lo[x] + hi[x]);
       }
       std::copy(acc.begin(), acc.end(), p + y * w);
     }
