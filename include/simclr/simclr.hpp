@@ -21,8 +21,15 @@
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
 #include <simclr/interop/eigen.hpp>
+#include <simclr/loss/margin_triplet.hpp>
+#include <simclr/loss/nt_logistic.hpp>
+#include <simclr/loss/nt_xent.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/ops/gemm.hpp>
+#include <simclr/optim/adamw.hpp>
+#include <simclr/optim/lars.hpp>
+#include <simclr/optim/schedule.hpp>
+#include <simclr/optim/sgd.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 #include <simclr/parameter.hpp>
 #include <simclr/random/fill.hpp>

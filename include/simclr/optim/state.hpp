@@ -44,10 +44,12 @@ class slot_store {
             const char* optimizer_name) {
     if (!bound_) {
       names_.clear();
+      shapes_.clear();
       slots_.clear();
       for (const auto& p : params) {
         check_parameter(p, optimizer_name);
         names_.push_back(p.name);
+        shapes_.push_back(p.value->shape());
         for (std::size_t s = 0; s < slot_names.size(); ++s)
           slots_.emplace_back(p.value->shape());
       }
@@ -61,13 +63,11 @@ class slot_store {
                         std::to_string(names_.size()) + " (pass the same list at every step)");
     for (std::size_t k = 0; k < params.size(); ++k) {
       check_parameter(params[k], optimizer_name);
-      if (params[k].name != names_[k] ||
-          !(params[k].value->shape() == slots_[k * slot_names_.size()].shape()))
+      if (params[k].name != names_[k] || !(params[k].value->shape() == shapes_[k]))
         throw value_error(std::string("simclr: ") + optimizer_name + ": parameter " +
                           std::to_string(k) + " is '" + params[k].name + "' of shape " +
                           params[k].value->shape().to_string() + ", the optimizer was bound to '" +
-                          names_[k] + "' of shape " +
-                          slots_[k * slot_names_.size()].shape().to_string());
+                          names_[k] + "' of shape " + shapes_[k].to_string());
     }
   }
 
@@ -100,6 +100,7 @@ class slot_store {
  private:
   bool bound_ = false;
   std::vector<std::string> names_;
+  std::vector<shape> shapes_;
   std::vector<std::string> slot_names_;
   std::vector<tensor<T, B>> slots_;
 };

@@ -102,6 +102,7 @@ struct nt_xent_kernel<cpu_t> {
       for (index_t bj = 0; bj <= bi; ++bj) pairs.emplace_back(bi, bj);
     const T inv_tau = static_cast<T>(1.0 / tau);
     const T neg_inf = minus_infinity<T>;
+    vector<T> s_pos(n);  // s_{i,p(i)} = S_{i,p(i)} − 1/τ, from the GEMM blocks
 
     // Pass 1: one task per lower block (I, J), J ≤ I.
     parallel::parallel_for(0, npairs, 1, [&](index_t lo, index_t hi) {
@@ -133,9 +134,21 @@ struct nt_xent_kernel<cpu_t> {
         // Maxima over the negatives only: mask the diagonal and the positives.
         if (bi == bj)
           for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
+        // Each row's positive logit is read from the one lower block that holds it: block
+        // (I, P) for rows whose positive is in an earlier or the same block, else (P, I) as a
+        // column. Every element of s_pos is written by exactly one task. Then the positives
+        // (the same elements for rows and columns) are masked for the maxima.
+        if (bi != bj)
+          for (index_t k = 0; k < nj; ++k) {
+            const index_t q = (j0 + k + half) % n;
+            if (q >= i0 && q < i0 + ni) s_pos(j0 + k) = sb(q - i0, k);
+          }
         for (index_t k = 0; k < ni; ++k) {
           const index_t q = (i0 + k + half) % n;
-          if (q >= j0 && q < j0 + nj) sb(k, q - j0) = neg_inf;
+          if (q >= j0 && q < j0 + nj) {
+            s_pos(i0 + k) = sb(k, q - j0);
+            sb(k, q - j0) = neg_inf;
+          }
         }
         row_max.noalias() = sb.rowwise().maxCoeff();
         col_max.noalias() = sb.colwise().maxCoeff().transpose();
@@ -158,13 +171,11 @@ struct nt_xent_kernel<cpu_t> {
           es += part[2 * bs + k];
           mx = std::max(mx, part[4 * bs + k]);
         }
-        const index_t q = (i + half) % n;
-        const T s_pos = (u.row(i).dot(u.row(q)) - T(1)) * inv_tau;
         const double log_r = std::log(static_cast<double>(r));
-        loss_i[static_cast<std::size_t>(i)] = log_r - static_cast<double>(s_pos);
+        loss_i[static_cast<std::size_t>(i)] = log_r - static_cast<double>(s_pos(i));
         entropy_i[static_cast<std::size_t>(i)] =
             log_r - static_cast<double>(es) / static_cast<double>(r);
-        correct[static_cast<std::size_t>(i)] = s_pos > mx ? 1 : 0;
+        correct[static_cast<std::size_t>(i)] = s_pos(i) > mx ? 1 : 0;
         a(i) = static_cast<T>(1.0 / (static_cast<double>(n) * static_cast<double>(r)));
       }
     });
