@@ -20,3 +20,21 @@ TEST_CASE("memory<cpu_t>: aligned allocation, zero and copy") {
   mem::deallocate(p, 100 * sizeof(float));
   mem::deallocate(q, 100 * sizeof(float));
 }
+
+TEST_CASE("memory<cpu_t>: large freed blocks are reused, small ones are not cached") {
+  using mem = simclr::memory<simclr::cpu_t>;
+  mem::release_cache();
+  const std::size_t big = 3 << 20;
+  void* a = mem::allocate(big);
+  mem::deallocate(a, big);
+  CHECK(mem::cached_bytes() == big);
+  void* b = mem::allocate(big);  // the same block comes back: no new pages to fault in
+  CHECK(b == a);
+  CHECK(mem::cached_bytes() == 0);
+  mem::deallocate(b, big);
+  void* small = mem::allocate(1000);
+  mem::deallocate(small, 1000);
+  CHECK(mem::cached_bytes() == big);
+  mem::release_cache();
+  CHECK(mem::cached_bytes() == 0);
+}

@@ -72,7 +72,11 @@ struct conv2d_kernel<cpu_t> {
             const index_t iy = oy * g.stride - g.padding + ky;
             if (iy < 0 || iy >= g.height) continue;
             T* dst = dx + (c * g.height + iy) * g.width + (kx - g.padding);
-            for (index_t ox = ox0; ox < ox1; ++ox) dst[ox * g.stride] += src[ox];
+            if (g.stride == 1) {
+              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] += src[ox];
+            } else {
+              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox * g.stride] += src[ox];
+            }
           }
         }
   }

@@ -1,0 +1,65 @@
+// bench_encoder: one encoder training step (forward + backward, train mode) in views/s, median.
+//   bench_encoder fmnist [views] [reps]     fmnist-r18w16: widths 16/32/64/128, 1×28×28, CIFAR stem
+//   bench_encoder r18    [views] [reps]     ResNet-18, CIFAR stem, 3×32×32
+// Printed with the FLOP count so the GFLOP/s can be set against the machine's GEMM peak.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <simclr/encoders/resnet.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/random/fill.hpp>
+
+using namespace simclr;
+
+namespace {
+/// Multiply-adds ×2 of every conv in a forward pass, per image.
+double conv_flops(index_t base, index_t in_ch, index_t size) {
+  double f = 2.0 * base * in_ch * 9 * size * size;  // stem
+  index_t c = base, s = size;
+  for (int stage = 0; stage < 4; ++stage) {
+    const index_t out = base << stage;
+    const index_t so = stage == 0 ? s : (s + 1) / 2;
+    for (int b = 0; b < 2; ++b) {
+      const index_t cin = b == 0 ? c : out;
+      f += 2.0 * out * cin * 9 * so * so + 2.0 * out * out * 9 * so * so;
+      if (b == 0 && (cin != out)) f += 2.0 * out * cin * so * so;
+    }
+    c = out;
+    s = so;
+  }
+  return f;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string which = argc > 1 ? argv[1] : "fmnist";
+  const index_t views = argc > 2 ? std::atol(argv[2]) : (which == "r18" ? 128 : 512);
+  const int reps = argc > 3 ? std::atoi(argv[3]) : 5;
+  const bool fm = which == "fmnist";
+  const index_t base = fm ? 16 : 64, ch = fm ? 1 : 3, size = fm ? 28 : 32;
+  auto net = encoders::resnet18<float>(
+      {.base_width = base, .in_channels = ch, .stem = encoders::stem::cifar, .seed = 1});
+  tensor<float> x(shape{views, ch, size, size}, uninitialized);
+  random::fill_uniform(x.view(), random::key(2));
+  std::vector<double> ms;
+  for (int r = 0; r < reps + 1; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    net.zero_grad();
+    const auto h = net.forward(x, mode::train);
+    tensor<float> dh(h.shape(), uninitialized);
+    dh.fill(1.0f / float(views));
+    net.backward(dh);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (r > 0) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = ms[ms.size() / 2];
+  const double gflop = 3.0 * conv_flops(base, ch, size) * double(views) / 1e9;  // fwd + 2× bwd
+  std::printf("simclr   %-7s views %-5td threads %zu  median %8.1f ms  %7.0f views/s  %6.1f GFLOP/s\n",
+              which.c_str(), views, parallel::num_threads(), med, double(views) / med * 1e3,
+              gflop / med * 1e3);
+}
