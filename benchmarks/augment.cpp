@@ -1,4 +1,4 @@
-// bench_augment: views per second of SimCLR's augmentation policy, one core, and two_views on N threads.
+// bench_augment: views/s of SimCLR's policy on one core, and two_views on 1 and 2 threads.
 //   bench_augment [reps]         default 15 repetitions; prints "result <name> <views/s>" lines
 //                                (median over repetitions) that benchmarks/augment.sh tabulates.
 #include <algorithm>
@@ -38,7 +38,8 @@ double policy_rate(const Policy& policy, const std::vector<augment::image_f32>& 
   for (int r = 0; r < reps + 1; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int v = 0; v < views; ++v) {
-      random::stream rng(random::derive(1, static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(v)));
+      random::stream rng(
+          random::derive(1, static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(v)));
       const tensor<float> out = policy(images[static_cast<std::size_t>(v) % images.size()], rng);
       sink += static_cast<double>(out.data()[0]);
     }
@@ -57,8 +58,9 @@ double batch_rate(const Policy& policy, const std::vector<augment::image_f32>& i
   std::vector<double> rates;
   for (int r = 0; r < reps + 1; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    const tensor<float> batch = augment::two_views(
-        policy, std::span<const augment::image_f32>(images), {1, 0, static_cast<std::uint64_t>(r)}, {}, pool);
+    const tensor<float> batch =
+        augment::two_views(policy, std::span<const augment::image_f32>(images),
+                           {1, 0, static_cast<std::uint64_t>(r)}, {}, pool);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r > 0) rates.push_back(static_cast<double>(batch.extent(0)) / s);
   }
@@ -71,8 +73,8 @@ int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 15;
   const auto cifar = augment::cifar_policy();
   const auto imagenet = augment::imagenet_policy();
-  const auto small = make_images(64, 32, 32);      // CIFAR-size inputs
-  const auto large = make_images(8, 375, 500);     // a typical ImageNet photo (500×375)
+  const auto small = make_images(64, 32, 32);   // CIFAR-size inputs
+  const auto large = make_images(8, 375, 500);  // a typical ImageNet photo (500×375)
 
   std::printf("# simclr augmentations, -O3 -march=native, median of %d repetitions\n", reps);
   std::printf("result simclr_policy_32_1core %.0f\n", policy_rate(cifar, small, 2000, reps));
@@ -80,8 +82,10 @@ int main(int argc, char** argv) {
   const auto batch_small = make_images(256, 32, 32);
   const auto batch_large = make_images(32, 375, 500);
   for (const std::size_t t : {std::size_t{1}, std::size_t{2}}) {
-    std::printf("result two_views_32_b256_%zuthreads %.0f\n", t, batch_rate(cifar, batch_small, t, reps));
-    std::printf("result two_views_224_b32_%zuthreads %.0f\n", t, batch_rate(imagenet, batch_large, t, std::max(3, reps / 3)));
+    std::printf("result two_views_32_b256_%zuthreads %.0f\n", t,
+                batch_rate(cifar, batch_small, t, reps));
+    std::printf("result two_views_224_b32_%zuthreads %.0f\n", t,
+                batch_rate(imagenet, batch_large, t, std::max(3, reps / 3)));
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 // augment_preview: writes a PNG grid — per row an original image and several pairs of SimCLR views.
 //
-//   augment_preview                          synthetic test patterns, ImageNet-style policy at 96 px
-//   augment_preview --cifar10                the first images of the CIFAR-10 test archive
+//   augment_preview                          synthetic test patterns, ImageNet-style policy at 96
+//   px augment_preview --cifar10                the first images of the CIFAR-10 test archive
 //   augment_preview --images DIR             every PNG/JPEG/BMP file in DIR (sorted, up to --rows)
 //   options: --output FILE (augment_preview.png) --rows N --pairs N --policy cifar|imagenet
 //            --semantics torchvision|tf --size S --scale K --seed N
@@ -53,9 +53,10 @@ augment::image_u8 synthetic(index_t h, index_t w, int variant) {
 /// The first `n` images of the CIFAR-10 test archive (one per class, cycling), extracted with
 /// tar into a temporary directory that is removed afterwards.
 std::vector<augment::image_u8> from_archive(const fs::path& archive, int n) {
-  static const char* classes[] = {"airplane", "automobile", "bird", "cat",  "deer",
+  static const char* classes[] = {"airplane", "automobile", "bird",  "cat",  "deer",
                                   "dog",      "frog",       "horse", "ship", "truck"};
-  const fs::path dir = fs::temp_directory_path() / ("simclr-preview-" + std::to_string(std::rand()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("simclr-preview-" + std::to_string(std::rand()));
   fs::create_directories(dir);
   std::vector<std::string> names;
   std::string cmd = "tar -xzf '" + archive.string() + "' -C '" + dir.string() + "'";
@@ -80,8 +81,10 @@ std::vector<augment::image_u8> from_directory(const fs::path& dir, int n) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp") files.push_back(e.path());
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp")
+      files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   if (files.size() > static_cast<std::size_t>(n)) files.resize(static_cast<std::size_t>(n));
@@ -92,7 +95,8 @@ std::vector<augment::image_u8> from_directory(const fs::path& dir, int n) {
 }
 
 /// Copies `img` (3, s, s) into the grid (H, W, 3) at (top, left), each pixel as a k×k block.
-void paste(augment::image_u8& grid, const tensor<float>& img, index_t top, index_t left, index_t k) {
+void paste(augment::image_u8& grid, const tensor<float>& img, index_t top, index_t left,
+           index_t k) {
   const index_t c = img.extent(0), h = img.extent(1), w = img.extent(2);
   for (index_t y = 0; y < h * k; ++y)
     for (index_t x = 0; x < w * k; ++x)
@@ -106,8 +110,10 @@ void paste(augment::image_u8& grid, const tensor<float>& img, index_t top, index
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Writes a PNG grid of SimCLR augmentations: an original and pairs of views per row."};
-  std::string output = "augment_preview.png", images_dir, archive, policy_name, sem_name = "torchvision";
+  CLI::App app{
+      "Writes a PNG grid of SimCLR augmentations: an original and pairs of views per row."};
+  std::string output = "augment_preview.png", images_dir, archive, policy_name,
+              sem_name = "torchvision";
   bool cifar10 = false;
   int rows = 6, pairs = 3;
   index_t size = 0, scale = 0;
@@ -118,11 +124,14 @@ int main(int argc, char** argv) {
   app.add_flag("--cifar10", cifar10, std::string("use ") + default_archive);
   app.add_option("--rows", rows, "images (rows)")->check(CLI::Range(1, 64));
   app.add_option("--pairs", pairs, "pairs of views per row")->check(CLI::Range(1, 16));
-  app.add_option("--policy", policy_name, "cifar or imagenet (default: cifar for CIFAR-10, else imagenet)")
+  app.add_option("--policy", policy_name,
+                 "cifar or imagenet (default: cifar for CIFAR-10, else imagenet)")
       ->check(CLI::IsMember({"cifar", "imagenet"}));
-  app.add_option("--semantics", sem_name, "torchvision or tf")->check(CLI::IsMember({"torchvision", "tf"}));
+  app.add_option("--semantics", sem_name, "torchvision or tf")
+      ->check(CLI::IsMember({"torchvision", "tf"}));
   app.add_option("--size", size, "view side S (default: the policy's, 96 for synthetic images)");
-  app.add_option("--scale", scale, "pixel magnification in the grid (default: 3 below 64 px, else 1)");
+  app.add_option("--scale", scale,
+                 "pixel magnification in the grid (default: 3 below 64 px, else 1)");
   app.add_option("--seed", seed, "random seed");
   CLI11_PARSE(app, argc, argv);
 
@@ -166,7 +175,8 @@ int main(int argc, char** argv) {
     const index_t per_view = 3 * s * s;
     for (index_t i = 0; i < n; ++i) {
       const index_t top = gap + i * (cell + gap);
-      const tensor<float> original = augment::resize(augment::to_float(images[static_cast<std::size_t>(i)]), s, s);
+      const tensor<float> original =
+          augment::resize(augment::to_float(images[static_cast<std::size_t>(i)]), s, s);
       paste(grid, original, top, gap, k);
       for (int p = 0; p < pairs; ++p) {
         const index_t left = gap + cell + pair_gap + p * (2 * cell + gap + pair_gap);
@@ -179,8 +189,9 @@ int main(int argc, char** argv) {
       }
     }
     io::write_png(output, grid);
-    std::printf("augment_preview: %td rows × (original + %d pairs) from %s, S = %td, %s semantics -> %s\n",
-                n, pairs, source.c_str(), s, sem_name.c_str(), output.c_str());
+    std::printf(
+        "augment_preview: %td rows × (original + %d pairs) from %s, S = %td, %s semantics -> %s\n",
+        n, pairs, source.c_str(), s, sem_name.c_str(), output.c_str());
   } catch (const simclr::error& e) {
     std::fprintf(stderr, "augment_preview: %s\n", e.what());
     return 1;

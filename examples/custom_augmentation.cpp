@@ -1,4 +1,4 @@
-// custom_augmentation: a user-written op (random cutout) satisfies simclr::augmentation and runs in a policy.
+// custom_augmentation: a user-written op (random cutout) in a SimCLR policy.
 #include <cstdio>
 #include <vector>
 
@@ -24,7 +24,8 @@ int main() {
     images.push_back(std::move(img));
   }
   const tensor<float> batch =  // (2N, 3, 32, 32): rows i and i + N are image i's two views
-      augment::two_views(policy, std::span<const augment::image_f32>(images), {.seed = 1, .epoch = 0, .batch_index = 0});
+      augment::two_views(policy, std::span<const augment::image_f32>(images),
+                         {.seed = 1, .epoch = 0, .batch_index = 0});
   int cut = 0;
   for (index_t r = 0; r < batch.extent(0); ++r) {
     int filled = 0;

@@ -1,4 +1,4 @@
-// random_cutout: a user-written augmentation (not part of simclr) — the example of docs/augmentations.md.
+// random_cutout: a user-written augmentation, the example of docs/augmentations.md.
 #pragma once
 
 #include <algorithm>

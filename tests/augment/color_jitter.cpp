@@ -1,4 +1,4 @@
-// Tests of <simclr/augment/color_jitter.hpp>: each color op against torchvision (and TF restatements).
+// Tests of <simclr/augment/color_jitter.hpp>: the color ops against torchvision and TF.
 #include <simclr/augment/color_jitter.hpp>
 
 #include <algorithm>
@@ -32,7 +32,8 @@ TEST_CASE("adjust_brightness matches torchvision") {
   const tensor<float> img = ops().tensor_at("img3");
   for (const float f : {0.0f, 0.6f, 1.0f, 1.7f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_brightness(img, f), ops().tensor_at("brightness_" + fmt(f))) <= 1e-5);
+    CHECK(test::max_abs_diff(adjust_brightness(img, f), ops().tensor_at("brightness_" + fmt(f))) <=
+          1e-5);
   }
   CHECK(test::max_abs_diff(adjust_brightness(ops().tensor_at("img1"), 1.4f),
                            ops().tensor_at("brightness_gray_1.4")) <= 1e-5);
@@ -42,7 +43,8 @@ TEST_CASE("adjust_contrast matches torchvision") {
   const tensor<float> img = ops().tensor_at("img3");
   for (const float f : {0.0f, 0.3f, 1.0f, 1.8f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_contrast(img, f), ops().tensor_at("contrast_" + fmt(f))) <= 1e-5);
+    CHECK(test::max_abs_diff(adjust_contrast(img, f), ops().tensor_at("contrast_" + fmt(f))) <=
+          1e-5);
   }
   CHECK(test::max_abs_diff(adjust_contrast(ops().tensor_at("img1"), 1.8f),
                            ops().tensor_at("contrast_gray_1.8")) <= 1e-5);
@@ -52,7 +54,8 @@ TEST_CASE("adjust_saturation matches torchvision") {
   const tensor<float> img = ops().tensor_at("img3");
   for (const float f : {0.0f, 0.2f, 1.0f, 1.9f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_saturation(img, f), ops().tensor_at("saturation_" + fmt(f))) <= 1e-5);
+    CHECK(test::max_abs_diff(adjust_saturation(img, f), ops().tensor_at("saturation_" + fmt(f))) <=
+          1e-5);
   }
 }
 
@@ -85,21 +88,30 @@ TEST_CASE("jitter applies the ops in the given order as ColorJitter does") {
   p.contrast = 0.7f;
   p.saturation = 1.5f;
   p.hue = -0.2f;
-  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) <= 1e-4);
+  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) <=
+        1e-4);
   // Another order gives another image: the order matters.
   p.order = {0, 1, 2, 3};
-  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) > 1e-3);
+  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) >
+        1e-3);
 }
 
 TEST_CASE("TF semantics match the tf.image restatements") {
   const tensor<float> img = ops().tensor_at("img3");
-  CHECK(test::max_abs_diff(adjust_contrast(img, 1.6f, semantics::tf), ops().tensor_at("tf_contrast_1.6")) <= 1e-5);
-  CHECK(test::max_abs_diff(adjust_contrast(img, 0.3f, semantics::tf), ops().tensor_at("tf_contrast_0.3")) <= 1e-5);
-  CHECK(test::max_abs_diff(adjust_saturation(img, 1.7f, semantics::tf), ops().tensor_at("tf_saturation_1.7")) <= 1e-4);
-  CHECK(test::max_abs_diff(adjust_saturation(img, 0.3f, semantics::tf), ops().tensor_at("tf_saturation_0.3")) <= 1e-4);
-  CHECK(test::max_abs_diff(adjust_hue(img, 0.3f, semantics::tf), ops().tensor_at("tf_hue_0.3")) <= 1e-4);
-  CHECK(test::max_abs_diff(adjust_brightness_additive(img, 0.25f), ops().tensor_at("tf_brightness_add_0.25")) <= 1e-6);
-  CHECK(test::max_abs_diff(adjust_brightness_additive(img, -0.3f), ops().tensor_at("tf_brightness_add_-0.3")) <= 1e-6);
+  CHECK(test::max_abs_diff(adjust_contrast(img, 1.6f, semantics::tf),
+                           ops().tensor_at("tf_contrast_1.6")) <= 1e-5);
+  CHECK(test::max_abs_diff(adjust_contrast(img, 0.3f, semantics::tf),
+                           ops().tensor_at("tf_contrast_0.3")) <= 1e-5);
+  CHECK(test::max_abs_diff(adjust_saturation(img, 1.7f, semantics::tf),
+                           ops().tensor_at("tf_saturation_1.7")) <= 1e-4);
+  CHECK(test::max_abs_diff(adjust_saturation(img, 0.3f, semantics::tf),
+                           ops().tensor_at("tf_saturation_0.3")) <= 1e-4);
+  CHECK(test::max_abs_diff(adjust_hue(img, 0.3f, semantics::tf), ops().tensor_at("tf_hue_0.3")) <=
+        1e-4);
+  CHECK(test::max_abs_diff(adjust_brightness_additive(img, 0.25f),
+                           ops().tensor_at("tf_brightness_add_0.25")) <= 1e-6);
+  CHECK(test::max_abs_diff(adjust_brightness_additive(img, -0.3f),
+                           ops().tensor_at("tf_brightness_add_-0.3")) <= 1e-6);
   jitter_params p;
   p.order = {1, 3, 0, 2};
   p.brightness = 0.1f;
@@ -134,12 +146,14 @@ TEST_CASE("color_jitter samples factors in range and every order") {
     int code = 0;
     for (int a = 0; a < 4; ++a) {
       int smaller = 0;
-      for (int b = a + 1; b < 4; ++b) smaller += p.order[static_cast<std::size_t>(b)] < p.order[static_cast<std::size_t>(a)];
+      for (int b = a + 1; b < 4; ++b)
+        smaller += p.order[static_cast<std::size_t>(b)] < p.order[static_cast<std::size_t>(a)];
       code = code * (4 - a) + smaller;
     }
     ++orders[code];
   }
-  for (const int n : orders) CHECK(test::binomial_ok(static_cast<std::size_t>(n), 24000, 1.0 / 24.0));
+  for (const int n : orders)
+    CHECK(test::binomial_ok(static_cast<std::size_t>(n), 24000, 1.0 / 24.0));
   // Strength 0 turns an op off.
   random::stream rng(random::key(1));
   const jitter_params off = color_jitter(0.4f, 0.0f, 0.0f, 0.0f).sample(rng);

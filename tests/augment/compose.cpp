@@ -65,9 +65,9 @@ TEST_CASE("each op draws from its own child stream") {
   // The cutout's position must not depend on how many numbers the op before it drew.
   const tensor<float> img = ops().tensor_at("img3");
   const random_cutout cut{4, 1.0, 0.0f};
-  const auto one = compose(random_horizontal_flip(0.0), cut);  // flip draws 2 words
+  const auto one = compose(random_horizontal_flip(0.0), cut);   // flip draws 2 words
   const auto other = compose(random_solarize(0.5f, 0.0), cut);  // solarize draws 2 words too
-  const auto third = compose(add_constant{0.0f}, cut);           // draws nothing
+  const auto third = compose(add_constant{0.0f}, cut);          // draws nothing
   random::stream r1(random::key(3)), r2(random::key(3)), r3(random::key(3));
   const tensor<float> a = one(img, r1), b = other(img, r2), c = third(img, r3);
   CHECK(test::max_abs_diff(a, b) == 0.0);
@@ -76,7 +76,8 @@ TEST_CASE("each op draws from its own child stream") {
 
 TEST_CASE("a user augmentation runs inside a SimCLR-style policy") {
   const tensor<float> img = ops().tensor_at("img3");
-  const auto policy = compose(random_resized_crop(8), random_horizontal_flip(), random_cutout{3, 1.0, 0.5f});
+  const auto policy =
+      compose(random_resized_crop(8), random_horizontal_flip(), random_cutout{3, 1.0, 0.5f});
   random::stream rng(random::key(4));
   const tensor<float> out = policy(img, rng);
   CHECK(out.shape() == shape{3, 8, 8});

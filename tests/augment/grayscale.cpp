@@ -1,4 +1,4 @@
-// Tests of <simclr/augment/grayscale.hpp>: rgb_to_grayscale against torchvision, random_grayscale's rate.
+// Tests of <simclr/augment/grayscale.hpp>: rgb_to_grayscale vs torchvision, the rate.
 #include <simclr/augment/grayscale.hpp>
 
 #include <doctest/doctest.h>

@@ -21,7 +21,8 @@ tensor<float> colorful(index_t c, index_t h, index_t w, std::uint64_t seed) {
 bool is_gray(const tensor<float>& img) {
   const index_t plane = img.extent(1) * img.extent(2);
   for (index_t i = 0; i < plane; ++i)
-    if (img.data()[i] != img.data()[plane + i] || img.data()[i] != img.data()[2 * plane + i]) return false;
+    if (img.data()[i] != img.data()[plane + i] || img.data()[i] != img.data()[2 * plane + i])
+      return false;
   return true;
 }
 }  // namespace

@@ -68,7 +68,8 @@ TEST_CASE("a sample's views do not depend on the batch it is in") {
   const tensor<float> all = two_views(policy, std::span<const image_f32>(imgs), {5, 1, 0}, ids);
   const std::vector<image_f32> tail(imgs.begin() + 2, imgs.end());
   const std::vector<std::uint64_t> tail_ids(ids.begin() + 2, ids.end());
-  const tensor<float> part = two_views(policy, std::span<const image_f32>(tail), {5, 1, 9}, tail_ids);
+  const tensor<float> part =
+      two_views(policy, std::span<const image_f32>(tail), {5, 1, 9}, tail_ids);
   CHECK(test::max_abs_diff(row(all, 2), row(part, 0)) == 0.0);
   CHECK(test::max_abs_diff(row(all, 3), row(part, 1)) == 0.0);
   CHECK(test::max_abs_diff(row(all, 6), row(part, 2)) == 0.0);
@@ -88,7 +89,8 @@ TEST_CASE("8-bit and (N C H W) inputs give the same batch as float images") {
     for (index_t k = 0; k < img.numel(); ++k)
       img.data()[k] = static_cast<std::uint8_t>((k * 7 + i * 31) % 256);
     f32.push_back(to_float(img));
-    std::copy(f32.back().data(), f32.back().data() + f32.back().numel(), nchw.data() + i * 3 * 32 * 32);
+    std::copy(f32.back().data(), f32.back().data() + f32.back().numel(),
+              nchw.data() + i * 3 * 32 * 32);
     u8.push_back(std::move(img));
   }
   const batch_position at{9, 0, 4};
@@ -102,7 +104,8 @@ TEST_CASE("8-bit and (N C H W) inputs give the same batch as float images") {
 TEST_CASE("TF blur uses one sigma per batch and view") {
   // Policy: TF blur, always on. Every view v of every image is blurred with the σ drawn from the
   // key of (batch, view v).
-  const auto policy = compose(random_apply(1.0, random_gaussian_blur({0.1f, 2.0f}, 5, 0.1, semantics::tf)));
+  const auto policy =
+      compose(random_apply(1.0, random_gaussian_blur({0.1f, 2.0f}, 5, 0.1, semantics::tf)));
   std::vector<image_f32> imgs;
   for (std::uint64_t i = 0; i < 3; ++i) {
     image_f32 img(shape{3, 16, 16}, uninitialized);
@@ -119,7 +122,8 @@ TEST_CASE("TF blur uses one sigma per batch and view") {
   for (index_t i = 0; i < 3; ++i) {
     const image_f32& img = imgs[static_cast<std::size_t>(i)];
     CHECK(test::max_abs_diff(row(batch, i), gaussian_blur(img, 5, s0, blur_padding::zero)) == 0.0);
-    CHECK(test::max_abs_diff(row(batch, i + 3), gaussian_blur(img, 5, s1, blur_padding::zero)) == 0.0);
+    CHECK(test::max_abs_diff(row(batch, i + 3), gaussian_blur(img, 5, s1, blur_padding::zero)) ==
+          0.0);
   }
 }
 
@@ -129,5 +133,6 @@ TEST_CASE("views of different sizes and empty batches are errors") {
   CHECK_THROWS_AS((void)two_views(keep_size, std::span<const image_f32>(imgs), {}), shape_error);
   CHECK_THROWS_AS((void)two_views(keep_size, std::span<const image_f32>(), {}), shape_error);
   const std::vector<std::uint64_t> ids{1};
-  CHECK_THROWS_AS((void)two_views(cifar_policy(), std::span<const image_f32>(imgs), {}, ids), shape_error);
+  CHECK_THROWS_AS((void)two_views(cifar_policy(), std::span<const image_f32>(imgs), {}, ids),
+                  shape_error);
 }

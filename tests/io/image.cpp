@@ -103,7 +103,8 @@ TEST_CASE("BMP reads exactly and JPEG closely") {
   REQUIRE(from_bmp.shape() == img.shape());
   CHECK(std::equal(from_bmp.values().begin(), from_bmp.values().end(), img.values().begin()));
   augment::image_u8 smooth(shape{16, 24, 3}, uninitialized);
-  for (index_t i = 0; i < smooth.numel(); ++i) smooth.data()[i] = static_cast<std::uint8_t>(100 + i % 24);
+  for (index_t i = 0; i < smooth.numel(); ++i)
+    smooth.data()[i] = static_cast<std::uint8_t>(100 + i % 24);
   const auto j = encode(smooth, "jpg");
   write_bytes(jpg, j, j.size());
   const augment::image_u8 from_jpg = io::read_image(jpg);
@@ -204,8 +205,14 @@ TEST_CASE("images above the pixel limit are refused before decoding") {
   CHECK(io::read_image(p, o).shape() == shape{20, 30, 3});
   // A header claiming 100000×100000 pixels is refused by the default limit, without decoding.
   auto png = encode(pattern(2, 2, 3), "png");
-  png[16] = 0; png[17] = 1; png[18] = 0x86; png[19] = 0xA0;  // width 100000
-  png[20] = 0; png[21] = 1; png[22] = 0x86; png[23] = 0xA0;  // height 100000
+  png[16] = 0;
+  png[17] = 1;
+  png[18] = 0x86;
+  png[19] = 0xA0;  // width 100000
+  png[20] = 0;
+  png[21] = 1;
+  png[22] = 0x86;
+  png[23] = 0xA0;  // height 100000
   const fs::path huge = dir.path / "huge.png";
   write_bytes(huge, png, png.size());
   expect_io_error([&] { return io::read_image(huge); }, huge, "exceeds the limit");
@@ -240,5 +247,10 @@ TEST_CASE("corrupted bytes give an image or an io_error and never a crash") {
 TEST_CASE("writing into a missing directory is an io_error") {
   temp_dir dir;
   const fs::path p = dir.path / "no" / "such" / "dir.png";
-  expect_io_error([&] { io::write_png(p, pattern(2, 2, 3)); return 0; }, p, "cannot write");
+  expect_io_error(
+      [&] {
+        io::write_png(p, pattern(2, 2, 3));
+        return 0;
+      },
+      p, "cannot write");
 }

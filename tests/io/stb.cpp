@@ -18,7 +18,7 @@ void append(void* ctx, void* data, int size) {
 }  // namespace
 
 TEST_CASE("the private stb copy encodes and decodes a PNG in a second translation unit") {
-  const std::uint8_t pixels[2 * 3 * 3] = {0, 10, 20, 30, 40, 50, 60, 70, 80,
+  const std::uint8_t pixels[2 * 3 * 3] = {0,  10,  20,  30,  40,  50,  60,  70,  80,
                                           90, 100, 110, 120, 130, 140, 150, 160, 255};
   std::vector<std::uint8_t> png;
   REQUIRE(stbi_write_png_to_func(append, &png, 3, 2, 3, pixels, 9) != 0);

@@ -38,7 +38,8 @@ class fixture_file {
   explicit fixture_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open fixture " + path.string());
-    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
     std::size_t pos = 0;
     const auto take = [&](void* dst, std::size_t n) {
       if (pos + n > bytes.size()) throw std::runtime_error("truncated fixture " + path.string());
@@ -86,7 +87,9 @@ class fixture_file {
     if (it == arrays_.end()) throw std::runtime_error("no array '" + name + "' in the fixture");
     return it->second;
   }
-  [[nodiscard]] tensor<float> tensor_at(const std::string& name) const { return at(name).as_tensor(); }
+  [[nodiscard]] tensor<float> tensor_at(const std::string& name) const {
+    return at(name).as_tensor();
+  }
 
  private:
   std::map<std::string, fixture_array> arrays_;

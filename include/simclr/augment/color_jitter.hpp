@@ -1,4 +1,4 @@
-// simclr::augment color jitter: brightness, contrast, saturation, hue (deterministic) and color_jitter (random order).
+// simclr::augment color ops: brightness, contrast, saturation, hue and color_jitter.
 #pragma once
 
 #include <algorithm>
@@ -19,10 +19,14 @@ namespace simclr::augment {
 
 namespace detail {
 
-inline float clamp01(float x) { return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x); }
+inline float clamp01(float x) {
+  return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
+}
 
 /// (1 − f) as torchvision's _blend computes it (in double, then used as a float scalar).
-inline float one_minus(float f) { return static_cast<float>(1.0 - static_cast<double>(f)); }
+inline float one_minus(float f) {
+  return static_cast<float>(1.0 - static_cast<double>(f));
+}
 
 /// ⌊x⌋ without a library call (vectorises at -O2): truncate, then step down for negatives.
 inline float floor_fast(float x) {
@@ -108,7 +112,8 @@ inline void contrast_tf_inplace(image_f32& img, float f) {
   for (index_t k = 0; k < img.extent(0); ++k) {
     float* p = img.data() + k * plane;
     double sum = 0.0;
-    for (index_t y = 0; y < img.extent(1); ++y) sum += lane_sum(p + y * img.extent(2), img.extent(2));
+    for (index_t y = 0; y < img.extent(1); ++y)
+      sum += lane_sum(p + y * img.extent(2), img.extent(2));
     const auto m = static_cast<float>(sum / static_cast<double>(plane));
     for (index_t i = 0; i < plane; ++i) p[i] = clamp01((p[i] - m) * f + m);
   }
@@ -297,7 +302,11 @@ struct color_jitter {
   explicit color_jitter(float b = 0.0f, float c = 0.0f, float s = 0.0f, float h = 0.0f,
                         semantics mode = semantics::torchvision,
                         tf_brightness brightness_mode = tf_brightness::multiplicative)
-      : brightness(b), contrast(c), saturation(s), hue(h), sem(mode),
+      : brightness(b),
+        contrast(c),
+        saturation(s),
+        hue(h),
+        sem(mode),
         tf_brightness_mode(brightness_mode) {
     const auto check = [](float x, const char* name) {
       if (!(x >= 0.0f && std::isfinite(x)))
@@ -314,8 +323,9 @@ struct color_jitter {
   }
 
   /// SimCLR's jitter of strength s: brightness, contrast, saturation 0.8·s, hue 0.2·s.
-  [[nodiscard]] static color_jitter simclr(float strength, semantics mode = semantics::torchvision,
-                                           tf_brightness brightness_mode = tf_brightness::multiplicative) {
+  [[nodiscard]] static color_jitter simclr(
+      float strength, semantics mode = semantics::torchvision,
+      tf_brightness brightness_mode = tf_brightness::multiplicative) {
     return color_jitter(0.8f * strength, 0.8f * strength, 0.8f * strength, 0.2f * strength, mode,
                         brightness_mode);
   }

@@ -1,8 +1,8 @@
-// simclr::augment::compose: a flat sequence of augmentations applied in order (a fold, not recursion).
+// simclr::augment::compose: augmentations applied in order (a fold, not recursion).
 #pragma once
 
-#include <cstddef>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <tuple>
 #include <utility>
@@ -29,7 +29,9 @@ void apply_op(const Op& op, image_f32& img, random::stream& rng) {
 /// `op.for_batch(k)` when the op has batch-level parameters (TF blur σ), else a copy of `op`.
 template <class Op>
 [[nodiscard]] Op for_batch(const Op& op, const random::key& k) {
-  if constexpr (requires { { op.for_batch(k) } -> std::same_as<Op>; }) {
+  if constexpr (requires {
+                  { op.for_batch(k) } -> std::same_as<Op>;
+                }) {
     return op.for_batch(k);
   } else {
     return op;

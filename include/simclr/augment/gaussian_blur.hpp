@@ -1,4 +1,4 @@
-// simclr::augment Gaussian blur: gaussian_kernel, gaussian_blur (deterministic) and random_gaussian_blur.
+// simclr::augment Gaussian blur: kernel, gaussian_blur and random_gaussian_blur.
 #pragma once
 
 #include <algorithm>
@@ -78,7 +78,7 @@ inline index_t reflect_index(index_t i, index_t n) {
   std::vector<float> row(static_cast<std::size_t>(w + 2 * r));  // one padded row
   std::vector<float> tmp(static_cast<std::size_t>(h * w));      // (H, W) horizontal pass
   std::vector<float> acc(static_cast<std::size_t>(w));
-  std::vector<float> zeros;                                     // the zero-padding row
+  std::vector<float> zeros;  // the zero-padding row
   for (index_t ch = 0; ch < c; ++ch) {
     float* p = img.data() + ch * h * w;
     for (index_t y = 0; y < h; ++y) {
@@ -140,9 +140,8 @@ struct random_gaussian_blur {
   std::optional<float> fixed_sigma;        ///< set by for_batch in TF mode
 
   /// Throws value_error for a bad σ range, an even kernel size or a fraction outside (0, 1].
-  explicit random_gaussian_blur(std::array<float, 2> sigma_range = {0.1f, 2.0f},
-                                index_t size = 0, double fraction = 0.1,
-                                semantics mode = semantics::torchvision)
+  explicit random_gaussian_blur(std::array<float, 2> sigma_range = {0.1f, 2.0f}, index_t size = 0,
+                                double fraction = 0.1, semantics mode = semantics::torchvision)
       : sigma(sigma_range), kernel_size(size), kernel_fraction(fraction), sem(mode) {
     detail::check_range(sigma[0], sigma[1], "random_gaussian_blur sigma");
     if (!(sigma[0] > 0.0f))

@@ -13,7 +13,9 @@ namespace simclr::augment {
 namespace detail {
 /// ITU-R 601-2 luma as torchvision (and tf.image.rgb_to_grayscale) compute it, in float:
 /// 0.2989 R + 0.587 G + 0.114 B, summed left to right.
-inline float luma(float r, float g, float b) { return 0.2989f * r + 0.587f * g + 0.114f * b; }
+inline float luma(float r, float g, float b) {
+  return 0.2989f * r + 0.587f * g + 0.114f * b;
+}
 
 /// Writes the luma of the RGB planes of `img` (3, H, W) into `out` (H·W floats).
 inline void luma_plane(const float* img, index_t plane, float* out) {
@@ -42,8 +44,8 @@ inline void grayscale_inplace(image_f32& img) {
 [[nodiscard]] inline image_f32 rgb_to_grayscale(const image_f32& img, index_t channels = 1) {
   expect_image(img, "augment::rgb_to_grayscale");
   if (channels != 1 && channels != 3)
-    throw value_error("simclr: augment::rgb_to_grayscale: channels is " +
-                      std::to_string(channels) + ", expected 1 or 3");
+    throw value_error("simclr: augment::rgb_to_grayscale: channels is " + std::to_string(channels) +
+                      ", expected 1 or 3");
   const index_t h = img.extent(1), w = img.extent(2), plane = h * w;
   image_f32 out(shape{channels, h, w}, uninitialized);  // (channels, H, W)
   if (img.extent(0) == 3) {

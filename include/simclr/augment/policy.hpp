@@ -1,4 +1,4 @@
-// simclr::augment policies: SimCLR's augmentation presets (ImageNet, CIFAR, grayscale) built from the ops.
+// simclr::augment policies: SimCLR's presets (ImageNet, CIFAR, grayscale) built from the ops.
 #pragma once
 
 #include <array>
@@ -17,19 +17,19 @@ namespace simclr::augment {
 
 /// The knobs of SimCLR's policy (SPEC §2). Defaults: the ImageNet policy, torchvision semantics.
 struct policy_options {
-  index_t size = 224;                              ///< output side S
-  std::array<double, 2> crop_scale{0.08, 1.0};     ///< random resized crop area fraction
+  index_t size = 224;                                      ///< output side S
+  std::array<double, 2> crop_scale{0.08, 1.0};             ///< random resized crop area fraction
   std::array<double, 2> crop_ratio{3.0 / 4.0, 4.0 / 3.0};  ///< crop aspect ratio (w / h)
-  double flip_p = 0.5;                             ///< horizontal flip probability
-  float strength = 1.0f;                           ///< color jitter strength s
-  double jitter_p = 0.8;                           ///< color jitter probability
-  double grayscale_p = 0.2;                        ///< random grayscale probability
-  double blur_p = 0.5;                             ///< Gaussian blur probability (0: off)
-  std::array<float, 2> blur_sigma{0.1f, 2.0f};     ///< blur σ range
-  double blur_kernel_fraction = 0.1;               ///< blur kernel size / image side
-  double solarize_p = 0.0;                         ///< solarize probability (v2/BYOL extra; 0: off)
-  float solarize_threshold = 0.5f;                 ///< solarize threshold
-  semantics sem = semantics::torchvision;          ///< torchvision or TF SimCLR behaviour
+  double flip_p = 0.5;                                     ///< horizontal flip probability
+  float strength = 1.0f;                                   ///< color jitter strength s
+  double jitter_p = 0.8;                                   ///< color jitter probability
+  double grayscale_p = 0.2;                                ///< random grayscale probability
+  double blur_p = 0.5;                                     ///< Gaussian blur probability (0: off)
+  std::array<float, 2> blur_sigma{0.1f, 2.0f};             ///< blur σ range
+  double blur_kernel_fraction = 0.1;                       ///< blur kernel size / image side
+  double solarize_p = 0.0;                 ///< solarize probability (v2/BYOL extra; 0: off)
+  float solarize_threshold = 0.5f;         ///< solarize threshold
+  semantics sem = semantics::torchvision;  ///< torchvision or TF SimCLR behaviour
   tf_brightness brightness = tf_brightness::multiplicative;  ///< TF mode: v2 (×) or v1 (+)
 };
 

@@ -1,4 +1,4 @@
-// simclr::augment resized crop: crop boxes, bilinear/bicubic resize, the torchvision and TF crop samplers, random_resized_crop.
+// simclr::augment resized crop: resize, the torchvision and TF crop samplers, random_resized_crop.
 #pragma once
 
 #include <algorithm>
@@ -94,13 +94,13 @@ inline resample_axis make_resample_axis(index_t origin, index_t in, index_t out,
 
 /// Throws value_error unless `box` lies inside an h × w image and is non-empty.
 inline void check_box(const crop_box& box, index_t h, index_t w, const char* what) {
-  if (box.height < 1 || box.width < 1 || box.top < 0 || box.left < 0 ||
-      box.top + box.height > h || box.left + box.width > w)
+  if (box.height < 1 || box.width < 1 || box.top < 0 || box.left < 0 || box.top + box.height > h ||
+      box.left + box.width > w)
     throw value_error(std::string("simclr: ") + what + ": crop box (top " +
-                      std::to_string(box.top) + ", left " + std::to_string(box.left) +
-                      ", height " + std::to_string(box.height) + ", width " +
-                      std::to_string(box.width) + ") is empty or outside the " +
-                      std::to_string(h) + "×" + std::to_string(w) + " image");
+                      std::to_string(box.top) + ", left " + std::to_string(box.left) + ", height " +
+                      std::to_string(box.height) + ", width " + std::to_string(box.width) +
+                      ") is empty or outside the " + std::to_string(h) + "×" + std::to_string(w) +
+                      " image");
 }
 
 }  // namespace detail
@@ -116,8 +116,8 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
   const index_t c = img.extent(0), h = img.extent(1), w = img.extent(2);
   detail::check_box(box, h, w, "augment::resized_crop");
   if (out_h < 1 || out_w < 1)
-    throw value_error("simclr: augment::resized_crop: output size " + std::to_string(out_h) +
-                      "×" + std::to_string(out_w) + ", expected ≥ 1×1");
+    throw value_error("simclr: augment::resized_crop: output size " + std::to_string(out_h) + "×" +
+                      std::to_string(out_w) + ", expected ≥ 1×1");
   const detail::resample_axis cols = detail::make_resample_axis(box.left, box.width, out_w, mode);
   const detail::resample_axis rows = detail::make_resample_axis(box.top, box.height, out_h, mode);
   const int tx = cols.taps, ty = rows.taps;
@@ -130,7 +130,7 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
     if (s < 0) s = n_needed++;
   }
   std::vector<float> filtered(static_cast<std::size_t>(n_needed * out_w));  // (needed rows, out_w)
-  image_f32 out(shape{c, out_h, out_w}, uninitialized);                    // (C, out_h, out_w)
+  image_f32 out(shape{c, out_h, out_w}, uninitialized);                     // (C, out_h, out_w)
 
   const index_t* cidx = cols.index.data();
   const float* cw = cols.weight.data();
@@ -166,9 +166,9 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
       for (index_t x = 0; x < out_w; ++x) o[x] = r0[x] * w0;
       for (int j = 1; j < ty; ++j) {
         const float* rj =
-            filtered.data() +
-            slot[static_cast<std::size_t>(rows.index[base + static_cast<std::size_t>(j)] - box.top)] *
-                out_w;
+            filtered.data() + slot[static_cast<std::size_t>(
+                                  rows.index[base + static_cast<std::size_t>(j)] - box.top)] *
+                                  out_w;
         const float wj = rows.weight[base + static_cast<std::size_t>(j)];
         for (index_t x = 0; x < out_w; ++x) o[x] += rj[x] * wj;
       }
@@ -198,14 +198,16 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
   const float log_r1 = std::log(static_cast<float>(ratio[1]));
   for (int attempt = 0; attempt < 10; ++attempt) {
     const double target_area =
-        area * static_cast<double>(rng.uniform(static_cast<float>(scale[0]),
-                                               static_cast<float>(scale[1])));
+        area * static_cast<double>(
+                   rng.uniform(static_cast<float>(scale[0]), static_cast<float>(scale[1])));
     const double aspect = static_cast<double>(std::exp(rng.uniform(log_r0, log_r1)));
     const auto w = static_cast<index_t>(std::nearbyint(std::sqrt(target_area * aspect)));
     const auto h = static_cast<index_t>(std::nearbyint(std::sqrt(target_area / aspect)));
     if (0 < w && w <= width && 0 < h && h <= height) {
-      const auto top = static_cast<index_t>(rng.uniform_int(static_cast<std::uint32_t>(height - h + 1)));
-      const auto left = static_cast<index_t>(rng.uniform_int(static_cast<std::uint32_t>(width - w + 1)));
+      const auto top =
+          static_cast<index_t>(rng.uniform_int(static_cast<std::uint32_t>(height - h + 1)));
+      const auto left =
+          static_cast<index_t>(rng.uniform_int(static_cast<std::uint32_t>(width - w + 1)));
       return {top, left, h, w};
     }
   }
@@ -232,8 +234,10 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
                                              std::array<double, 2> ratio, random::stream& rng,
                                              int max_attempts = 100, float min_covered = 0.1f) {
   const auto H = static_cast<int>(height), W = static_cast<int>(width);
-  const float min_area = static_cast<float>(scale[0]) * static_cast<float>(W) * static_cast<float>(H);
-  const float max_area = static_cast<float>(scale[1]) * static_cast<float>(W) * static_cast<float>(H);
+  const float min_area =
+      static_cast<float>(scale[0]) * static_cast<float>(W) * static_cast<float>(H);
+  const float max_area =
+      static_cast<float>(scale[1]) * static_cast<float>(W) * static_cast<float>(H);
   const auto r0 = static_cast<float>(ratio[0]), r1 = static_cast<float>(ratio[1]);
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     const float ar = rng.uniform() * (r1 - r0) + r0;
@@ -246,7 +250,8 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
     }
     if (max_h > H) max_h = H;
     if (h >= max_h) h = max_h;
-    if (h < max_h) h += static_cast<int>(rng.uniform_int(static_cast<std::uint32_t>(max_h - h + 1)));
+    if (h < max_h)
+      h += static_cast<int>(rng.uniform_int(static_cast<std::uint32_t>(max_h - h + 1)));
     int w = static_cast<int>(std::lrint(static_cast<float>(h) * ar));
     auto area = static_cast<float>(w * h);
     if (area < min_area) {
@@ -275,19 +280,23 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
 /// the TF sampler (`sampler = semantics::tf`), then resized_crop. Bicubic output is clamped to
 /// [0, 1] (SimCLR's TF code clips after its bicubic resize; an augmentation returns [0, 1]).
 struct random_resized_crop {
-  index_t height = 224;                                ///< output rows
-  index_t width = 224;                                 ///< output columns
-  std::array<double, 2> scale{0.08, 1.0};              ///< area fraction range
-  std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};   ///< aspect ratio (w / h) range
-  interpolation mode = interpolation::bilinear;        ///< resampling filter
-  semantics sampler = semantics::torchvision;          ///< which crop sampler
+  index_t height = 224;                               ///< output rows
+  index_t width = 224;                                ///< output columns
+  std::array<double, 2> scale{0.08, 1.0};             ///< area fraction range
+  std::array<double, 2> ratio{3.0 / 4.0, 4.0 / 3.0};  ///< aspect ratio (w / h) range
+  interpolation mode = interpolation::bilinear;       ///< resampling filter
+  semantics sampler = semantics::torchvision;         ///< which crop sampler
 
   /// A square `size`×`size` crop; throws value_error for bad parameters.
   explicit random_resized_crop(index_t size, std::array<double, 2> scale_range = {0.08, 1.0},
                                std::array<double, 2> ratio_range = {3.0 / 4.0, 4.0 / 3.0},
                                interpolation filter = interpolation::bilinear,
                                semantics crop_sampler = semantics::torchvision)
-      : height(size), width(size), scale(scale_range), ratio(ratio_range), mode(filter),
+      : height(size),
+        width(size),
+        scale(scale_range),
+        ratio(ratio_range),
+        mode(filter),
         sampler(crop_sampler) {
     validate();
   }
@@ -295,12 +304,12 @@ struct random_resized_crop {
   /// Throws value_error unless the sizes are ≥ 1, 0 < scale min ≤ max ≤ 1 and 0 < ratio min ≤ max.
   void validate() const {
     if (height < 1 || width < 1)
-      throw value_error("simclr: random_resized_crop: output size " + std::to_string(height) +
-                        "×" + std::to_string(width) + ", expected ≥ 1×1");
+      throw value_error("simclr: random_resized_crop: output size " + std::to_string(height) + "×" +
+                        std::to_string(width) + ", expected ≥ 1×1");
     detail::check_range(scale[0], scale[1], "random_resized_crop scale");
     if (!(scale[0] > 0.0 && scale[1] <= 1.0))
-      throw value_error("simclr: random_resized_crop scale is (" + std::to_string(scale[0]) +
-                        ", " + std::to_string(scale[1]) + "), expected 0 < min ≤ max ≤ 1");
+      throw value_error("simclr: random_resized_crop scale is (" + std::to_string(scale[0]) + ", " +
+                        std::to_string(scale[1]) + "), expected 0 < min ≤ max ≤ 1");
     detail::check_range(ratio[0], ratio[1], "random_resized_crop ratio");
     if (!(ratio[0] > 0.0))
       throw value_error("simclr: random_resized_crop ratio min is " + std::to_string(ratio[0]) +

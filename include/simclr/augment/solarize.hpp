@@ -35,7 +35,8 @@ struct random_solarize {
   float threshold = 0.5f;  ///< values ≥ threshold are inverted
   double p = 0.5;          ///< probability of solarizing
 
-  explicit random_solarize(float t = 0.5f, double probability = 0.5) : threshold(t), p(probability) {
+  explicit random_solarize(float t = 0.5f, double probability = 0.5)
+      : threshold(t), p(probability) {
     detail::check_threshold(threshold);
     detail::check_probability(p, "random_solarize p");
   }

@@ -1,4 +1,4 @@
-// simclr::augment::two_views: the (2N, C, S, S) batch of two augmented views per image, in parallel and deterministic.
+// simclr::augment::two_views: the (2N, C, S, S) batch of two views per image, thread-independent.
 #pragma once
 
 #include <algorithm>
@@ -49,9 +49,9 @@ template <class Policy, class Source>
     throw shape_error("simclr: augment::two_views: " + std::to_string(sample_indices.size()) +
                       " sample indices for " + std::to_string(n) + " images");
   const auto sample_of = [&](index_t i) {
-    return sample_indices.empty() ? at.batch_index * static_cast<std::uint64_t>(n) +
-                                        static_cast<std::uint64_t>(i)
-                                  : sample_indices[static_cast<std::size_t>(i)];
+    return sample_indices.empty()
+               ? at.batch_index * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(i)
+               : sample_indices[static_cast<std::size_t>(i)];
   };
   // Each view's policy with its batch-level parameters fixed (a copy per view).
   const Policy views[2] = {detail::for_batch(policy, batch_view_key(at, 0)),
@@ -115,8 +115,8 @@ template <augmentation Policy>
                                       parallel::thread_pool& pool = parallel::default_pool()) {
   return detail::two_views_impl(
       policy, static_cast<index_t>(images.size()),
-      [&](index_t i) { return to_float(images[static_cast<std::size_t>(i)]); }, sample_indices,
-      at, pool);
+      [&](index_t i) { return to_float(images[static_cast<std::size_t>(i)]); }, sample_indices, at,
+      pool);
 }
 
 /// Two views of every image of an (N, C, H, W) float batch.

@@ -1,4 +1,4 @@
-// simclr::io image files: read PNG/JPEG/BMP into an 8-bit (H, W, C) image, write PNG; every failure is an io_error.
+// simclr::io image files: PNG/JPEG/BMP to 8-bit (H, W, C) images, PNG out; failures are io_errors.
 #pragma once
 
 #include <cerrno>
@@ -35,10 +35,14 @@ enum class image_format { unknown, png, jpeg, bmp };
 
 inline const char* format_name(image_format f) {
   switch (f) {
-    case image_format::png: return "PNG";
-    case image_format::jpeg: return "JPEG";
-    case image_format::bmp: return "BMP";
-    default: return "image";
+    case image_format::png:
+      return "PNG";
+    case image_format::jpeg:
+      return "JPEG";
+    case image_format::bmp:
+      return "BMP";
+    default:
+      return "image";
   }
 }
 
@@ -190,10 +194,17 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
   const detail::image_format format = detail::sniff(bytes);
   detail::header_info info;
   switch (format) {
-    case detail::image_format::png: info = detail::probe_png(bytes); break;
-    case detail::image_format::jpeg: info = detail::probe_jpeg(bytes); break;
-    case detail::image_format::bmp: info = detail::probe_bmp(bytes); break;
-    default: fail(name, "not a PNG, JPEG or BMP image (unrecognised signature)");
+    case detail::image_format::png:
+      info = detail::probe_png(bytes);
+      break;
+    case detail::image_format::jpeg:
+      info = detail::probe_jpeg(bytes);
+      break;
+    case detail::image_format::bmp:
+      info = detail::probe_bmp(bytes);
+      break;
+    default:
+      fail(name, "not a PNG, JPEG or BMP image (unrecognised signature)");
   }
   const char* fmt = detail::format_name(format);
   if (!info.problem.empty()) fail(name, info.problem);
@@ -205,8 +216,9 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
     fail(name, std::string(fmt) + " image of " + std::to_string(info.width) + "×" +
                    std::to_string(info.height) + " pixels exceeds the limit of " +
                    std::to_string(options.max_pixels) + " pixels (image_read_options::max_pixels)");
-  if (!info.complete) fail(name, std::string("truncated ") + fmt + " file (" +
-                                     std::to_string(bytes.size()) + " bytes; the image data ends early)");
+  if (!info.complete)
+    fail(name, std::string("truncated ") + fmt + " file (" + std::to_string(bytes.size()) +
+                   " bytes; the image data ends early)");
 
   const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, stored = 0;
@@ -217,7 +229,8 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
   const int channels = options.channels != 0 ? options.channels : (stored <= 2 ? 1 : 3);
   const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), len, &w, &h, &stored, channels), stbi_image_free);
-  if (!pixels) fail(name, std::string("cannot decode the ") + fmt + " data (" + stbi_failure_reason() + ")");
+  if (!pixels)
+    fail(name, std::string("cannot decode the ") + fmt + " data (" + stbi_failure_reason() + ")");
   augment::image_u8 img(shape{h, w, channels}, uninitialized);  // (H, W, C)
   std::memcpy(img.data(), pixels.get(), img.bytes());
   return img;
@@ -231,7 +244,8 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
   std::ifstream in(path, std::ios::binary);
   if (!in) detail::fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) detail::fail(path, "is a directory, not an image file");
+  if (std::filesystem::is_directory(path, ec))
+    detail::fail(path, "is a directory, not an image file");
   const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                         std::istreambuf_iterator<char>());
   if (in.bad()) detail::fail(path, "read error");

@@ -1,4 +1,4 @@
-// simclr::io's private copy of stb_image / stb_image_write: static functions, one per translation unit.
+// simclr::io's private copy of stb_image / stb_image_write: static functions, one per TU.
 //
 // Include this header, never <stb/stb_image.h> directly, in code that uses simclr::io. It
 // compiles the stb implementation with every function `static` (STB_IMAGE_STATIC,
@@ -11,7 +11,8 @@
 #define SIMCLR_IO_STB_IMPLEMENTATION_INCLUDED
 
 #if defined(STBI_INCLUDE_STB_IMAGE_H) || defined(INCLUDE_STB_IMAGE_WRITE_H)
-#error "simclr: <simclr/io/stb.hpp> must be included before <stb/stb_image.h> / <stb/stb_image_write.h> (it compiles its own static copy); include the simclr header first or not at all"
+#error \
+    "simclr: <simclr/io/stb.hpp> must be included before <stb/stb_image.h> / <stb/stb_image_write.h> (it compiles its own static copy); include the simclr header first or not at all"
 #endif
 
 #define STB_IMAGE_STATIC
