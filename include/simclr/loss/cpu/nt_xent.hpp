@@ -10,6 +10,7 @@
 #include <Eigen/Core>
 
 #include <simclr/backend/cpu/gemm.hpp>
+#include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/loss/nt_xent.hpp>
 #include <simclr/parallel/thread_pool.hpp>
@@ -103,6 +104,7 @@ struct nt_xent_kernel<cpu_t> {
     const T inv_tau = static_cast<T>(1.0 / tau);
     const T neg_inf = minus_infinity<T>;
     vector<T> s_pos(n);  // s_{i,p(i)} = S_{i,p(i)} − 1/τ, from the GEMM blocks
+    const row_matrix<T> ut = u.transpose();  // (D, 2N): the B operand of U_I U_Jᵀ, row-major
 
     // Pass 1: one task per lower block (I, J), J ≤ I.
     parallel::parallel_for(0, npairs, 1, [&](index_t lo, index_t hi) {
@@ -112,7 +114,8 @@ struct nt_xent_kernel<cpu_t> {
         const index_t i0 = bi * bs, ni = std::min(bs, n - i0);
         const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
         auto sb = s.topLeftCorner(ni, nj);
-        sb.noalias() = u.middleRows(i0, ni) * u.middleRows(j0, nj).transpose();
+        block_gemm(ni, nj, d, u.data() + i0 * d, d, index_t{1}, ut.data() + j0, n, s.data(), bs,
+                   false);
         sb.array() = (sb.array() - T(1)) * inv_tau;
         if (bi == bj)
           for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
@@ -204,25 +207,27 @@ struct nt_xent_kernel<cpu_t> {
             const_matrix_map<T> e(e_store + pair_id(bi, bj) * block_elems, ni, nj,
                                   Eigen::OuterStride<>(bs));
             auto wb = w.topLeftCorner(ni, nj);
-            wb.array() = e.array().colwise() * a_i.array() +
-                         e.array().rowwise() * a_j.transpose().array();
+            for (index_t k = 0; k < ni; ++k)
+              wb.row(k).array() = e.row(k).array() * (a_j.transpose().array() + a_i(k));
             for (index_t k = 0; k < ni; ++k) {
               const index_t q = (i0 + k + half) % n;
               if (q >= j0 && q < j0 + nj) wb(k, q - j0) -= pos_weight;
             }
-            acc_b.noalias() += wb * u.middleRows(j0, nj);
+            block_gemm(ni, d, nj, w.data(), bs, index_t{1}, u.data() + j0 * d, d, acc.data(), d,
+                       true);
           } else {
             // Tile (I, J) is the transpose of tile (J, I): build that one (nj × ni) from E_JI.
             const_matrix_map<T> e(e_store + pair_id(bj, bi) * block_elems, nj, ni,
                                   Eigen::OuterStride<>(bs));
             auto wb = w.topLeftCorner(nj, ni);
-            wb.array() = e.array().colwise() * a_j.array() +
-                         e.array().rowwise() * a_i.transpose().array();
+            for (index_t k = 0; k < nj; ++k)
+              wb.row(k).array() = e.row(k).array() * (a_i.transpose().array() + a_j(k));
             for (index_t k = 0; k < nj; ++k) {
               const index_t q = (j0 + k + half) % n;
               if (q >= i0 && q < i0 + ni) wb(k, q - i0) -= pos_weight;
             }
-            acc_b.noalias() += wb.transpose() * u.middleRows(j0, nj);
+            block_gemm(ni, d, nj, w.data(), index_t{1}, bs, u.data() + j0 * d, d, acc.data(), d,
+                       true);  // A = wbᵀ
           }
         }
         out.middleRows(i0, ni) = acc_b * inv_tau;
