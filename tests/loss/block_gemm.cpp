@@ -14,8 +14,8 @@ using namespace simclr;
 
 TEST_CASE("block_gemm: every edge shape and both layouts of A match a double reference") {
 #if SIMCLR_LOSS_HAVE_AVX512_KERNEL
-  MESSAGE(std::string("AVX-512 kernel in use: ") +
-          (loss::cpu_detail::cpu_has_avx512f() ? "yes" : "no"));
+  const std::string in_use = loss::cpu_detail::cpu_has_avx512f() ? "yes" : "no";
+  MESSAGE("AVX-512 kernel in use: " << in_use);
 #endif
   for (index_t m : {1, 7, 8, 9, 23}) {
     for (index_t n : {1, 15, 16, 17, 32, 33, 70}) {
