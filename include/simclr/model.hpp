@@ -1,0 +1,122 @@
+// simclr::model: an encoder f, a projection head g and a contrastive loss, composed and trained.
+#pragma once
+
+#include <cmath>
+#include <concepts>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <simclr/concepts.hpp>
+#include <simclr/error.hpp>
+#include <simclr/mode.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/parameter.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr {
+
+/// What one training step measured.
+struct step_metrics {
+  double loss = 0.0;           ///< the loss value
+  double top1_accuracy = -1;   ///< contrastive top-1 when the loss reports it, else −1
+  double mean_entropy = -1;    ///< mean softmax entropy when the loss reports it, else −1
+  bool near_collapse = false;  ///< the loss sits near its collapse value (if it reports one)
+};
+
+/// SimCLR's composition: h = f(x), z = g(h), loss(z). The backend and scalar type come from the
+/// encoder; the head and the loss must use the same (checked at compile time, naming the
+/// concept), and the head's input width must equal the encoder's output width (checked when the
+/// model is made, naming both widths).
+///
+///   simclr::model net{encoders::resnet18({.stem = encoders::stem::cifar}),
+///                     head::mlp<>::v1({.in = 512}), loss::nt_xent<>({.temperature = 0.5})};
+///   auto m = net.train_step(views, optimizer, lr);   // views: (2N, C, H, W)
+template <encoder Encoder, projection_head Head, class Loss>
+  requires std::same_as<scalar_of<Encoder>, scalar_of<Head>> &&
+           std::same_as<backend_of<Encoder>, backend_of<Head>> &&
+           contrastive_loss<Loss, scalar_of<Encoder>, backend_of<Encoder>>
+class model {
+ public:
+  using scalar_type = scalar_of<Encoder>;
+  using backend_type = backend_of<Encoder>;
+  using tensor_type = tensor<scalar_type, backend_type>;
+  using encoder_type = Encoder;
+  using head_type = Head;
+  using loss_type = Loss;
+
+  model(Encoder f, Head g, Loss loss)
+      : encoder_(std::move(f)), head_(std::move(g)), loss_(std::move(loss)) {
+    if (head_.input_dim() != encoder_.output_dim())
+      throw value_error("simclr: model: the head takes " + std::to_string(head_.input_dim()) +
+                        " features but the encoder gives " +
+                        std::to_string(encoder_.output_dim()) +
+                        " — make the head's input width the encoder's output_dim()");
+  }
+
+  /// One SimCLR step on a two-view batch (rows i and i + N are the views of image i):
+  /// forward in training mode, loss, backward, then `opt.step(parameters, lr)`.
+  /// Throws value_error, leaving the parameters untouched, if the loss is NaN or infinite.
+  template <class Optimizer>
+    requires optimizer<Optimizer, scalar_type, backend_type>
+  step_metrics train_step(const tensor_type& views, Optimizer& opt, double lr) {
+    step_metrics m = forward_backward(views);
+    const auto params = parameters();
+    opt.step(std::span<const parameter<scalar_type, backend_type>>(params), lr);
+    return m;
+  }
+
+  /// Forward, loss and backward (gradients zeroed first, then filled); no update.
+  step_metrics forward_backward(const tensor_type& views) {
+    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
+      throw shape_error("simclr: model: the two-view batch has shape " +
+                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+    zero_grad();
+    const tensor_type h = encoder_.forward(views, mode::train);
+    const tensor_type z = head_.forward(h, mode::train);
+    auto r = loss_(z);
+    step_metrics m;
+    m.loss = static_cast<double>(r.value);
+    if (!std::isfinite(m.loss))
+      throw value_error("simclr: model: the loss is " + std::to_string(m.loss) +
+                        " — training diverged (lower the learning rate, raise the temperature)");
+    if constexpr (requires { r.top1_accuracy; }) m.top1_accuracy = r.top1_accuracy;
+    if constexpr (requires { r.mean_entropy; }) m.mean_entropy = r.mean_entropy;
+    if constexpr (requires { r.near_collapse; }) m.near_collapse = r.near_collapse;
+    const tensor_type dh = head_.backward(r.dz);
+    (void)encoder_.backward(dh);
+    return m;
+  }
+
+  /// The representation h = f(x) in evaluation mode (BN running statistics, no caches).
+  [[nodiscard]] tensor_type represent(const tensor_type& x) { return encoder_.forward(x, mode::eval); }
+  /// The embedding z = g(f(x)) in evaluation mode.
+  [[nodiscard]] tensor_type embed(const tensor_type& x) {
+    return head_.forward(encoder_.forward(x, mode::eval), mode::eval);
+  }
+
+  /// Every parameter: the encoder's under "encoder.", the head's under "head.".
+  [[nodiscard]] std::vector<parameter<scalar_type, backend_type>> parameters() {
+    return nn::parameters_of<scalar_type, backend_type>(*this);
+  }
+  /// Every state tensor (parameters, BN statistics, counters) under "encoder." and "head.".
+  void visit_state(const nn::state_visitor<scalar_type, backend_type>& f,
+                   const std::string& prefix) {
+    encoder_.visit_state(f, nn::join_name(prefix, "encoder"));
+    head_.visit_state(f, nn::join_name(prefix, "head"));
+  }
+  void zero_grad() { nn::zero_grad_of<scalar_type, backend_type>(*this); }
+
+  [[nodiscard]] Encoder& encoder() noexcept { return encoder_; }
+  [[nodiscard]] Head& head() noexcept { return head_; }
+  [[nodiscard]] Loss& loss() noexcept { return loss_; }
+
+ private:
+  Encoder encoder_;
+  Head head_;
+  Loss loss_;
+};
+
+}  // namespace simclr

@@ -1,0 +1,134 @@
+// simclr::train::save_checkpoint / load_checkpoint: model + optimizer + progress, one safetensors file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <simclr/error.hpp>
+#include <simclr/io/safetensors.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::train {
+
+/// Where training stands: the epochs completed, the optimizer steps taken and the seed that
+/// keys every random draw. With counter-based randomness this is the whole RNG state: the draws
+/// of epoch e are a function of (seed, e, sample, ...), so a resumed run continues exactly.
+struct checkpoint_info {
+  std::int64_t epoch = 0;  ///< epochs completed
+  std::int64_t step = 0;   ///< optimizer steps taken
+  std::uint64_t seed = 0;
+  std::map<std::string, std::string> extra;  ///< free-form metadata (recipe, command line, ...)
+};
+
+inline constexpr const char* checkpoint_format = "simclr-checkpoint-1";
+
+/// Writes the model's state ("model.encoder.conv1.weight", ... BN statistics included), the
+/// optimizer's state ("optimizer.<parameter>.<slot>", "optimizer.steps") and `info` (as
+/// metadata) to `path`, atomically: a crash mid-write leaves the previous checkpoint intact.
+template <class Model, class Optimizer>
+void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer& opt,
+                     const checkpoint_info& info) {
+  using T = typename Model::scalar_type;
+  using B = typename Model::backend_type;
+  static_assert(std::is_same_v<B, cpu_t>,
+                "simclr: save_checkpoint: device models are copied to the host first (not yet)");
+  std::vector<io::tensor_entry> entries;
+  model.visit_state(
+      [&](const nn::state_ref<T, B>& s) {
+        entries.push_back(s.kind == nn::state_kind::counter ? io::entry(s.name, *s.count)
+                                                            : io::entry(s.name, *s.value));
+      },
+      "model");
+  const auto params = model.parameters();
+  opt.bind(std::span<const parameter<T, B>>(params));
+  auto st = opt.state();
+  for (const auto& t : st.tensors) entries.push_back(io::entry("optimizer." + t.name, *t.value));
+  tensor<std::int64_t, cpu_t> steps(shape{}, {*st.steps});
+  entries.push_back(io::entry("optimizer.steps", steps));
+  std::map<std::string, std::string> meta = info.extra;
+  meta["format"] = checkpoint_format;
+  meta["epoch"] = std::to_string(info.epoch);
+  meta["step"] = std::to_string(info.step);
+  meta["seed"] = std::to_string(info.seed);
+  io::write_safetensors(path, entries, meta);
+}
+
+/// Restores what save_checkpoint wrote into a model and an optimizer of the same structure.
+/// Every tensor must be present with its shape (io_error / shape_error naming it otherwise);
+/// nothing is modified unless the whole file checks out.
+template <class Model, class Optimizer>
+checkpoint_info load_checkpoint(const std::filesystem::path& path, Model& model, Optimizer& opt) {
+  using T = typename Model::scalar_type;
+  using B = typename Model::backend_type;
+  const io::safetensors_file file = io::read_safetensors(path);
+  const auto& meta = file.metadata();
+  const auto field = [&](const char* key) -> const std::string& {
+    const auto it = meta.find(key);
+    if (it == meta.end())
+      throw io_error(path.string(), std::string("metadata field \"") + key +
+                                        "\" is missing (not a simclr checkpoint?)");
+    return it->second;
+  };
+  if (field("format") != checkpoint_format)
+    throw io_error(path.string(), "metadata \"format\" is \"" + field("format") +
+                                      "\", expected \"" + checkpoint_format + "\"");
+  checkpoint_info info;
+  try {
+    info.epoch = std::stoll(field("epoch"));
+    info.step = std::stoll(field("step"));
+    info.seed = std::stoull(field("seed"));
+  } catch (const std::logic_error&) {
+    throw io_error(path.string(), "metadata epoch/step/seed are not integers");
+  }
+  for (const auto& [k, v] : meta)
+    if (k != "format" && k != "epoch" && k != "step" && k != "seed") info.extra[k] = v;
+
+  // Stage everything, then commit.
+  struct staged_value {
+    tensor<T, B>* dst;
+    tensor<T, cpu_t> value;
+  };
+  struct staged_count {
+    tensor<std::int64_t, cpu_t>* dst;
+    tensor<std::int64_t, cpu_t> value;
+  };
+  std::vector<staged_value> values;
+  std::vector<staged_count> counts;
+  const auto need = [&](const std::string& name) {
+    if (!file.contains(name))
+      throw io_error(path.string(), "tensor \"" + name + "\" is missing from the checkpoint");
+  };
+  model.visit_state(
+      [&](const nn::state_ref<T, B>& s) {
+        need(s.name);
+        if (s.kind == nn::state_kind::counter) {
+          counts.push_back({s.count, tensor<std::int64_t, cpu_t>(s.count->shape(), uninitialized)});
+          file.copy_to(s.name, counts.back().value.view());
+        } else {
+          values.push_back({s.value, tensor<T, cpu_t>(s.value->shape(), uninitialized)});
+          file.copy_to(s.name, values.back().value.view());
+        }
+      },
+      "model");
+  const auto params = model.parameters();
+  opt.bind(std::span<const parameter<T, B>>(params));
+  auto st = opt.state();
+  for (const auto& t : st.tensors) {
+    need("optimizer." + t.name);
+    values.push_back({t.value, tensor<T, cpu_t>(t.value->shape(), uninitialized)});
+    file.copy_to("optimizer." + t.name, values.back().value.view());
+  }
+  need("optimizer.steps");
+  const auto steps = file.get<std::int64_t>("optimizer.steps");
+  for (auto& v : values) *v.dst = std::move(v.value);
+  for (auto& c : counts) *c.dst = std::move(c.value);
+  *st.steps = steps();
+  return info;
+}
+
+}  // namespace simclr::train

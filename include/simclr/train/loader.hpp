@@ -1,0 +1,177 @@
+// simclr::train::two_view_loader: background threads make augmented two-view batches ahead of training.
+#pragma once
+
+#include <chrono>
+#include <concepts>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <simclr/augment/image.hpp>
+#include <simclr/augment/two_views.hpp>
+#include <simclr/concepts.hpp>
+#include <simclr/error.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/random/stream.hpp>
+#include <simclr/tensor.hpp>
+
+namespace simclr::train {
+
+/// A data set the loader can read: `size()` images, `image(i)` an (H, W, C) 8-bit image.
+template <class S>
+concept image_source = requires(const S& s, index_t i) {
+  { s.size() } -> std::convertible_to<index_t>;
+  { s.image(i) } -> std::convertible_to<augment::image_u8>;
+};
+
+/// The order of the samples in epoch `epoch`: a Fisher–Yates shuffle drawn from
+/// random::derive(seed, epoch, "order"), or 0..n−1 without shuffling. Any worker computes the
+/// same order from the same three numbers.
+[[nodiscard]] inline std::vector<std::uint64_t> epoch_order(index_t n, std::uint64_t seed,
+                                                            std::uint64_t epoch, bool shuffle) {
+  std::vector<std::uint64_t> order(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (!shuffle) return order;
+  random::stream rng(random::derive(seed, epoch, 0x0DE7u));
+  for (std::size_t i = order.size(); i > 1; --i)
+    std::swap(order[i - 1], order[rng.uniform_int(static_cast<std::uint32_t>(i))]);
+  return order;
+}
+
+struct loader_options {
+  index_t batch_size = 256;  ///< images per batch (the batch has 2·batch_size views)
+  std::uint64_t seed = 0;
+  bool shuffle = true;
+  std::size_t prefetch = 2;  ///< batches made ahead of the consumer
+  std::size_t threads = 1;   ///< augmentation threads (besides the training threads)
+};
+
+/// One two-view batch: rows i and i + N are the views of image `samples[i]`.
+struct view_batch {
+  tensor<float> views;                 ///< (2N, C, S, S)
+  std::vector<std::uint64_t> samples;  ///< data set indices of the N images
+  std::uint64_t epoch = 0;
+  std::uint64_t index = 0;             ///< batch number within the epoch
+};
+
+/// Makes the batches of one epoch at a time on a background thread (with its own pool of
+/// `threads` workers), at most `prefetch` ahead, in order. The content of batch b of epoch e
+/// depends only on (seed, e, b): not on the thread counts or on how fast anyone runs. The
+/// last incomplete batch is dropped (SimCLR needs full batches of negatives).
+template <image_source Source, augmentation Policy>
+class two_view_loader {
+ public:
+  two_view_loader(const Source& source, const Policy& policy, const loader_options& o)
+      : source_(source), policy_(policy), opt_(o), pool_(o.threads) {
+    if (o.batch_size < 1 || o.prefetch < 1)
+      throw value_error("simclr: two_view_loader: batch_size and prefetch must be ≥ 1");
+    if (static_cast<index_t>(source.size()) < o.batch_size)
+      throw value_error("simclr: two_view_loader: the data set has " +
+                        std::to_string(static_cast<index_t>(source.size())) +
+                        " images, fewer than one batch of " + std::to_string(o.batch_size));
+  }
+  two_view_loader(const two_view_loader&) = delete;
+  two_view_loader& operator=(const two_view_loader&) = delete;
+  ~two_view_loader() { stop(); }
+
+  [[nodiscard]] index_t batches_per_epoch() const {
+    return static_cast<index_t>(source_.size()) / opt_.batch_size;
+  }
+
+  /// Starts producing the batches of `epoch` (stops any epoch in progress).
+  void start_epoch(std::uint64_t epoch) {
+    stop();
+    std::lock_guard lock(mutex_);
+    queue_.clear();
+    failure_ = nullptr;
+    stopping_ = false;
+    produced_all_ = false;
+    worker_ = std::thread([this, epoch] { produce(epoch); });
+  }
+
+  /// The next batch of the current epoch, waiting for it if needed; nothing at the epoch's end.
+  /// Adds the time spent waiting to wait_seconds(). Rethrows a failure of the producer.
+  [[nodiscard]] std::optional<view_batch> next() {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return !queue_.empty() || produced_all_ || failure_; });
+    wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (failure_) std::rethrow_exception(failure_);
+    if (queue_.empty()) return std::nullopt;
+    view_batch b = std::move(queue_.front());
+    queue_.pop_front();
+    space_.notify_all();
+    return b;
+  }
+
+  /// Total seconds next() has waited for data so far.
+  [[nodiscard]] double wait_seconds() const {
+    std::lock_guard lock(mutex_);
+    return wait_seconds_;
+  }
+
+ private:
+  void produce(std::uint64_t epoch) {
+    try {
+      const auto order = epoch_order(static_cast<index_t>(source_.size()), opt_.seed, epoch,
+                                     opt_.shuffle);
+      const index_t n = opt_.batch_size;
+      for (index_t b = 0; b < batches_per_epoch(); ++b) {
+        {
+          std::unique_lock lock(mutex_);
+          space_.wait(lock, [&] { return stopping_ || queue_.size() < opt_.prefetch; });
+          if (stopping_) return;
+        }
+        view_batch batch;
+        batch.epoch = epoch;
+        batch.index = static_cast<std::uint64_t>(b);
+        batch.samples.assign(order.begin() + b * n, order.begin() + (b + 1) * n);
+        std::vector<augment::image_u8> images;
+        images.reserve(static_cast<std::size_t>(n));
+        for (const auto s : batch.samples) images.push_back(source_.image(static_cast<index_t>(s)));
+        batch.views = augment::two_views(policy_, std::span<const augment::image_u8>(images),
+                                         {opt_.seed, epoch, batch.index}, batch.samples, pool_);
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(batch));
+        ready_.notify_all();
+      }
+      std::lock_guard lock(mutex_);
+      produced_all_ = true;
+      ready_.notify_all();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      failure_ = std::current_exception();
+      ready_.notify_all();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      space_.notify_all();
+    }
+    if (worker_.joinable()) worker_.join();
+  }
+
+  const Source& source_;
+  Policy policy_;
+  loader_options opt_;
+  parallel::thread_pool pool_;
+  std::thread worker_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<view_batch> queue_;
+  std::exception_ptr failure_;
+  bool stopping_ = false;
+  bool produced_all_ = false;
+  double wait_seconds_ = 0.0;
+};
+
+}  // namespace simclr::train

@@ -1,0 +1,186 @@
+// simclr::train::fit: the SimCLR training loop — loader, schedule, progress, JSONL log, checkpoints, resume.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <simclr/concepts.hpp>
+#include <simclr/error.hpp>
+#include <simclr/model.hpp>
+#include <simclr/optim/schedule.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/train/checkpoint.hpp>
+#include <simclr/train/loader.hpp>
+
+namespace simclr::train {
+
+struct trainer_options {
+  index_t epochs = 1;
+  index_t batch_size = 256;      ///< images per step (2× views)
+  std::uint64_t seed = 0;
+  double base_lr = 0.3;          ///< scaled by the batch size with `scaling`
+  optim::lr_scaling scaling = optim::lr_scaling::linear;
+  double warmup_epochs = 1.0;    ///< linear warm-up, then cosine decay to 0, per step
+  std::filesystem::path out_dir = "simclr-run";  ///< log, checkpoints
+  std::size_t loader_threads = 1;
+  /// Progress display: a bar redrawn in place on a terminal, plain lines otherwise.
+  enum class progress_style { automatic, bar, lines, none } progress = progress_style::automatic;
+  bool checkpoint_each_epoch = true;
+  /// Consecutive near-collapse steps before a warning is printed.
+  index_t collapse_patience = 20;
+  std::map<std::string, std::string> metadata;  ///< stored in every checkpoint
+};
+
+/// One step's record, as written to train.jsonl.
+struct step_record {
+  std::int64_t epoch = 0, step = 0;
+  double lr = 0, loss = 0, top1 = -1, entropy = -1, views_per_s = 0, data_wait_ms = 0;
+};
+
+struct fit_result {
+  std::vector<step_record> steps;     ///< every step of this call, in order
+  std::filesystem::path last_checkpoint;
+  double seconds = 0.0;               ///< wall time of this call
+  double data_wait_seconds = 0.0;     ///< of which the training thread waited for batches
+  std::int64_t epochs_done = 0;       ///< epochs completed in total (resumed ones included)
+};
+
+/// Trains `net` with `opt` on two-view batches of `data` made by `policy`, for `o.epochs`
+/// epochs in total. Writes `out_dir/train.jsonl` (one JSON object per step), and after each
+/// epoch `out_dir/checkpoint.safetensors` (atomically). With `resume`, continues from a
+/// checkpoint exactly where it stopped: the same weights result as an uninterrupted run.
+/// A NaN/Inf loss stops training with a value_error that names the step and the last good
+/// checkpoint (which is left untouched).
+template <class Model, class Optimizer, image_source Source, augmentation Policy>
+fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& policy,
+               const trainer_options& o,
+               const std::optional<std::filesystem::path>& resume = std::nullopt) {
+  namespace fs = std::filesystem;
+  if (o.epochs < 1 || o.batch_size < 1)
+    throw value_error("simclr: train::fit: epochs and batch_size must be ≥ 1");
+  fs::create_directories(o.out_dir);
+  two_view_loader loader(data, policy,
+                         {.batch_size = o.batch_size, .seed = o.seed, .threads = o.loader_threads});
+  const index_t per_epoch = loader.batches_per_epoch();
+  const double peak = optim::scaled_learning_rate(o.base_lr, o.batch_size, o.scaling);
+  const optim::warmup_cosine_schedule schedule{
+      .peak_lr = peak,
+      .warmup_steps = static_cast<std::int64_t>(std::llround(o.warmup_epochs * double(per_epoch))),
+      .total_steps = static_cast<std::int64_t>(o.epochs * per_epoch)};
+
+  fit_result result;
+  std::int64_t epoch0 = 0, step = 0;
+  const fs::path ckpt = o.out_dir / "checkpoint.safetensors";
+  if (resume) {
+    const checkpoint_info info = load_checkpoint(*resume, net, opt);
+    if (info.seed != o.seed)
+      throw value_error("simclr: train::fit: the checkpoint was made with seed " +
+                        std::to_string(info.seed) + ", this run has seed " +
+                        std::to_string(o.seed) + " — resume with the same seed");
+    epoch0 = info.epoch;
+    step = info.step;
+    result.last_checkpoint = *resume;
+  }
+  result.epochs_done = epoch0;
+  std::ofstream log(o.out_dir / "train.jsonl", resume ? std::ios::app : std::ios::trunc);
+  if (!log) throw io_error((o.out_dir / "train.jsonl").string(), "cannot open for writing");
+
+  using style = trainer_options::progress_style;
+  const style shown = o.progress != style::automatic ? o.progress
+                      : ::isatty(::fileno(stderr)) ? style::bar
+                                                   : style::lines;
+  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t total_steps = o.epochs * per_epoch;
+  index_t collapse_run = 0;
+  bool warned = false;
+
+  for (std::int64_t epoch = epoch0; epoch < o.epochs; ++epoch) {
+    loader.start_epoch(static_cast<std::uint64_t>(epoch));
+    std::int64_t in_epoch = 0;
+    while (true) {
+      const double wait_before = loader.wait_seconds();
+      const auto t0 = std::chrono::steady_clock::now();
+      auto batch = loader.next();
+      if (!batch) break;
+      const double lr = schedule(step);
+      step_metrics m;
+      try {
+        m = net.train_step(batch->views, opt, lr);
+      } catch (const value_error& e) {
+        throw value_error(std::string(e.what()) + " [epoch " + std::to_string(epoch) + ", step " +
+                          std::to_string(step) + "; " +
+                          (result.last_checkpoint.empty()
+                               ? std::string("no checkpoint was written yet")
+                               : "the last good checkpoint is " + result.last_checkpoint.string()) +
+                          "]");
+      }
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
+                    double(batch->views.extent(0)) / secs,
+                    (loader.wait_seconds() - wait_before) * 1e3};
+      result.steps.push_back(r);
+      char line[512];
+      std::snprintf(line, sizeof line,
+                    "{\"epoch\":%lld,\"step\":%lld,\"lr\":%.8g,\"loss\":%.8g,\"top1\":%.6g,"
+                    "\"entropy\":%.6g,\"views_per_s\":%.1f,\"data_wait_ms\":%.3f}\n",
+                    static_cast<long long>(epoch), static_cast<long long>(step), lr, m.loss,
+                    m.top1_accuracy, m.mean_entropy, r.views_per_s, r.data_wait_ms);
+      log << line;
+      ++step;
+      ++in_epoch;
+
+      collapse_run = m.near_collapse ? collapse_run + 1 : 0;
+      if (collapse_run >= o.collapse_patience && !warned) {
+        std::fprintf(stderr,
+                     "\nsimclr: warning: the loss has stayed near its collapse value log(2N-1) for "
+                     "%td steps — the embeddings may have collapsed (check the learning rate, "
+                     "the temperature and the augmentations)\n",
+                     collapse_run);
+        warned = true;
+      }
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double per_step = elapsed / double(step - epoch0 * per_epoch);
+      const double eta = per_step * double(total_steps - step);
+      if (shown == style::bar) {
+        std::fprintf(stderr,
+                     "\repoch %lld/%td  step %lld/%td  loss %.4f  top1 %5.1f%%  %6.0f views/s  "
+                     "ETA %4.0fs ",
+                     static_cast<long long>(epoch + 1), o.epochs,
+                     static_cast<long long>(in_epoch), per_epoch, m.loss,
+                     100.0 * m.top1_accuracy, r.views_per_s, eta);
+      } else if (shown == style::lines &&
+                 (in_epoch == per_epoch || in_epoch % std::max<index_t>(1, per_epoch / 5) == 0)) {
+        std::fprintf(stderr,
+                     "epoch %lld/%td step %lld/%td loss %.4f top1 %.1f%% %.0f views/s ETA %.0fs\n",
+                     static_cast<long long>(epoch + 1), o.epochs,
+                     static_cast<long long>(in_epoch), per_epoch, m.loss,
+                     100.0 * m.top1_accuracy, r.views_per_s, eta);
+      }
+    }
+    if (shown == style::bar) std::fprintf(stderr, "\n");
+    log.flush();
+    result.epochs_done = epoch + 1;
+    if (o.checkpoint_each_epoch) {
+      save_checkpoint(ckpt, net, opt,
+                      {.epoch = epoch + 1, .step = step, .seed = o.seed, .extra = o.metadata});
+      result.last_checkpoint = ckpt;
+    }
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.data_wait_seconds = loader.wait_seconds();
+  return result;
+}
+
+}  // namespace simclr::train

@@ -1,0 +1,165 @@
+// The training loop: exact resume, thread-count independence, NaN handling, logs and checkpoints.
+#include <simclr/train/trainer.hpp>
+#include <simclr/train/checkpoint.hpp>
+
+#include <cstring>
+#include <fstream>
+
+#include <doctest/doctest.h>
+
+#include <simclr/augment/policy.hpp>
+#include <simclr/encoders/resnet.hpp>
+#include <simclr/head/mlp.hpp>
+#include <simclr/loss/nt_xent.hpp>
+#include <simclr/optim/sgd.hpp>
+
+#include "support/toy_data.hpp"
+
+using namespace simclr;
+namespace fs = std::filesystem;
+
+namespace {
+auto make_model(std::uint64_t seed = 1) {
+  return model{encoders::resnet18<float>({.base_width = 4, .in_channels = 1,
+                                          .stem = encoders::stem::cifar, .seed = seed}),
+               head::mlp<float>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = seed}),
+               loss::nt_xent<float>({.temperature = 0.5})};
+}
+optim::sgd<float> make_sgd() {
+  return optim::sgd<float>({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
+}
+std::vector<float> flat_state(auto& net) {
+  std::vector<float> out;
+  net.visit_state(
+      [&](const nn::state_ref<float, cpu_t>& s) {
+        if (s.value) out.insert(out.end(), s.value->values().begin(), s.value->values().end());
+      },
+      "");
+  return out;
+}
+fs::path fresh_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("simclr-trainer-" + name);
+  fs::remove_all(d);
+  return d;
+}
+train::trainer_options options(const fs::path& dir, index_t epochs) {
+  return {.epochs = epochs, .batch_size = 8, .seed = 11, .base_lr = 0.3, .warmup_epochs = 1,
+          .out_dir = dir, .progress = train::trainer_options::progress_style::none};
+}
+}  // namespace
+
+TEST_CASE("fit: two epochs straight equal one epoch, resume, one more epoch (bit-identical)") {
+  const test::toy_images data(32, 12, 4, 5);
+  const auto policy = augment::fashion_mnist_policy(10);
+
+  auto a = make_model();
+  auto opt_a = make_sgd();
+  const auto ra = train::fit(a, opt_a, data, policy, options(fresh_dir("straight"), 2));
+  CHECK(ra.steps.size() == 8);
+  CHECK(ra.epochs_done == 2);
+
+  const fs::path dir = fresh_dir("resumed");
+  {
+    auto b = make_model();
+    auto opt_b = make_sgd();
+    const auto rb = train::fit(b, opt_b, data, policy, options(dir, 1));
+    CHECK(rb.last_checkpoint == dir / "checkpoint.safetensors");
+  }
+  auto c = make_model(99);  // different init: everything must come from the checkpoint
+  auto opt_c = make_sgd();
+  const auto rc = train::fit(c, opt_c, data, policy, options(dir, 2), dir / "checkpoint.safetensors");
+  CHECK(rc.steps.size() == 4);
+  CHECK(rc.steps.front().step == 4);
+  const auto sa = flat_state(a), sc = flat_state(c);
+  REQUIRE(sa.size() == sc.size());
+  CHECK(std::memcmp(sa.data(), sc.data(), sa.size() * sizeof(float)) == 0);
+  // The log has one line per step of both runs.
+  std::ifstream log(dir / "train.jsonl");
+  std::string line, last;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    ++lines;
+    last = line;
+  }
+  CHECK(lines == 8);
+  CHECK(last.find("\"step\":7") != std::string::npos);
+}
+
+TEST_CASE("fit: bit-identical weights for 1 and 2 threads") {
+  const test::toy_images data(24, 12, 3, 6);
+  const auto policy = augment::fashion_mnist_policy(10);
+  auto run = [&](std::size_t threads) {
+    parallel::set_num_threads(threads);
+    auto net = make_model();
+    auto opt = make_sgd();
+    auto o = options(fresh_dir("threads" + std::to_string(threads)), 1);
+    o.loader_threads = threads;
+    (void)train::fit(net, opt, data, policy, o);
+    return flat_state(net);
+  };
+  const auto one = run(1), two = run(2);
+  parallel::set_num_threads(2);
+  REQUIRE(one.size() == two.size());
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+}
+
+namespace {
+/// NT-Xent that reports NaN from its third call on, to test how training stops.
+struct failing_loss {
+  loss::nt_xent<float> inner{loss::nt_xent_options{}};
+  int calls = 0;
+  loss::nt_xent_result<float, cpu_t> operator()(const tensor<float>& z) {
+    auto r = inner(z);
+    if (++calls >= 3) r.value = std::nan("");
+    return r;
+  }
+};
+}  // namespace
+
+TEST_CASE("fit: a NaN loss stops training, names the step and keeps the last checkpoint") {
+  const test::toy_images data(16, 12, 2, 7);
+  const auto policy = augment::fashion_mnist_policy(10);
+  model net{encoders::resnet18<float>({.base_width = 2, .in_channels = 1, .stem = encoders::stem::cifar}),
+            head::mlp<float>::v1({.in = 16, .out = 8}), failing_loss{}};
+  auto opt = make_sgd();
+  const fs::path dir = fresh_dir("nan");
+  CHECK_THROWS_WITH_AS(train::fit(net, opt, data, policy, options(dir, 3)),
+                       doctest::Contains("training diverged"), value_error);
+  try {
+    (void)train::fit(net, opt, data, policy, options(fresh_dir("nan2"), 3));
+  } catch (const value_error& e) {
+    CHECK(std::string(e.what()).find("no checkpoint was written yet") != std::string::npos);
+  }
+  // The checkpoint of the one complete epoch (2 steps) is intact and loadable.
+  auto fresh = make_sgd();
+  const auto info = train::load_checkpoint(dir / "checkpoint.safetensors", net, fresh);
+  CHECK(info.epoch == 1);
+  CHECK(info.step == 2);
+}
+
+TEST_CASE("checkpoint: a foreign or incomplete file is refused with the reason") {
+  auto net = make_model();
+  auto opt = make_sgd();
+  const fs::path dir = fresh_dir("ckpt");
+  fs::create_directories(dir);
+  train::save_checkpoint(dir / "a.safetensors", net, opt, {.epoch = 3, .step = 30, .seed = 2});
+  const auto info = train::load_checkpoint(dir / "a.safetensors", net, opt);
+  CHECK(info.epoch == 3);
+  CHECK(info.seed == 2);
+  auto other = model{encoders::resnet18<float>({.base_width = 8, .in_channels = 1,
+                                                .stem = encoders::stem::cifar}),
+                     head::mlp<float>::v1({.in = 64, .out = 16}), loss::nt_xent<float>{}};
+  CHECK_THROWS_AS(train::load_checkpoint(dir / "a.safetensors", other, opt), error);
+  io::write_safetensors(dir / "b.safetensors", {});
+  CHECK_THROWS_WITH_AS(train::load_checkpoint(dir / "b.safetensors", net, opt),
+                       doctest::Contains("metadata field \"format\" is missing"), io_error);
+}
+
+TEST_CASE("model: a head whose width differs from the encoder's is reported with both widths") {
+  CHECK_THROWS_WITH_AS(
+      (model{encoders::resnet18<float>({.base_width = 4}), head::mlp<float>::v1({.in = 512}),
+             loss::nt_xent<float>{}}),
+      "simclr: model: the head takes 512 features but the encoder gives 32 — make the head's "
+      "input width the encoder's output_dim()",
+      value_error);
+}
