@@ -1,6 +1,7 @@
 // bench_nt_xent: NT-Xent forward + backward (value and dz) in float32, median ms per call.
 //   bench_nt_xent [2N ...]       default: 512 2048 8192, D = 128, τ = 0.1
-// Printed next to benchmarks/nt_xent_torch.py by benchmarks/nt_xent.sh.
+// Printed next to benchmarks/nt_xent_torch.py by benchmarks/nt_xent.sh ("result" lines are for
+// the script; "#" lines for people). Threads: SIMCLR_NUM_THREADS (the script sets 2).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -18,7 +19,6 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) sizes.push_back(std::atol(argv[i]));
   if (sizes.empty()) sizes = {512, 2048, 8192};
   const index_t d = 128;
-  std::printf("%-8s %-6s %-8s %12s %12s\n", "2N", "D", "threads", "median ms", "loss");
   for (const index_t rows : sizes) {
     tensor<float> z(shape{rows, d}, uninitialized);
     random::fill_normal(z.view(), random::key(7));
@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
       if (r >= 2) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("%-8td %-6td %-8zu %12.3f %12.5f\n", rows, d, parallel::num_threads(),
-                ms[ms.size() / 2], value);
+    std::printf("# simclr  2N %-6td D %-4td threads %zu  median %9.3f ms  loss %.5f\n", rows, d,
+                parallel::num_threads(), ms[ms.size() / 2], value);
+    std::printf("result simclr_%td %.4f\n", rows, ms[ms.size() / 2]);
   }
 }
