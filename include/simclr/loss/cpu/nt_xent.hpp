@@ -106,55 +106,58 @@ struct nt_xent_kernel<cpu_t> {
     vector<T> s_pos(n);  // s_{i,p(i)} = S_{i,p(i)} − 1/τ, from the GEMM blocks
     const row_matrix<T> ut = u.transpose();  // (D, 2N): the B operand of U_I U_Jᵀ, row-major
 
-    // Pass 1: one task per lower block (I, J), J ≤ I.
+    // Pass 1: one task per lower block (I, J), J ≤ I: the block's GEMM, then one sweep over its
+    // rows (each row in L1): shift, exp (stored once), row/column partial sums of E and E∘s,
+    // row/column maxima over the negatives, the positive logits.
+    using row_array = Eigen::Array<T, 1, Eigen::Dynamic>;
     parallel::parallel_for(0, npairs, 1, [&](index_t lo, index_t hi) {
-      row_matrix<T> s(bs, bs);  // scratch: s = S − 1/τ of the block
+      row_matrix<T> s(bs, bs);  // scratch: the block's cosines, then s = S − 1/τ row by row
+      row_array es(bs);         // one row of E∘s
       for (index_t pid = lo; pid < hi; ++pid) {
         const auto [bi, bj] = pairs[static_cast<std::size_t>(pid)];
+        const bool diagonal = bi == bj;
         const index_t i0 = bi * bs, ni = std::min(bs, n - i0);
         const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
-        auto sb = s.topLeftCorner(ni, nj);
         block_gemm(ni, nj, d, u.data() + i0 * d, d, index_t{1}, ut.data() + j0, n, s.data(), bs,
                    false);
-        sb.array() = (sb.array() - T(1)) * inv_tau;
-        if (bi == bj)
-          for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
-        matrix_map<T> e(e_store + pid * block_elems, ni, nj, Eigen::OuterStride<>(bs));
-        e.array() = sb.array().exp();
+        T* e_block = e_store + pid * block_elems;
         T* part = partials + pid * 6 * bs;
-        Eigen::Map<vector<T>> row_sum(part, ni), col_sum(part + bs, nj);
-        Eigen::Map<vector<T>> row_es(part + 2 * bs, ni), col_es(part + 3 * bs, nj);
-        Eigen::Map<vector<T>> row_max(part + 4 * bs, ni), col_max(part + 5 * bs, nj);
-        if (bi == bj)
-          for (index_t k = 0; k < ni; ++k) {
-            e(k, k) = T(0);  // the diagonal is skipped exactly
-            sb(k, k) = T(0);  // so that E∘s is 0 there, not 0·(−∞)
-          }
-        row_sum.noalias() = e.rowwise().sum();
-        col_sum.noalias() = e.colwise().sum().transpose();
-        row_es.noalias() = (e.array() * sb.array()).matrix().rowwise().sum();
-        col_es.noalias() = (e.array() * sb.array()).matrix().colwise().sum().transpose();
-        // Maxima over the negatives only: mask the diagonal and the positives.
-        if (bi == bj)
-          for (index_t k = 0; k < ni; ++k) sb(k, k) = neg_inf;
-        // Each row's positive logit is read from the one lower block that holds it: block
-        // (I, P) for rows whose positive is in an earlier or the same block, else (P, I) as a
-        // column. Every element of s_pos is written by exactly one task. Then the positives
-        // (the same elements for rows and columns) are masked for the maxima.
-        if (bi != bj)
-          for (index_t k = 0; k < nj; ++k) {
-            const index_t q = (j0 + k + half) % n;
-            if (q >= i0 && q < i0 + ni) s_pos(j0 + k) = sb(q - i0, k);
-          }
+        Eigen::Map<row_array> col_sum(part + bs, nj), col_es(part + 3 * bs, nj),
+            col_max(part + 5 * bs, nj);
+        col_sum.setZero();
+        col_es.setZero();
+        col_max.setConstant(neg_inf);
         for (index_t k = 0; k < ni; ++k) {
-          const index_t q = (i0 + k + half) % n;
-          if (q >= j0 && q < j0 + nj) {
-            s_pos(i0 + k) = sb(k, q - j0);
-            sb(k, q - j0) = neg_inf;
+          const index_t i = i0 + k;
+          auto srow = s.row(k).head(nj).array();
+          Eigen::Map<row_array> erow(e_block + k * bs, nj);
+          srow = (srow - T(1)) * inv_tau;
+          if (diagonal) srow(k) = neg_inf;
+          erow = srow.exp();
+          if (diagonal) {
+            erow(k) = T(0);  // the diagonal is skipped exactly
+            srow(k) = T(0);  // so that E∘s is 0 there, not 0·(−∞)
           }
+          es.head(nj) = erow * srow;
+          part[k] = erow.sum();
+          part[2 * bs + k] = es.head(nj).sum();
+          if (!diagonal) {
+            col_sum += erow;
+            col_es += es.head(nj);
+          }
+          // Maxima over the negatives only: mask the diagonal and the positive. A positive
+          // element (i, p(i)) is also the positive of column p(i): in an off-diagonal block this
+          // task is the only one that sees row p(i)'s positive, so it records both.
+          if (diagonal) srow(k) = neg_inf;
+          const index_t q = (i + half) % n;
+          if (q >= j0 && q < j0 + nj) {
+            s_pos(i) = srow(q - j0);
+            if (!diagonal) s_pos(q) = srow(q - j0);
+            srow(q - j0) = neg_inf;
+          }
+          part[4 * bs + k] = srow.maxCoeff();
+          if (!diagonal) col_max = col_max.max(srow);
         }
-        row_max.noalias() = sb.rowwise().maxCoeff();
-        col_max.noalias() = sb.colwise().maxCoeff().transpose();
       }
     });
 
