@@ -245,7 +245,8 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
     int max_h = static_cast<int>(std::lrint(std::sqrt(max_area / ar)));
     if (std::lrint(static_cast<float>(max_h) * ar) > W) {
       constexpr float eps = 0.0000001f;
-      max_h = static_cast<int>((static_cast<float>(W) + 0.5f - eps) / ar);
+      max_h = static_cast<int>((static_cast<double>(W) + 0.5 - static_cast<double>(eps)) /
+                               static_cast<double>(ar));  // in double, as TF's expression
       if (std::lrint(static_cast<float>(max_h) * ar) > W) max_h -= 1;
     }
     if (max_h > H) max_h = H;
