@@ -70,7 +70,7 @@ TEST_CASE("TF policy uses the TF sampler bicubic resize and TF color ops") {
   const simclr_policy p = make_simclr_policy(o);
   const auto& [crop, flip, jitter, gray, blur, sol] = p.ops;
   CHECK(crop.sampler == semantics::tf);
-  CHECK(crop.mode == interpolation::bicubic);
+  CHECK(crop.mode == interpolation::bicubic_tf);
   CHECK(jitter.op.sem == semantics::tf);
   CHECK(jitter.op.tf_brightness_mode == tf_brightness::additive);
   CHECK(blur.op.sem == semantics::tf);

@@ -44,7 +44,7 @@ using simclr_policy =
   const bool tf = o.sem == semantics::tf;
   return simclr_policy(
       random_resized_crop(o.size, o.crop_scale, o.crop_ratio,
-                          tf ? interpolation::bicubic : interpolation::bilinear, o.sem),
+                          tf ? interpolation::bicubic_tf : interpolation::bilinear, o.sem),
       random_horizontal_flip(o.flip_p),
       random_apply(o.jitter_p, color_jitter::simclr(o.strength, o.sem, o.brightness)),
       random_grayscale(o.grayscale_p),

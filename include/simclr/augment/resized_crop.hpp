@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,10 @@ struct crop_box {
 /// align_corners=False and antialias=False (what torchvision's tensor resize does): half-pixel
 /// centres, edge samples clamped; bicubic uses Keys' kernel with a = −0.75 and may overshoot
 /// [0, 1] (it is not clamped).
-enum class interpolation { bilinear, bicubic };
+/// `bicubic_tf` is TF2's tf.image.resize(method=BICUBIC, antialias=False) (SimCLR v2's crop):
+/// Keys' kernel with a = −0.5 read from TF's 1024-entry weight table, taps outside the image
+/// dropped and the rest renormalised.
+enum class interpolation { bilinear, bicubic, bicubic_tf };
 
 namespace detail {
 
@@ -68,6 +72,45 @@ inline resample_axis make_resample_axis(index_t origin, index_t in, index_t out,
       ax.index[k + 1] = origin + i1;
       ax.weight[k] = l0;
       ax.weight[k + 1] = l1;
+    }
+  } else if (mode == interpolation::bicubic_tf) {
+    // resize_bicubic_op.cc: GetWeightsAndIndices<HalfPixelScaler, use_keys_cubic = true>.
+    constexpr int table = 1024;
+    const auto near = [](int i) {  // InitCoeffsTable(−0.5)[2i]: kernel at x = i / 1024
+      constexpr double ka = -0.5;
+      const auto x = static_cast<float>(i * 1.0 / table);
+      return static_cast<float>(((ka + 2) * x - (ka + 3)) * x * x + 1);
+    };
+    const auto far = [](int i) {  // InitCoeffsTable(−0.5)[2i + 1]: kernel at x = 1 + i / 1024
+      constexpr double ka = -0.5;
+      auto x = static_cast<float>(i * 1.0 / table);
+      x += 1.0f;
+      return static_cast<float>(((ka * x - 5 * ka) * x + 8 * ka) * x - 4 * ka);
+    };
+    ax.taps = 4;
+    ax.index.resize(static_cast<std::size_t>(out * 4));
+    ax.weight.resize(static_cast<std::size_t>(out * 4));
+    for (index_t o = 0; o < out; ++o) {
+      const float src = (static_cast<float>(o) + 0.5f) * scale - 0.5f;
+      const float fl = std::floor(src);
+      const auto i = static_cast<index_t>(fl);
+      const auto offset = static_cast<int>(std::lrint((src - fl) * static_cast<float>(table)));
+      float w[4] = {far(offset), near(offset), near(table - offset), far(table - offset)};
+      float sum = 0.0f;
+      for (int j = 0; j < 4; ++j) {
+        const index_t at = i - 1 + j;
+        if (at < 0 || at > in - 1) w[j] = 0.0f;
+        sum += w[j];
+      }
+      if (std::abs(sum) >= 1000.0f * std::numeric_limits<float>::min()) {
+        const float inv = 1.0f / sum;
+        for (float& v : w) v *= inv;
+      }
+      for (int j = 0; j < 4; ++j) {
+        const auto k = static_cast<std::size_t>(4 * o + j);
+        ax.index[k] = origin + std::clamp<index_t>(i - 1 + j, 0, in - 1);
+        ax.weight[k] = w[j];
+      }
     }
   } else {
     constexpr float a = -0.75f;
@@ -327,7 +370,7 @@ struct random_resized_crop {
     expect_image(img, "augment::random_resized_crop");
     const crop_box box = sample(img.extent(1), img.extent(2), rng);
     image_f32 out = resized_crop(img, box, height, width, mode);
-    if (mode == interpolation::bicubic)
+    if (mode != interpolation::bilinear)
       for (float& v : out.values()) v = std::min(std::max(v, 0.0f), 1.0f);
     return out;
   }
