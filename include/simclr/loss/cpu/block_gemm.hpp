@@ -10,6 +10,11 @@
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__CUDACC__)
 #include <immintrin.h>
 #define SIMCLR_LOSS_HAVE_AVX512_KERNEL 1
+#if defined(__clang__)
+#define SIMCLR_LOSS_UNROLL _Pragma("unroll")
+#else
+#define SIMCLR_LOSS_UNROLL _Pragma("GCC unroll 8")
+#endif
 #else
 #define SIMCLR_LOSS_HAVE_AVX512_KERNEL 0
 #endif
@@ -34,7 +39,7 @@ __attribute__((target("avx512f"))) inline void avx512_tile(index_t kk, const flo
                                                              __mmask16 m0, __mmask16 m1,
                                                              bool accumulate) {
   __m512 c0[MR], c1[MR];
-#pragma GCC unroll 8
+SIMCLR_LOSS_UNROLL
   for (int r = 0; r < MR; ++r) {
     c0[r] = _mm512_setzero_ps();
     c1[r] = _mm512_setzero_ps();
@@ -43,14 +48,14 @@ __attribute__((target("avx512f"))) inline void avx512_tile(index_t kk, const flo
     const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + k * ldb);
     const __m512 b1 = _mm512_maskz_loadu_ps(m1, b + k * ldb + 16);
     const float* ak = a + k * a_cs;
-#pragma GCC unroll 8
+SIMCLR_LOSS_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512 ar = _mm512_set1_ps(ak[r * a_rs]);
       c0[r] = _mm512_fmadd_ps(ar, b0, c0[r]);
       c1[r] = _mm512_fmadd_ps(ar, b1, c1[r]);
     }
   }
-#pragma GCC unroll 8
+SIMCLR_LOSS_UNROLL
   for (int r = 0; r < MR; ++r) {
     float* cr = c + r * ldc;
     if (accumulate) {
