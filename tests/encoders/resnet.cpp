@@ -95,3 +95,21 @@ TEST_CASE("resnet: bad options and inputs") {
                        "simclr: resnet: input has shape (1, 3, 32, 32), expected (N, 1, H, W)",
                        shape_error);
 }
+
+TEST_CASE("resnet: an eval forward between a train forward and backward changes nothing") {
+  auto make = [] {
+    return encoders::resnet18<double>({.base_width = 2, .in_channels = 1,
+                                       .stem = encoders::stem::cifar, .seed = 3});
+  };
+  auto a = make(), b = make();
+  const auto x = test::randn(shape{4, 1, 8, 8}, 1), other = test::randn(shape{2, 1, 8, 8}, 2);
+  const auto h = a.forward(x, mode::train);
+  (void)b.forward(x, mode::train);
+  (void)b.forward(other, mode::eval);  // e.g. a monitor in the middle of a step
+  const auto dh = test::randn(h.shape(), 3);
+  a.backward(dh);
+  b.backward(dh);
+  const auto pa = a.parameters(), pb = b.parameters();
+  for (std::size_t i = 0; i < pa.size(); ++i)
+    CHECK(std::memcmp(pa[i].grad->data(), pb[i].grad->data(), pa[i].grad->bytes()) == 0);
+}

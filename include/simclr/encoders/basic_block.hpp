@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include <simclr/backend/cpu/elementwise.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
@@ -16,6 +17,7 @@ namespace simclr::encoders {
 
 /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 carries the stride, and the
 /// shortcut is a 1×1 strided conv + BN ("downsample") when the shape changes.
+/// Not copyable once trained: the convolutions refer to the activations the block owns.
 /// State names follow torchvision: conv1, bn1, conv2, bn2, downsample.0, downsample.1.
 template <class T = float, backend Backend = cpu_t>
 class basic_block {
@@ -37,19 +39,34 @@ class basic_block {
   }
 
   [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
-    auto out = relu1_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
-    out = bn2_.forward(conv2_.forward(out, m), m);
+    return forward(tensor<T, Backend>(x), m);
+  }
+  /// The block keeps its input and its inner activation itself (the convolutions refer to
+  /// them instead of copying), so pass the input by value or move it in.
+  [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m) {
+    // Training keeps the activations in the block for backward; evaluation uses locals so
+    // that it never disturbs a pending backward.
+    tensor<T, Backend> local_in, local_a1;
+    const bool train = m == mode::train;
+    tensor<T, Backend>& in = train ? x_ : local_in;
+    tensor<T, Backend>& a1 = train ? a1_ : local_a1;
+    in = std::move(x);
+    a1 = bn1_.forward(conv1_.forward_ref(in, m), m);
+    nn::elementwise_kernel<Backend>::relu_forward(a1.numel(), a1.data(), a1.data());
+    auto out = bn2_.forward(conv2_.forward_ref(a1, m), m);
     if (down_conv_) {
-      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward(x, m), m));
+      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward_ref(in, m), m));
     } else {
-      nn::residual_add_inplace(out, x);
+      nn::residual_add_inplace(out, in);
     }
     return relu_out_.forward(out, m);
   }
 
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
     const auto d_sum = relu_out_.backward(dy);
-    auto dx = conv1_.backward(bn1_.backward(relu1_.backward(conv2_.backward(bn2_.backward(d_sum)))));
+    auto d = conv2_.backward(bn2_.backward(d_sum));
+    nn::elementwise_kernel<Backend>::relu_backward(d.numel(), a1_.data(), d.data(), d.data());
+    auto dx = conv1_.backward(bn1_.backward(d));
     if (down_conv_) {
       nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
     } else {
@@ -72,12 +89,12 @@ class basic_block {
  private:
   nn::conv2d<T, Backend> conv1_;
   nn::batch_norm<T, Backend> bn1_;
-  nn::relu<T, Backend> relu1_;
   nn::conv2d<T, Backend> conv2_;
   nn::batch_norm<T, Backend> bn2_;
   std::optional<nn::conv2d<T, Backend>> down_conv_;
   std::optional<nn::batch_norm<T, Backend>> down_bn_;
   nn::relu<T, Backend> relu_out_;
+  tensor<T, Backend> x_, a1_;  // the block's input and relu(bn1(conv1(x))), kept for backward
 };
 
 }  // namespace simclr::encoders

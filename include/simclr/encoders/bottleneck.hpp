@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include <simclr/backend/cpu/elementwise.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
@@ -38,21 +39,40 @@ class bottleneck {
   }
 
   [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
-    auto out = relu1_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
-    out = relu2_.forward(bn2_.forward(conv2_.forward(out, m), m), m);
-    out = bn3_.forward(conv3_.forward(out, m), m);
+    return forward(tensor<T, Backend>(x), m);
+  }
+  /// The block keeps its input and inner activations (the convolutions refer to them).
+  [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m) {
+    using kernel = nn::elementwise_kernel<Backend>;
+    // Training keeps the activations in the block for backward; evaluation uses locals so
+    // that it never disturbs a pending backward.
+    tensor<T, Backend> local_in, local_a1, local_a2;
+    const bool train = m == mode::train;
+    tensor<T, Backend>& in = train ? x_ : local_in;
+    tensor<T, Backend>& a1 = train ? a1_ : local_a1;
+    tensor<T, Backend>& a2 = train ? a2_ : local_a2;
+    in = std::move(x);
+    a1 = bn1_.forward(conv1_.forward_ref(in, m), m);
+    kernel::relu_forward(a1.numel(), a1.data(), a1.data());
+    a2 = bn2_.forward(conv2_.forward_ref(a1, m), m);
+    kernel::relu_forward(a2.numel(), a2.data(), a2.data());
+    auto out = bn3_.forward(conv3_.forward_ref(a2, m), m);
     if (down_conv_) {
-      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward(x, m), m));
+      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward_ref(in, m), m));
     } else {
-      nn::residual_add_inplace(out, x);
+      nn::residual_add_inplace(out, in);
     }
     return relu_out_.forward(out, m);
   }
 
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
+    using kernel = nn::elementwise_kernel<Backend>;
     const auto d_sum = relu_out_.backward(dy);
-    auto d = relu2_.backward(conv3_.backward(bn3_.backward(d_sum)));
-    auto dx = conv1_.backward(bn1_.backward(relu1_.backward(conv2_.backward(bn2_.backward(d)))));
+    auto d = conv3_.backward(bn3_.backward(d_sum));
+    kernel::relu_backward(d.numel(), a2_.data(), d.data(), d.data());
+    d = conv2_.backward(bn2_.backward(d));
+    kernel::relu_backward(d.numel(), a1_.data(), d.data(), d.data());
+    auto dx = conv1_.backward(bn1_.backward(d));
     if (down_conv_) {
       nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
     } else {
@@ -77,15 +97,14 @@ class bottleneck {
  private:
   nn::conv2d<T, Backend> conv1_;
   nn::batch_norm<T, Backend> bn1_;
-  nn::relu<T, Backend> relu1_;
   nn::conv2d<T, Backend> conv2_;
   nn::batch_norm<T, Backend> bn2_;
-  nn::relu<T, Backend> relu2_;
   nn::conv2d<T, Backend> conv3_;
   nn::batch_norm<T, Backend> bn3_;
   std::optional<nn::conv2d<T, Backend>> down_conv_;
   std::optional<nn::batch_norm<T, Backend>> down_bn_;
   nn::relu<T, Backend> relu_out_;
+  tensor<T, Backend> x_, a1_, a2_;  // input and inner activations, kept for backward
 };
 
 }  // namespace simclr::encoders

@@ -94,7 +94,7 @@ class resnet {
     auto y = relu_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
     if (pool_) y = pool_->forward(y, m);
     for (auto& stage : stages_)
-      for (auto& block : stage) y = block.forward(y, m);
+      for (auto& block : stage) y = block.forward(std::move(y), m);
     return avgpool_.forward(y, m);
   }
 

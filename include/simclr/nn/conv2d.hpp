@@ -63,21 +63,41 @@ class conv2d {
                          uninitialized);
     conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(),
                                     opt_.bias ? bias_.data() : nullptr, y.data());
-    if (m == mode::train) input_ = x;
+    if (m == mode::train) {
+      input_ = x;
+      input_ref_ = nullptr;
+    }
+    return y;
+  }
+
+  /// As forward, but in training mode it keeps a pointer to `x` instead of a copy: the caller
+  /// guarantees that `x` lives, unchanged, until backward (blocks that own their activations
+  /// use this to save a copy per convolution).
+  [[nodiscard]] tensor<T, Backend> forward_ref(const tensor<T, Backend>& x, mode m) {
+    const window2d g = geometry(x);
+    tensor<T, Backend> y(shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
+                         uninitialized);
+    conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(),
+                                    opt_.bias ? bias_.data() : nullptr, y.data());
+    if (m == mode::train) {
+      input_ = tensor<T, Backend>();
+      input_ref_ = &x;
+    }
     return y;
   }
 
   /// dy (N, C_out, Ho, Wo) → dx (N, C_in, H, W) (empty when the input gradient is off);
   /// accumulates the weight and bias gradients.
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
-    if (input_.empty())
+    const tensor<T, Backend>& input = input_ref_ != nullptr ? *input_ref_ : input_;
+    if (input.empty())
       throw error("simclr: conv2d::backward without a preceding forward in mode::train");
-    const window2d g = geometry(input_);
+    const window2d g = geometry(input);
     expect_shape(dy, shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
                  "conv2d::backward: dy");
     tensor<T, Backend> dx;
-    if (input_gradient_) dx = tensor<T, Backend>(input_.shape(), uninitialized);
-    conv2d_kernel<Backend>::backward(g, opt_.out_channels, input_.data(), weight_.data(),
+    if (input_gradient_) dx = tensor<T, Backend>(input.shape(), uninitialized);
+    conv2d_kernel<Backend>::backward(g, opt_.out_channels, input.data(), weight_.data(),
                                      dy.data(), input_gradient_ ? dx.data() : nullptr,
                                      weight_grad_.data(), opt_.bias ? bias_grad_.data() : nullptr);
     return dx;
@@ -97,7 +117,10 @@ class conv2d {
   [[nodiscard]] tensor<T, Backend>& bias() noexcept { return bias_; }
   [[nodiscard]] tensor<T, Backend>& bias_grad() noexcept { return bias_grad_; }
   /// Forgets the saved input (frees its memory).
-  void clear_cache() { input_ = tensor<T, Backend>(); }
+  void clear_cache() {
+    input_ = tensor<T, Backend>();
+    input_ref_ = nullptr;
+  }
 
  private:
   window2d geometry(const tensor<T, Backend>& x) const {
@@ -117,6 +140,7 @@ class conv2d {
   conv2d_options opt_;
   tensor<T, Backend> weight_, weight_grad_, bias_, bias_grad_;
   tensor<T, Backend> input_;
+  const tensor<T, Backend>* input_ref_ = nullptr;
   bool input_gradient_ = true;
 };
 
