@@ -104,7 +104,15 @@ struct nt_xent_kernel<cpu_t> {
     const T inv_tau = static_cast<T>(1.0 / tau);
     const T neg_inf = minus_infinity<T>;
     vector<T> s_pos(n);  // s_{i,p(i)} = S_{i,p(i)} − 1/τ, from the GEMM blocks
-    const row_matrix<T> ut = u.transpose();  // (D, 2N): the B operand of U_I U_Jᵀ, row-major
+    // The B operands of U_I U_Jᵀ: U_Jᵀ of every block J, each a contiguous row-major (D, bs)
+    // panel (short row strides keep the GEMM's loads within a few pages).
+    row_matrix<T> ut_blocks(nb * d, bs);
+    parallel::parallel_for(0, nb, 1, [&](index_t lo, index_t hi) {
+      for (index_t bj = lo; bj < hi; ++bj) {
+        const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
+        ut_blocks.middleRows(bj * d, d).leftCols(nj) = u.middleRows(j0, nj).transpose();
+      }
+    });
 
     // Pass 1: one task per lower block (I, J), J ≤ I: the block's GEMM, then one sweep over its
     // rows (each row in L1): shift, exp (stored once), row/column partial sums of E and E∘s,
@@ -118,8 +126,8 @@ struct nt_xent_kernel<cpu_t> {
         const bool diagonal = bi == bj;
         const index_t i0 = bi * bs, ni = std::min(bs, n - i0);
         const index_t j0 = bj * bs, nj = std::min(bs, n - j0);
-        block_gemm(ni, nj, d, u.data() + i0 * d, d, index_t{1}, ut.data() + j0, n, s.data(), bs,
-                   false);
+        block_gemm(ni, nj, d, u.data() + i0 * d, d, index_t{1}, ut_blocks.data() + bj * d * bs, bs,
+                   s.data(), bs, false);
         T* e_block = e_store + pid * block_elems;
         T* part = partials + pid * 6 * bs;
         Eigen::Map<row_array> col_sum(part + bs, nj), col_es(part + 3 * bs, nj),
