@@ -29,7 +29,7 @@ data::dataset make(index_t n, index_t c, index_t classes) {
 
 }  // namespace
 
-TEST_CASE("dataset: image(i) is an (H, W, C) copy, image_view(i) a view; bad indices throw") {
+TEST_CASE("dataset: image(i) is an (H, W, C) copy, image_view(i) a view, bad indices throw") {
   const data::dataset d = make(4, 3, 2);
   d.validate();
   CHECK(d.size() == 4);
@@ -47,7 +47,7 @@ TEST_CASE("dataset: image(i) is an (H, W, C) copy, image_view(i) a view; bad ind
   empty.validate();
 }
 
-TEST_CASE("dataset::validate reports a label outside [0, num_classes) and mismatched shapes") {
+TEST_CASE("dataset::validate reports a label out of range and mismatched shapes") {
   data::dataset d = make(3, 1, 3);
   d.labels(1) = 3;
   CHECK_THROWS_WITH_AS(d.validate(), doctest::Contains("label 1 is 3, expected 0..2"), value_error);
@@ -95,7 +95,7 @@ TEST_CASE("random_subset: distinct, sorted, deterministic by seed, different acr
   CHECK(data::random_subset(d, 10, 3).size() == 10);
 }
 
-TEST_CASE("balanced_subset takes per_class images of every class; label_fraction_subset rounds") {
+TEST_CASE("balanced_subset takes per_class images of every class, label_fraction_subset rounds") {
   data::dataset d = make(100, 1, 4);  // 25 per class
   const auto idx = data::balanced_indices(d, 5, 11);
   CHECK(idx.size() == 20);
@@ -116,7 +116,7 @@ TEST_CASE("balanced_subset takes per_class images of every class; label_fraction
   CHECK_THROWS_AS((void)data::label_fraction_subset(d, 1.5, 1), value_error);
 }
 
-TEST_CASE("to_float_batch: (n, C, H, W) in [0, 1], optional per-channel normalisation") {
+TEST_CASE("to_float_batch: (n, C, H, W) in 0..1, optional per-channel normalisation") {
   const data::dataset d = make(3, 3, 3);
   const tensor<float, cpu_t> b = data::to_float_batch(d, 1, 2);
   CHECK(b.shape() == shape{2, 3, 2, 3});

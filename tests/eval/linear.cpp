@@ -95,7 +95,7 @@ TEST_CASE("linear_eval: two overlapping Gaussians reach the Bayes accuracy Φ(1)
   CHECK(std::abs(r.model.weights(2, 0) - r.model.weights(2, 1)) < 0.1 * informative);
 }
 
-TEST_CASE("standardizer: train mean/std applied to any split; constant features become 0") {
+TEST_CASE("standardizer: train mean/std applied to any split, constant features become 0") {
   const tensor<float, cpu_t> x(shape{4, 2}, {1, 5, 3, 5, 5, 5, 7, 5});
   const eval::standardizer s = eval::standardizer::fit(x);
   CHECK(s.mean[0] == 4.0);

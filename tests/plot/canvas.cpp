@@ -26,7 +26,7 @@ TEST_CASE("canvas: size, background, rectangles, lines and discs at the expected
   CHECK_THROWS_AS(plot::canvas(0, 5), value_error);
 }
 
-TEST_CASE("canvas::text draws the 5×7 glyphs; lowercase as capitals; text_up rotates") {
+TEST_CASE("canvas::text draws the 5×7 glyphs, lowercase as capitals, text_up rotates") {
   plot::canvas c(40, 20);
   c.text(1, 1, "1", plot::black);
   // "1": rows ..#.. .##.. ..#.. ... .###.

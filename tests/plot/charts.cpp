@@ -49,7 +49,7 @@ TEST_CASE("line_chart: size, the series colour along its line, title and labels 
   CHECK(black_outside > 200);
 }
 
-TEST_CASE("line_chart: several series with their own colours and a legend; bad input") {
+TEST_CASE("line_chart: several series with their own colours and a legend, bad input") {
   std::vector<plot::series> lines(2);
   lines[0] = {"TRAIN", {0, 1, 2}, {1, 2, 3}, std::nullopt};
   lines[1] = {"TEST", {0, 1, 2}, {3, 2, 1}, plot::rgb{200, 0, 200}};
