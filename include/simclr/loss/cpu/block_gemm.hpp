@@ -6,6 +6,7 @@
 #include <Eigen/Core>
 
 #include <simclr/config.hpp>
+#include <simclr/parallel/thread_pool.hpp>
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -125,11 +126,19 @@ void block_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, inde
   const Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>> bm(
       b, kk, n, Eigen::OuterStride<>(ldb));
   Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>> cm(c, m, n, Eigen::OuterStride<>(ldc));
-  if (accumulate) {
-    cm.noalias() += am * bm;
-  } else {
-    cm.noalias() = am * bm;
-  }
+  if (!accumulate) cm.setZero();
+  cm.noalias() += am * bm;  // one Eigen product per scalar type (keeps compile times down)
+}
+
+/// block_gemm over the default thread pool: C's rows in fixed chunks of `row_chunk` (a function
+/// of nothing but the caller's constant), so the result is the same for any thread count.
+template <class T>
+void parallel_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index_t a_cs,
+                   const T* b, index_t ldb, T* c, index_t ldc, bool accumulate,
+                   index_t row_chunk = 64) {
+  parallel::parallel_for(0, m, row_chunk, [&](index_t lo, index_t hi) {
+    block_gemm(hi - lo, n, kk, a + lo * a_rs, a_rs, a_cs, b, ldb, c + lo * ldc, ldc, accumulate);
+  });
 }
 
 }  // namespace simclr::loss::cpu_detail

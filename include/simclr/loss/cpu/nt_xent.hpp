@@ -9,7 +9,6 @@
 
 #include <Eigen/Core>
 
-#include <simclr/backend/cpu/gemm.hpp>
 #include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/loss/nt_xent.hpp>
@@ -265,8 +264,9 @@ struct nt_xent_kernel<cpu_t> {
     ensure(workspace, m * n);
     T* const sim = workspace.data();  // (M, 2N) S, then G in place
     const T inv_tau = static_cast<T>(1.0 / tau);
-    ops::gemm_kernel<cpu_t>::run(false, true, m, n, d, inv_tau, ua.data(), d, u.data(), d, T(0),
-                                 sim, n);
+    const row_matrix<T> ut = u.transpose();  // (D, 2N)
+    parallel_gemm(m, n, d, ua.data(), d, index_t{1}, ut.data(), n, sim, n, false);
+    matrix_map<T>(sim, m, n, Eigen::OuterStride<>(n)) *= inv_tau;
     std::vector<double> loss_k(static_cast<std::size_t>(m)), entropy_k(static_cast<std::size_t>(m));
     std::vector<char> correct(static_cast<std::size_t>(m));
     const T inv_rows = static_cast<T>(1.0 / static_cast<double>(n));
@@ -304,13 +304,12 @@ struct nt_xent_kernel<cpu_t> {
       sums.top1_correct += correct[static_cast<std::size_t>(k)];
     }
     // ∂/∂U: the negatives' side Gᵀ U_A / τ for every row, plus the anchors' side G U / τ.
-    ops::gemm_kernel<cpu_t>::run(true, false, n, d, m, inv_tau, sim, n, ua.data(), d, T(0), gu,
-                                 d);
+    parallel_gemm(n, d, m, sim, index_t{1}, n, ua.data(), d, gu, d, false);  // A = Gᵀ
     row_matrix<T> anchor_side(m, d);
-    ops::gemm_kernel<cpu_t>::run(false, false, m, d, n, inv_tau, sim, n, u.data(), d, T(0),
-                                 anchor_side.data(), d);
+    parallel_gemm(m, d, n, sim, n, index_t{1}, u.data(), d, anchor_side.data(), d, false);
     for (index_t k = 0; k < m; ++k)
       out.row(anchors[static_cast<std::size_t>(k)]) += anchor_side.row(k);
+    out *= inv_tau;
     return sums;
   }
 };

@@ -5,7 +5,7 @@
 
 #include <Eigen/Core>
 
-#include <simclr/backend/cpu/gemm.hpp>
+#include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -29,8 +29,8 @@ pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps, boo
   const auto nr = normalise_rows(z, rows, d, eps, allow_small, name);
   const index_t half = rows / 2;
   row_matrix<T> c(rows, rows);  // (2N, 2N) cosines, then G in place
-  ops::gemm_kernel<cpu_t>::run(false, true, rows, rows, d, T(1), nr.u.data(), d, nr.u.data(), d,
-                               T(0), c.data(), rows);
+  const row_matrix<T> ut = nr.u.transpose();  // (D, 2N)
+  parallel_gemm(rows, rows, d, nr.u.data(), d, index_t{1}, ut.data(), rows, c.data(), rows, false);
   std::vector<double> loss_i(static_cast<std::size_t>(rows));
   std::vector<char> correct(static_cast<std::size_t>(rows));
   const T inv_rows = static_cast<T>(1.0 / static_cast<double>(rows));
@@ -51,10 +51,8 @@ pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps, boo
     s.top1_correct += correct[static_cast<std::size_t>(i)];
   }
   row_matrix<T> gu(rows, d);  // (2N, D) ∂L/∂U = G U + Gᵀ U
-  ops::gemm_kernel<cpu_t>::run(false, false, rows, d, rows, T(1), c.data(), rows, nr.u.data(), d,
-                               T(0), gu.data(), d);
-  ops::gemm_kernel<cpu_t>::run(true, false, rows, d, rows, T(1), c.data(), rows, nr.u.data(), d,
-                               T(1), gu.data(), d);
+  parallel_gemm(rows, d, rows, c.data(), rows, index_t{1}, nr.u.data(), d, gu.data(), d, false);
+  parallel_gemm(rows, d, rows, c.data(), index_t{1}, rows, nr.u.data(), d, gu.data(), d, true);
   project_rows(gu.data(), nr, static_cast<T>(scale), dz);
   return s;
 }
