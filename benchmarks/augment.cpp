@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -29,25 +30,41 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+struct rates {
+  double wall;  // views per second of elapsed time
+  double cpu;   // views per second of this thread's CPU time (robust to other load)
+};
+
 /// Median views/s of `policy` over `views` calls per repetition, on the calling thread.
 template <class Policy>
-double policy_rate(const Policy& policy, const std::vector<augment::image_f32>& images, int views,
-                   int reps) {
-  std::vector<double> rates;
+rates policy_rate(const Policy& policy, const std::vector<augment::image_f32>& images, int views,
+                  int reps) {
+  std::vector<double> wall, cpu;
   double sink = 0.0;
   for (int r = 0; r < reps + 1; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = thread_cpu_seconds();
     for (int v = 0; v < views; ++v) {
       random::stream rng(
           random::derive(1, static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(v)));
       const tensor<float> out = policy(images[static_cast<std::size_t>(v) % images.size()], rng);
       sink += static_cast<double>(out.data()[0]);
     }
+    const double c = thread_cpu_seconds() - c0;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (r > 0) rates.push_back(views / s);  // the first repetition warms up
+    if (r > 0) {  // the first repetition warms up
+      wall.push_back(views / s);
+      cpu.push_back(views / c);
+    }
   }
   if (sink == -1.0) std::puts("");
-  return median(rates);
+  return {median(wall), median(cpu)};
 }
 
 /// Median views/s of two_views on a batch (2N views per call) with a pool of `threads`.
@@ -77,8 +94,12 @@ int main(int argc, char** argv) {
   const auto large = make_images(8, 375, 500);  // a typical ImageNet photo (500×375)
 
   std::printf("# simclr augmentations, -O3 -march=native, median of %d repetitions\n", reps);
-  std::printf("result simclr_policy_32_1core %.0f\n", policy_rate(cifar, small, 2000, reps));
-  std::printf("result simclr_policy_224_1core %.0f\n", policy_rate(imagenet, large, 60, reps));
+  const rates r32 = policy_rate(cifar, small, 2000, reps);
+  const rates r224 = policy_rate(imagenet, large, 60, reps);
+  std::printf("result simclr_policy_32_1core %.0f\nresult simclr_policy_32_1core_cpu %.0f\n",
+              r32.wall, r32.cpu);
+  std::printf("result simclr_policy_224_1core %.0f\nresult simclr_policy_224_1core_cpu %.0f\n",
+              r224.wall, r224.cpu);
   const auto batch_small = make_images(256, 32, 32);
   const auto batch_large = make_images(32, 375, 500);
   for (const std::size_t t : {std::size_t{1}, std::size_t{2}}) {

@@ -19,7 +19,7 @@ namespace simclr::augment {
 
 namespace detail {
 
-inline float clamp01(float x) {
+[[gnu::always_inline]] inline float clamp01(float x) {
   return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
 }
 
@@ -29,14 +29,15 @@ inline float one_minus(float f) {
 }
 
 /// ⌊x⌋ without a library call (vectorises at -O2): truncate, then step down for negatives.
-inline float floor_fast(float x) {
+[[gnu::always_inline]] inline float floor_fast(float x) {
   const auto t = static_cast<float>(static_cast<int>(x));
   return t > x ? t - 1.0f : t;
 }
 
 /// RGB → HSV of one pixel, as torchvision's _rgb2hsv (h, s ∈ [0, 1), v = max). Branch-free
-/// (selects only) so the pixel loops vectorise.
-inline void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) {
+/// (selects only) and always inlined, so the pixel loops vectorise.
+[[gnu::always_inline]] inline void rgb_to_hsv(float r, float g, float b, float& h, float& s,
+                                              float& v) {
   const float maxc = std::max(r, std::max(g, b));
   const float minc = std::min(r, std::min(g, b));
   const bool eqc = maxc == minc;
@@ -52,7 +53,8 @@ inline void rgb_to_hsv(float r, float g, float b, float& h, float& s, float& v) 
 }
 
 /// HSV → RGB of one pixel, as torchvision's _hsv2rgb. Branch-free: the sextant selects.
-inline void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) {
+[[gnu::always_inline]] inline void hsv_to_rgb(float h, float s, float v, float& r, float& g,
+                                              float& b) {
   float i = floor_fast(h * 6.0f);
   const float f = h * 6.0f - i;
   i = i >= 6.0f ? i - 6.0f : i;  // i mod 6 for h ∈ [0, 1]
@@ -60,9 +62,14 @@ inline void hsv_to_rgb(float h, float s, float v, float& r, float& g, float& b) 
   const float q = clamp01(v * (1.0f - s * f));
   const float t = clamp01(v * (1.0f - s * (1.0f - f)));
   // sextant 0..5: r = v q p p t v, g = t v v q p p, b = p p t v v q
-  r = (i == 0.0f || i == 5.0f) ? v : (i == 1.0f ? q : (i == 4.0f ? t : p));
-  g = (i == 1.0f || i == 2.0f) ? v : (i == 0.0f ? t : (i == 3.0f ? q : p));
-  b = (i == 3.0f || i == 4.0f) ? v : (i == 2.0f ? t : (i == 5.0f ? q : p));
+  // Every candidate is computed, then picked with one-level selects (no nested conditional
+  // code), so the pixel loop vectorises.
+  const float r1 = i == 4.0f ? t : p, g1 = i == 3.0f ? q : p, b1 = i == 5.0f ? q : p;
+  const float r2 = i == 1.0f ? q : r1, g2 = i == 0.0f ? t : g1, b2 = i == 2.0f ? t : b1;
+  const float r3 = i == 0.0f ? v : r2, g3 = i == 1.0f ? v : g2, b3 = i == 3.0f ? v : b2;
+  r = i == 5.0f ? v : r3;
+  g = i == 2.0f ? v : g3;
+  b = i == 4.0f ? v : b3;
 }
 
 /// Sum of `n` floats in 8 independent lanes (vectorisable without reassociation), in double.
@@ -132,26 +139,43 @@ inline void saturation_inplace(image_f32& img, float f) {
     b[i] = clamp01(f * b[i] + y);
   }
 }
-/// One pass over the pixels: HSV, (H + delta) mod 1 and S · s_factor (clamped), back to RGB;
-/// `clip` clamps the result to [0, 1] (TF mode).
+/// One pass over the pixels: HSV, (H + delta) mod 1 and, when ScaleS, S ← clamp(S·s_factor),
+/// back to RGB; Clip clamps the result to [0, 1] (TF mode). The options are template
+/// parameters so the loop body has no branch and vectorises.
+template <bool ScaleS, bool Clip>
+void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_factor) {
+  for (index_t i = 0; i < n; ++i) {
+    float h = 0.0f, s = 0.0f, v = 0.0f;
+    rgb_to_hsv(r[i], g[i], b[i], h, s, v);
+    h += delta;  // (H + δ) mod 1, as torch's remainder
+    h -= floor_fast(h);
+    if constexpr (ScaleS) s = clamp01(s * s_factor);
+    float ro = 0.0f, go = 0.0f, bo = 0.0f;
+    hsv_to_rgb(h, s, v, ro, go, bo);
+    if constexpr (Clip) {
+      ro = clamp01(ro);
+      go = clamp01(go);
+      bo = clamp01(bo);
+    }
+    r[i] = ro;
+    g[i] = go;
+    b[i] = bo;
+  }
+}
+
 inline void hsv_inplace(image_f32& img, float delta, float s_factor, bool clip) {
   if (img.extent(0) != 3) return;
   const index_t plane = img.extent(1) * img.extent(2);
   float* r = img.data();
   float* g = r + plane;
   float* b = g + plane;
-  for (index_t i = 0; i < plane; ++i) {
-    float h = 0.0f, s = 0.0f, v = 0.0f;
-    rgb_to_hsv(r[i], g[i], b[i], h, s, v);
-    h += delta;  // (H + δ) mod 1, as torch's remainder
-    h -= floor_fast(h);
-    if (s_factor != 1.0f) s = clamp01(s * s_factor);
-    hsv_to_rgb(h, s, v, r[i], g[i], b[i]);
-    if (clip) {
-      r[i] = clamp01(r[i]);
-      g[i] = clamp01(g[i]);
-      b[i] = clamp01(b[i]);
-    }
+  const bool scale_s = s_factor != 1.0f;
+  if (scale_s) {
+    clip ? hsv_pass<true, true>(r, g, b, plane, delta, s_factor)
+         : hsv_pass<true, false>(r, g, b, plane, delta, s_factor);
+  } else {
+    clip ? hsv_pass<false, true>(r, g, b, plane, delta, s_factor)
+         : hsv_pass<false, false>(r, g, b, plane, delta, s_factor);
   }
 }
 

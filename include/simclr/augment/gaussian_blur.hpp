@@ -62,6 +62,32 @@ inline index_t reflect_index(index_t i, index_t n) {
   if (i < 0) i += period;
   return i < n ? i : period - i;
 }
+/// out[x] = k[r]·lo(r)[x] + Σ_{j<r} k[j]·(lo(j)[x] + hi(j)[x]) for x < n: the symmetric
+/// kernel's taps paired (one multiply per pair), two pairs per sweep over the row to halve the
+/// loads and stores of `out`. Each sweep is a plain vectorisable loop. `out` may not alias the
+/// inputs.
+template <class Lo, class Hi>
+void symmetric_taps(const float* k, index_t r, index_t n, Lo&& lo, Hi&& hi, float* out) {
+  const float kc = k[r];
+  const float* centre = lo(r);
+  for (index_t x = 0; x < n; ++x) out[x] = kc * centre[x];
+  index_t j = 0;
+  for (; j + 2 <= r; j += 2) {
+    const float k0 = k[j], k1 = k[j + 1];
+    const float* a0 = lo(j);
+    const float* b0 = hi(j);
+    const float* a1 = lo(j + 1);
+    const float* b1 = hi(j + 1);
+    for (index_t x = 0; x < n; ++x) out[x] += k0 * (a0[x] + b0[x]) + k1 * (a1[x] + b1[x]);
+  }
+  if (j < r) {
+    const float k0 = k[j];
+    const float* a0 = lo(j);
+    const float* b0 = hi(j);
+    for (index_t x = 0; x < n; ++x) out[x] += k0 * (a0[x] + b0[x]);
+  }
+}
+
 }  // namespace detail
 
 /// Blurs `img` (C, H, W) with a size×size Gaussian of standard deviation σ, one channel at a time
@@ -77,8 +103,7 @@ inline index_t reflect_index(index_t i, index_t n) {
   const index_t c = img.extent(0), h = img.extent(1), w = img.extent(2), r = size / 2;
   std::vector<float> row(static_cast<std::size_t>(w + 2 * r));  // one padded row
   std::vector<float> tmp(static_cast<std::size_t>(h * w));      // (H, W) horizontal pass
-  std::vector<float> acc(static_cast<std::size_t>(w));
-  std::vector<float> zeros;  // the zero-padding row
+  std::vector<float> zeros;                                     // the zero-padding row
   for (index_t ch = 0; ch < c; ++ch) {
     float* p = img.data() + ch * h * w;
     for (index_t y = 0; y < h; ++y) {
@@ -93,16 +118,9 @@ inline index_t reflect_index(index_t i, index_t n) {
         row[static_cast<std::size_t>(x + r)] = v;
       }
       // The kernel is symmetric: pair tap j with tap size − 1 − j (half the multiplies).
-      float* out = tmp.data() + y * w;
-      const float kc = k[static_cast<std::size_t>(r)];
-      const float* centre = row.data() + r;
-      for (index_t x = 0; x < w; ++x) out[x] = kc * centre[x];
-      for (index_t j = 0; j < r; ++j) {
-        const float kj = k[static_cast<std::size_t>(j)];
-        const float* lo = row.data() + j;
-        const float* hi = row.data() + (size - 1 - j);
-        for (index_t x = 0; x < w; ++x) out[x] += kj * (lo[x] + hi[x]);
-      }
+      detail::symmetric_taps(
+          k.data(), r, w, [&](index_t j) { return row.data() + j; },
+          [&](index_t j) { return row.data() + (size - 1 - j); }, tmp.data() + y * w);
     }
     zeros.resize(static_cast<std::size_t>(w), 0.0f);
     const auto source_row = [&](index_t sy) -> const float* {
@@ -110,18 +128,10 @@ inline index_t reflect_index(index_t i, index_t n) {
       if (padding == blur_padding::zero) return zeros.data();
       return tmp.data() + detail::reflect_index(sy, h) * w;
     };
-    float* a = acc.data();
     for (index_t y = 0; y < h; ++y) {
-      const float kc = k[static_cast<std::size_t>(r)];
-      const float* centre = source_row(y);
-      for (index_t x = 0; x < w; ++x) a[x] = kc * centre[x];
-      for (index_t i = 0; i < r; ++i) {
-        const float ki = k[static_cast<std::size_t>(i)];
-        const float* lo = source_row(y + i - r);
-        const float* hi = source_row(y + r - i);
-        for (index_t x = 0; x < w; ++x) a[x] += ki * (lo[x] + hi[x]);
-      }
-      std::copy(acc.begin(), acc.end(), p + y * w);
+      detail::symmetric_taps(
+          k.data(), r, w, [&](index_t i) { return source_row(y + i - r); },
+          [&](index_t i) { return source_row(y + r - i); }, p + y * w);
     }
   }
   return img;
