@@ -91,7 +91,7 @@ def features(f, x, batch=500):
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            xb = torch.from_numpy(x[i:i + batch]).float().div(255).unsqueeze(1)
+            xb = torch.from_numpy(np.array(x[i:i + batch])).float().div(255).unsqueeze(1)
             out.append(f(xb))
     return torch.cat(out)
 
