@@ -4,6 +4,7 @@
 //
 //   fmnist_simclr [--epochs 2] [--batch-size 256] [--subset 10000] [--eval-train 10000]
 //                 [--threads N] [--out fmnist-run] [--resume] [--seed 0] [--data DIR]
+//                 [--fine-tune 0.01,0.1] [--fine-tune-epochs 10]
 //
 // Recipe fmnist-r18w16 (docs/training.md): ResNet-18 basic blocks [2,2,2,2], widths
 // 16/32/64/128, CIFAR stem, 1×28×28 input; head Linear(128,128)–ReLU–Linear(128,128), no BN;
@@ -34,6 +35,7 @@
 #include <simclr/plot/line_chart.hpp>
 #include <simclr/plot/pca.hpp>
 #include <simclr/plot/scatter.hpp>
+#include <simclr/train/fine_tune.hpp>
 #include <simclr/train/trainer.hpp>
 
 using namespace simclr;
@@ -110,6 +112,8 @@ int main(int argc, char** argv) try {
   std::uint64_t seed = 0;
   std::string out = "fmnist-run", dir = data::fashion_mnist_default_dir;
   bool resume = false;
+  std::vector<double> fine_tune_fractions;
+  index_t fine_tune_epochs = 10;
   app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
   app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
@@ -119,6 +123,10 @@ int main(int argc, char** argv) try {
   app.add_flag("--resume", resume, "continue from <out>/checkpoint.safetensors");
   app.add_option("--seed", seed, "seed of every random draw");
   app.add_option("--data", dir, "folder with the Fashion-MNIST IDX files");
+  app.add_option("--fine-tune", fine_tune_fractions,
+                 "label fractions for semi-supervised fine-tuning, e.g. 0.01,0.1 (off by default)")
+      ->delimiter(',');
+  app.add_option("--fine-tune-epochs", fine_tune_epochs, "epochs of each fine-tuning run");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) parallel::set_num_threads(threads);
 
@@ -170,6 +178,25 @@ int main(int argc, char** argv) try {
   std::printf("  SimCLR encoder (h, 128-d)     %6.2f%%       %6.2f%%\n", 100 * trained.linear, 100 * trained.knn);
   std::printf("  random encoder (h, 128-d)     %6.2f%%       %6.2f%%\n", 100 * random_init.linear, 100 * random_init.knn);
   std::printf("  raw pixels (784-d)            %6.2f%%       %6.2f%%\n\n", 100 * raw.linear, 100 * raw.knn);
+
+  // ---- semi-supervised: fine-tune a copy of the encoder on a fraction of the labels --------
+  for (const double fraction : fine_tune_fractions) {
+    t0 = clock_type::now();
+    auto copy = make_encoder(seed);
+    io::load_weights<float>(copy, out_dir / "encoder.safetensors");
+    auto scratch = make_encoder(seed + 12345);
+    const auto crop_flip = augment::grayscale_policy(
+        augment::random_resized_crop(28, {0.5, 1.0}), augment::random_horizontal_flip(0.5),
+        augment::random_apply(0.0, augment::color_jitter(0.0f, 0.0f)));
+    const train::fine_tune_options fo{.label_fraction = fraction, .epochs = fine_tune_epochs,
+                                      .batch_size = 128, .lr = 0.05, .seed = seed};
+    const auto pre = train::fine_tune(copy, train_full, test, crop_flip, fo);
+    const auto sup = train::fine_tune(scratch, train_full, test, crop_flip, fo);
+    std::printf("fine-tuning on %.0f%% of the labels (%td images, %td epochs): SimCLR init %.2f%%, "
+                "random init %.2f%% (%.1f s)\n",
+                100 * fraction, pre.labelled, fine_tune_epochs, 100 * pre.test_accuracy,
+                100 * sup.test_accuracy, since(t0));
+  }
 
   // ---- pictures and exports -----------------------------------------------------------------
   const auto losses = logged_losses(out_dir / "train.jsonl");
