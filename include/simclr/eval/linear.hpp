@@ -7,7 +7,8 @@
 //  2. fit W (D, K) and b (K) minimising, over the N train rows,
 //         L(W, b) = (1/N) Σ_i [ log Σ_k exp(z_ik) − z_{i,y_i} ] + (λ/2) ‖W‖²_F,   z_i = x_i W + b,
 //     i.e. the mean cross-entropy plus an L2 penalty on the weights only (the bias is not
-//     regularised), default λ = 1e-4, with L-BFGS (LBFGS++, strong-Wolfe line search) from zero;
+//     regularised), default λ = 1e-4, with L-BFGS (LBFGS++, strong-Wolfe line search) from zero,
+//     at most 100 iterations by default (scikit-learn's max_iter; see logistic_options);
 //  3. report top-1 accuracy (argmax of z, ties to the lowest class) on both splits.
 // Objective and gradient are computed in double with Eigen, over fixed chunks of rows whose
 // partial sums are added in chunk order: the result is bit-identical for any thread count.
@@ -193,7 +194,10 @@ class logistic_objective {
 /// Options of the logistic-regression fit.
 struct logistic_options {
   double l2 = 1e-4;          ///< λ of the penalty (λ/2)‖W‖²; the bias is not penalised
-  int max_iterations = 500;  ///< L-BFGS iterations at most
+  /// L-BFGS iterations at most. 100 is scikit-learn's default max_iter and what the
+  /// fmnist-r18w16 recipe's numbers use: on raw Fashion-MNIST pixels it stops before the optimum
+  /// (84.32 % test top-1 after 100 iterations, 84.12 % at convergence after ~1800).
+  int max_iterations = 100;
   /// Stop when ‖∇L‖ ≤ tolerance · max(1, ‖θ‖) (LBFGS++'s epsilon and epsilon_rel).
   double tolerance = 1e-5;
   int history = 10;           ///< L-BFGS memory m (correction pairs)
