@@ -21,14 +21,21 @@ fi
 
 echo "load before: $(uptime | sed 's/.*load average: //')"
 ours=$(SIMCLR_NUM_THREADS=$threads taskset -c "$cpus" "$build/benchmarks/bench_nt_xent")
-theirs=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$threads" \
-         OPENBLAS_NUM_THREADS="$threads" ${blas_dir:+LD_LIBRARY_PATH="$blas_dir"} \
-         taskset -c "$cpus" /usr/bin/python3 -W ignore "$here/nt_xent_torch.py" "$threads")
+# PyTorch at its best: torch's intra-op threads on top of OpenBLAS's own threads oversubscribe
+# the cores at small sizes, so it runs twice (OpenBLAS on $threads threads and on 1) and the
+# table takes the faster time of each size.
+theirs=""
+for blas_threads in "$threads" 1; do
+  theirs+=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$threads" \
+           OPENBLAS_NUM_THREADS="$blas_threads" ${blas_dir:+LD_LIBRARY_PATH="$blas_dir"} \
+           taskset -c "$cpus" /usr/bin/python3 -W ignore "$here/nt_xent_torch.py" "$threads" |
+           sed "s/^# torch /# torch (OpenBLAS threads $blas_threads) /")$'\n'
+done
 echo "load after:  $(uptime | sed 's/.*load average: //')"
 printf '%s\n%s\n' "$ours" "$theirs" | grep '^#'
 
 printf '%s\n%s\n' "$ours" "$theirs" | awk -v threads="$threads" '
-  $1 == "result" { r[$2] = $3 }
+  $1 == "result" && (!($2 in r) || $3 < r[$2]) { r[$2] = $3 }
   END {
     print ""
     print "| 2N × D (float32, τ = 0.1) | simclr ms | PyTorch ms | speed-up | target |"
