@@ -8,6 +8,8 @@ set -euo pipefail
 build=${1:-build-bench}
 reps=${2:-15}
 here=$(cd "$(dirname "$0")" && pwd)
+# The PyTorch reference and the OpenBLAS it should run on (installed when missing, as root).
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$here/../scripts/deps.sh"
 
 echo "load before: $(uptime | sed 's/.*load average: //')"
 ours=$("$build/benchmarks/bench_augment" "$reps")

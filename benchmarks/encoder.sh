@@ -3,6 +3,8 @@
 # Usage: benchmarks/encoder.sh [build-dir]   (builds bench_encoder in Release with -march=native)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The PyTorch reference and the OpenBLAS it should run on (installed when missing, as root).
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$root/scripts/deps.sh"
 build="${1:-$root/build-bench}"
 SIMCLR_BUILD_DIR="$build" SIMCLR_BUILD_TYPE=Release "$root/scripts/configure.sh" \
   -DSIMCLR_BUILD_BENCHMARKS=ON -DSIMCLR_ENABLE_CUDA=OFF >/dev/null

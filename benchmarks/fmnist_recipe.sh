@@ -4,6 +4,8 @@
 # other on the same cores. Usage: benchmarks/fmnist_recipe.sh [epochs] [subset] [eval-train]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The PyTorch reference and the OpenBLAS it should run on (installed when missing, as root).
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$root/scripts/deps.sh"
 epochs="${1:-1}" subset="${2:-10000}" evaltrain="${3:-10000}"
 build="$root/build"
 SIMCLR_BUILD_TYPE=Release "$root/scripts/configure.sh" -DSIMCLR_BUILD_EXAMPLES=ON \

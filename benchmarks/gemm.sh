@@ -7,6 +7,8 @@ set -euo pipefail
 build=${1:-build-bench}
 shift || true
 here=$(cd "$(dirname "$0")" && pwd)
+# The PyTorch reference and the OpenBLAS it should run on (installed when missing, as root).
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$here/../scripts/deps.sh"
 echo "load before: $(uptime | sed 's/.*load average: //')"
 for t in 1 2; do
   cpus="0-$((t - 1))"

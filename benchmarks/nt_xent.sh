@@ -13,6 +13,8 @@ set -euo pipefail
 build=${1:-build-bench}
 threads=${2:-2}
 here=$(cd "$(dirname "$0")" && pwd)
+# The PyTorch reference and the OpenBLAS it should run on (installed when missing, as root).
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$here/../scripts/deps.sh"
 cpus="0-$((threads - 1))"
 blas_dir=${SIMCLR_TORCH_BLAS_DIR:-}
 if [ -z "$blas_dir" ] && [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ]; then
