@@ -1,4 +1,7 @@
-// Umbrella header for the CPU library: everything except I/O and the CUDA backend.
+// Umbrella header for the CPU library: every compute header — tensors, augmentations, layers,
+// encoders, heads, losses, optimizers, the model, the loader and fine-tuning. Not included:
+// I/O and tooling (io/, data/ readers, train/trainer.hpp and checkpoint.hpp, eval/, plot/; they
+// need zlib, nlohmann-json or LBFGS++: link simclr::io) and the CUDA backend (<simclr/cuda.cuh>).
 #pragma once
 
 #include <simclr/augment/color_jitter.hpp>
@@ -19,12 +22,30 @@
 #include <simclr/backend/tags.hpp>
 #include <simclr/concepts.hpp>
 #include <simclr/config.hpp>
+#include <simclr/data/dataset.hpp>
+#include <simclr/encoders/basic_block.hpp>
+#include <simclr/encoders/bottleneck.hpp>
+#include <simclr/encoders/resnet.hpp>
 #include <simclr/error.hpp>
+#include <simclr/head/linear.hpp>
+#include <simclr/head/mlp.hpp>
 #include <simclr/interop/eigen.hpp>
 #include <simclr/loss/margin_triplet.hpp>
 #include <simclr/loss/nt_logistic.hpp>
 #include <simclr/loss/nt_xent.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/model.hpp>
+#include <simclr/nn/batch_norm.hpp>
+#include <simclr/nn/conv2d.hpp>
+#include <simclr/nn/flatten.hpp>
+#include <simclr/nn/global_avg_pool.hpp>
+#include <simclr/nn/init.hpp>
+#include <simclr/nn/linear.hpp>
+#include <simclr/nn/max_pool2d.hpp>
+#include <simclr/nn/relu.hpp>
+#include <simclr/nn/residual_add.hpp>
+#include <simclr/nn/sequential.hpp>
+#include <simclr/nn/state.hpp>
 #include <simclr/ops/gemm.hpp>
 #include <simclr/optim/adamw.hpp>
 #include <simclr/optim/lars.hpp>
@@ -38,3 +59,6 @@
 #include <simclr/shape.hpp>
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
+#include <simclr/testing/gradcheck.hpp>
+#include <simclr/train/fine_tune.hpp>
+#include <simclr/train/loader.hpp>
