@@ -67,7 +67,7 @@ TEST_CASE("learning: SimCLR on a Fashion-MNIST subset beats the random encoder")
   const auto fit = train::fit(net, sgd, pretrain, augment::fashion_mnist_policy(28),
                               {.epochs = 6, .batch_size = 256, .seed = 5, .warmup_epochs = 1,
                                .out_dir = std::filesystem::temp_directory_path() / "simclr-learning",
-                               .progress = train::trainer_options::progress_style::none});
+                               .progress = train::trainer_options::progress_style::none, .metadata = {}});
   const scores after = evaluate(net.encoder(), labelled, test);
   MESSAGE("random encoder: linear " << 100 * before.linear << "%, kNN " << 100 * before.knn
                                     << "%; after " << fit.steps.size() << " SimCLR steps: linear "

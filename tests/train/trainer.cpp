@@ -44,7 +44,7 @@ fs::path fresh_dir(const std::string& name) {
 }
 train::trainer_options options(const fs::path& dir, index_t epochs) {
   return {.epochs = epochs, .batch_size = 8, .seed = 11, .base_lr = 0.3, .warmup_epochs = 1,
-          .out_dir = dir, .progress = train::trainer_options::progress_style::none};
+          .out_dir = dir, .progress = train::trainer_options::progress_style::none, .metadata = {}};
 }
 }  // namespace
 
@@ -142,7 +142,7 @@ TEST_CASE("checkpoint: a foreign or incomplete file is refused with the reason")
   auto opt = make_sgd();
   const fs::path dir = fresh_dir("ckpt");
   fs::create_directories(dir);
-  train::save_checkpoint(dir / "a.safetensors", net, opt, {.epoch = 3, .step = 30, .seed = 2});
+  train::save_checkpoint(dir / "a.safetensors", net, opt, {.epoch = 3, .step = 30, .seed = 2, .extra = {}});
   const auto info = train::load_checkpoint(dir / "a.safetensors", net, opt);
   CHECK(info.epoch == 3);
   CHECK(info.seed == 2);
