@@ -6,10 +6,15 @@
 
 #include <simclr/simclr.hpp>
 
+#include <simclr/backend/cuda/batch_norm.cuh>
 #include <simclr/backend/cuda/check.cuh>
+#include <simclr/backend/cuda/conv2d.cuh>
 #include <simclr/backend/cuda/cublas.cuh>
 #include <simclr/backend/cuda/device.cuh>
+#include <simclr/backend/cuda/elementwise.cuh>
 #include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
+#include <simclr/backend/cuda/pooling.cuh>
 #include <simclr/backend/cuda/random.cuh>
 #include <simclr/backend/cuda/transfer.cuh>

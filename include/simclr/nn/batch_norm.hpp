@@ -127,13 +127,17 @@ class batch_norm {
 
   void update_running(const tensor<T, Backend>& mean, const tensor<T, Backend>& var,
                       double count) {
-    static_assert(Backend::host_accessible,
-                  "simclr: batch_norm running statistics on a device backend need its kernel");
     const T mom = static_cast<T>(opt_.momentum);
     const T unbias = static_cast<T>(count / (count - 1.0));
-    for (index_t c = 0; c < opt_.channels; ++c) {
-      running_mean_(c) = (T(1) - mom) * running_mean_(c) + mom * mean(c);
-      running_var_(c) = (T(1) - mom) * running_var_(c) + mom * var(c) * unbias;
+    if constexpr (Backend::host_accessible) {
+      for (index_t c = 0; c < opt_.channels; ++c) {
+        running_mean_(c) = (T(1) - mom) * running_mean_(c) + mom * mean(c);
+        running_var_(c) = (T(1) - mom) * running_var_(c) + mom * var(c) * unbias;
+      }
+    } else {  // device memory: the backend's kernel applies the same formula
+      batch_norm_kernel<Backend>::update_running(opt_.channels, mean.data(), var.data(), mom,
+                                                 unbias, running_mean_.data(),
+                                                 running_var_.data());
     }
     batches_() += 1;
   }

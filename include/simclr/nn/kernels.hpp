@@ -10,14 +10,18 @@ namespace simclr::nn {
 struct window2d {
   index_t n = 0, channels = 0, height = 0, width = 0;  // input
   index_t kernel_h = 1, kernel_w = 1, stride = 1, padding = 0;
-  [[nodiscard]] constexpr index_t out_height() const {
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t out_height() const {
     return (height + 2 * padding - kernel_h) / stride + 1;
   }
-  [[nodiscard]] constexpr index_t out_width() const {
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t out_width() const {
     return (width + 2 * padding - kernel_w) / stride + 1;
   }
-  [[nodiscard]] constexpr index_t out_plane() const { return out_height() * out_width(); }
-  [[nodiscard]] constexpr index_t in_plane() const { return height * width; }
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t out_plane() const {
+    return out_height() * out_width();
+  }
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t in_plane() const {
+    return height * width;
+  }
 };
 
 // Each primary template fails with the op's name; a backend provides a specialisation:

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include <simclr/backend/cuda/check.cuh>
+#include <simclr/backend/cuda/launch.cuh>
 #include <simclr/random/fill.hpp>
 #include <simclr/random/stream.hpp>
 #include <simclr/tensor_view.hpp>
@@ -26,10 +27,6 @@ __global__ void fill_normal_kernel(T* out, index_t n, key k, T mean, T stddev) {
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
     out[i] = mean + stddev * normal_at<T>(k, static_cast<std::uint64_t>(i));
 }
-inline unsigned grid_for(index_t n) {
-  const index_t blocks = (n + 255) / 256;
-  return static_cast<unsigned>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
-}
 template <class T>
 void expect_dense_device(tensor_view<T, cuda_t> v) {
   if (!v.is_contiguous())
@@ -43,9 +40,10 @@ template <class T>
 void fill_uniform(tensor_view<T, cuda_t> v, const key& k, T lo = T(0), T hi = T(1)) {
   detail::expect_dense_device(v);
   if (v.numel() == 0) return;
-  detail::fill_uniform_kernel<T><<<detail::grid_for(v.numel()), 256>>>(v.data(), v.numel(), k,
-                                                                       lo, hi);
-  SIMCLR_CUDA_CHECK(cudaGetLastError());
+  detail::fill_uniform_kernel<T>
+      <<<cuda_backend::grid_for(v.numel()), cuda_backend::block_threads>>>(v.data(), v.numel(),
+                                                                           k, lo, hi);
+  SIMCLR_CUDA_CHECK_LAUNCH();
 }
 
 /// Device version of fill_normal: element i gets the i-th normal of `k`, as on the host
@@ -54,9 +52,10 @@ template <class T>
 void fill_normal(tensor_view<T, cuda_t> v, const key& k, T mean = T(0), T stddev = T(1)) {
   detail::expect_dense_device(v);
   if (v.numel() == 0) return;
-  detail::fill_normal_kernel<T><<<detail::grid_for(v.numel()), 256>>>(v.data(), v.numel(), k,
-                                                                      mean, stddev);
-  SIMCLR_CUDA_CHECK(cudaGetLastError());
+  detail::fill_normal_kernel<T>
+      <<<cuda_backend::grid_for(v.numel()), cuda_backend::block_threads>>>(v.data(), v.numel(),
+                                                                           k, mean, stddev);
+  SIMCLR_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace simclr::random
