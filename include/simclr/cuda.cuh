@@ -18,3 +18,7 @@
 #include <simclr/backend/cuda/pooling.cuh>
 #include <simclr/backend/cuda/random.cuh>
 #include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/loss/cuda/margin_triplet.cuh>
+#include <simclr/loss/cuda/nt_logistic.cuh>
+#include <simclr/loss/cuda/nt_xent.cuh>
+#include <simclr/optim/cuda/update.cuh>

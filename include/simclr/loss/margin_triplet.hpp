@@ -24,12 +24,14 @@ struct margin_triplet_options {
 /// The margin triplet kernel of a backend:
 ///   template <class T> static {loss, top1_correct}
 ///   run(const T* z, index_t rows, index_t d, const margin_triplet_options&, T* dz).
-/// CPU: <simclr/loss/cpu/margin_triplet.hpp> (included below).
+/// CPU: <simclr/loss/cpu/margin_triplet.hpp> (included below); CUDA:
+/// <simclr/loss/cuda/margin_triplet.cuh> (nvcc only).
 template <class Backend>
 struct margin_triplet_kernel {
   static_assert(simclr::detail::always_false<Backend>,
-                "simclr: op 'margin_triplet' has no kernel for this backend — it is CPU-only "
-                "for now (simclr::cpu_t); specialise simclr::loss::margin_triplet_kernel to add one");
+                "simclr: op 'margin_triplet' has no kernel for this backend — for "
+                "simclr::cuda_t include <simclr/cuda.cuh>, compile with nvcc and link "
+                "simclr::cuda; or specialise simclr::loss::margin_triplet_kernel for your backend");
 };
 
 /// Margin triplet on cosines c_ik = u_iᵀu_k, the paper's "maximise −max(uᵀv⁻ − uᵀv⁺ + m, 0)":

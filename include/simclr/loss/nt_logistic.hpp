@@ -24,12 +24,14 @@ struct nt_logistic_options {
 /// The NT-Logistic kernel of a backend:
 ///   template <class T> static cpu_detail::pairwise_sums-like {loss, top1_correct}
 ///   run(const T* z, index_t rows, index_t d, const nt_logistic_options&, T* dz).
-/// CPU: <simclr/loss/cpu/nt_logistic.hpp> (included below).
+/// CPU: <simclr/loss/cpu/nt_logistic.hpp> (included below); CUDA:
+/// <simclr/loss/cuda/nt_logistic.cuh> (nvcc only).
 template <class Backend>
 struct nt_logistic_kernel {
   static_assert(simclr::detail::always_false<Backend>,
-                "simclr: op 'nt_logistic' has no kernel for this backend — it is CPU-only for "
-                "now (simclr::cpu_t); specialise simclr::loss::nt_logistic_kernel to add one");
+                "simclr: op 'nt_logistic' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
+                "specialise simclr::loss::nt_logistic_kernel for your backend");
 };
 
 /// NT-Logistic: with S = U Uᵀ/τ and σ the logistic function, per anchor i

@@ -80,12 +80,12 @@ struct nt_xent_params {
 ///       std::span<const index_t> anchors, const nt_xent_params&, T* d_gathered,
 ///       tensor<T, Backend>& workspace);
 /// Pointers are row-major (rows, d) in the backend's memory. CPU: <simclr/loss/cpu/nt_xent.hpp>
-/// (included below).
+/// (included below); CUDA: <simclr/loss/cuda/nt_xent.cuh> (nvcc only).
 template <class Backend>
 struct nt_xent_kernel {
   static_assert(simclr::detail::always_false<Backend>,
                 "simclr: op 'nt_xent' has no kernel for this backend — for simclr::cuda_t "
-                "include <simclr/cuda.cuh> once it provides loss kernels, compile with nvcc and "
+                "include <simclr/cuda.cuh>, compile with nvcc and "
                 "link simclr::cuda; or specialise simclr::loss::nt_xent_kernel for your backend");
 };
 

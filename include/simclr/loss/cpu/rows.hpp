@@ -35,6 +35,21 @@ struct normalised_rows {
   std::vector<char> clamped;  // (rows) 1 where ‖z_i‖ < ε (u = z/ε, a linear map)
 };
 
+/// Checks the norm of row i of z: throws value_error for a NaN or an infinity, and, unless
+/// `allow_small_rows`, for a norm below `eps`. Returns whether the row is clamped (divided by ε).
+inline bool check_row_norm(index_t i, double nrm, double eps, bool allow_small_rows,
+                           const char* loss_name) {
+  if (!std::isfinite(nrm))
+    throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
+                      " of z holds a NaN or an infinity");
+  if (nrm >= eps) return false;
+  if (!allow_small_rows)
+    throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
+                      " of z has norm " + std::to_string(nrm) + " < ε = " + std::to_string(eps) +
+                      " (a zero embedding); set allow_small_rows to divide by ε instead");
+  return true;
+}
+
 /// Normalises the rows of the row-major (rows, d) matrix z. Throws value_error naming the first
 /// row that holds a NaN or an infinity, and, unless `allow_small_rows`, the first row whose norm
 /// is below `eps` (a zero embedding has no direction to contrast).
@@ -59,17 +74,8 @@ normalised_rows<T> normalise_rows(const T* z, index_t rows, index_t d, double ep
   });
   for (index_t i = 0; i < rows; ++i) {
     const double nrm = norms[static_cast<std::size_t>(i)];
-    if (!std::isfinite(nrm))
-      throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
-                        " of z holds a NaN or an infinity");
-    if (nrm < eps) {
-      if (!allow_small_rows)
-        throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
-                          " of z has norm " + std::to_string(nrm) + " < ε = " +
-                          std::to_string(eps) +
-                          " (a zero embedding); set allow_small_rows to divide by ε instead");
+    if (check_row_norm(i, nrm, eps, allow_small_rows, loss_name))
       out.clamped[static_cast<std::size_t>(i)] = 1;
-    }
     out.inv_norm(i) = static_cast<T>(1.0 / std::max(nrm, eps));
   }
   parallel::parallel_for(0, rows, row_grain, [&](index_t lo, index_t hi) {

@@ -1,0 +1,149 @@
+// CPU-vs-CUDA parity of the losses (value, gradient, monitoring values) and the optimizer updates.
+#include "parity.cuh"
+
+#include <array>
+#include <vector>
+
+using namespace simclr;
+using parity::check_close;
+using parity::random_host;
+
+TEST_CASE_TEMPLATE("cuda nt_xent matches the cpu: value, dz, top-1, entropy", T, float, double) {
+  // Tolerances: float 2e-5 (sums of 2N exps and D-long dots in another order), double 1e-10.
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-10;
+  for (const auto [rows, d, tau] : {std::array<double, 3>{8, 5, 0.5}, {64, 16, 0.1},
+                                    {300, 32, 0.05}, {2, 3, 1.0}}) {
+    const auto z = random_host<T>(shape{index_t(rows), index_t(d)}, 31);
+    loss::nt_xent<T> cpu({.temperature = tau});
+    loss::nt_xent<T, cuda_t> gpu({.temperature = tau});
+    const auto rc = cpu(z);
+    const auto rg = gpu(to_device(z));
+    CAPTURE(rows);
+    CHECK(rg.value == doctest::Approx(rc.value).epsilon(tol));
+    CHECK(rg.mean_entropy == doctest::Approx(rc.mean_entropy).epsilon(tol));
+    CHECK(rg.top1_accuracy == rc.top1_accuracy);
+    CHECK(rg.collapse_value == rc.collapse_value);
+    CHECK(rg.near_collapse == rc.near_collapse);
+    check_close(rc.dz, rg.dz, tol, "nt_xent dz");
+  }
+}
+
+TEST_CASE("cuda nt_xent: tf_reference scale, the distributed partial form, small-τ stability") {
+  const auto z = random_host<float>(shape{16, 8}, 32);
+  loss::nt_xent<float> cpu({.temperature = 0.2, .scale = loss::nt_xent_scale::tf_reference});
+  loss::nt_xent<float, cuda_t> gpu({.temperature = 0.2, .scale = loss::nt_xent_scale::tf_reference});
+  const auto rc = cpu(z);
+  const auto rg = gpu(to_device(z));
+  CHECK(rg.value == doctest::Approx(rc.value).epsilon(2e-5));
+  check_close(rc.dz, rg.dz, 2e-5, "tf_reference dz");
+
+  const std::vector<index_t> anchors{3, 0, 9, 15, 4};
+  const auto pc = cpu.partial(z, anchors);
+  const auto pg = gpu.partial(to_device(z), anchors);
+  CHECK(pg.value == doctest::Approx(pc.value).epsilon(2e-5));
+  CHECK(pg.top1_correct == pc.top1_correct);
+  CHECK(pg.anchors == pc.anchors);
+  CHECK(pg.entropy_sum == doctest::Approx(pc.entropy_sum).epsilon(2e-5));
+  check_close(pc.d_gathered, pg.d_gathered, 2e-5, "partial d_gathered");
+  const auto none = gpu.partial(to_device(z), std::span<const index_t>());
+  CHECK(parity::worst_difference(tensor<float>(z.shape()), none.d_gathered) == 0.0);
+
+  // τ = 0.01: logits up to 100, exp(100) overflows float — the shifted log-sum-exp must not.
+  loss::nt_xent<float> sharp_cpu({.temperature = 0.01});
+  loss::nt_xent<float, cuda_t> sharp_gpu({.temperature = 0.01});
+  const auto sc = sharp_cpu(z);
+  const auto sg = sharp_gpu(to_device(z));
+  CHECK(std::isfinite(sg.value));
+  CHECK(sg.value == doctest::Approx(sc.value).epsilon(1e-4));
+  check_close(sc.dz, sg.dz, 1e-4, "τ = 0.01 dz");
+}
+
+TEST_CASE("cuda nt_xent reports bad rows and shapes like the cpu") {
+  auto z = random_host<float>(shape{4, 3}, 33);
+  z(2, 0) = std::numeric_limits<float>::quiet_NaN();
+  loss::nt_xent<float, cuda_t> gpu;
+  CHECK_THROWS_WITH_AS((void)gpu(to_device(z)), "simclr: nt_xent: row 2 of z holds a NaN or an infinity",
+                       value_error);
+  tensor<float> zero_row = random_host<float>(shape{4, 3}, 34);
+  for (index_t j = 0; j < 3; ++j) zero_row(1, j) = 0.f;
+  CHECK_THROWS_AS((void)gpu(to_device(zero_row)), value_error);
+  CHECK_THROWS_AS((void)gpu(tensor<float, cuda_t>(shape{5, 3})), shape_error);
+}
+
+TEST_CASE("cuda nt_logistic and margin_triplet match the cpu") {
+  // Tolerance 2e-5: double per-row terms, float cosines and GEMMs in another order.
+  const auto z = random_host<float>(shape{24, 7}, 35);
+  const auto zd = to_device(z);
+  for (const double w : {1.0, 0.5}) {
+    loss::nt_logistic<float> cpu({.temperature = 0.3, .negative_weight = w});
+    loss::nt_logistic<float, cuda_t> gpu({.temperature = 0.3, .negative_weight = w});
+    const auto rc = cpu(z);
+    const auto rg = gpu(zd);
+    CHECK(rg.value == doctest::Approx(rc.value).epsilon(2e-5));
+    CHECK(rg.top1_accuracy == rc.top1_accuracy);
+    check_close(rc.dz, rg.dz, 2e-5, "nt_logistic dz");
+  }
+  for (const bool semi_hard : {false, true}) {
+    loss::margin_triplet<float> cpu({.margin = 0.4, .semi_hard = semi_hard});
+    loss::margin_triplet<float, cuda_t> gpu({.margin = 0.4, .semi_hard = semi_hard});
+    const auto rc = cpu(z);
+    const auto rg = gpu(zd);
+    CAPTURE(semi_hard);
+    CHECK(rg.value == doctest::Approx(rc.value).epsilon(2e-5));
+    CHECK(rg.top1_accuracy == rc.top1_accuracy);
+    check_close(rc.dz, rg.dz, 2e-5, "margin_triplet dz");
+  }
+}
+
+namespace {
+/// Two parameters (a decaying weight and a norm scale) on each backend, same values.
+struct param_pair {
+  tensor<float> w = random_host(shape{300, 7}, 41), gw = random_host(shape{300, 7}, 42);
+  tensor<float> s = random_host(shape{7}, 43), gs = random_host(shape{7}, 44);
+  tensor<float, cuda_t> dw = to_device(w), dgw = to_device(gw), ds = to_device(s),
+                        dgs = to_device(gs);
+  std::vector<parameter<float>> cpu() {
+    return {{"w", parameter_role::weight, &w, &gw}, {"s", parameter_role::norm_scale, &s, &gs}};
+  }
+  std::vector<parameter<float, cuda_t>> gpu() {
+    return {{"w", parameter_role::weight, &dw, &dgw}, {"s", parameter_role::norm_scale, &ds, &dgs}};
+  }
+  void check(double tol, const std::string& what) {
+    check_close(w, dw, tol, what + " weight");
+    check_close(s, ds, tol, what + " scale");
+  }
+};
+template <class CpuOpt, class GpuOpt>
+void run_steps(CpuOpt& co, GpuOpt& go, const std::string& what) {
+  param_pair p;
+  const auto pc = p.cpu();
+  const auto pg = p.gpu();
+  for (int step = 0; step < 3; ++step) {
+    co.step(std::span<const parameter<float>>(pc), 0.1);
+    go.step(std::span<const parameter<float, cuda_t>>(pg), 0.1);
+  }
+  // Tolerance 1e-6: the same element-wise float formulas (the device may fuse multiply-adds).
+  p.check(1e-6, what);
+}
+}  // namespace
+
+TEST_CASE("cuda optimizers match the cpu: sgd, lars (trust ratios), adamw") {
+  {
+    optim::sgd<float> c({.momentum = 0.9, .nesterov = true, .weight_decay = 1e-3});
+    optim::sgd<float, cuda_t> g({.momentum = 0.9, .nesterov = true, .weight_decay = 1e-3});
+    run_steps(c, g, "sgd");
+  }
+  {
+    optim::lars<float> c({.weight_decay = 1e-4});
+    optim::lars<float, cuda_t> g({.weight_decay = 1e-4});
+    param_pair p;
+    // Norms reduced in double on both sides: the trust ratios agree to double rounding.
+    CHECK(g.trust_ratio(p.gpu()[0]) == doctest::Approx(c.trust_ratio(p.cpu()[0])).epsilon(1e-12));
+    run_steps(c, g, "lars");
+  }
+  {
+    optim::adamw<float> c;
+    optim::adamw<float, cuda_t> g;
+    run_steps(c, g, "adamw");
+  }
+}
