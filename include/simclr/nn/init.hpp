@@ -27,14 +27,16 @@ namespace simclr::nn::init {
 template <class T, class B>
 void kaiming_normal_fan_out(tensor<T, B>& w, const random::key& k) {
   const index_t fan_out = w.extent(0) * (w.numel() / std::max<index_t>(1, w.extent(0) * w.extent(1)));
-  random::fill_normal(w.view(), k, T(0), static_cast<T>(std::sqrt(2.0 / double(fan_out))));
+  // Unqualified: found by argument-dependent lookup where the template is instantiated, so
+  // the device fill of <simclr/backend/cuda/random.cuh> serves tensors of cuda_t.
+  fill_normal(w.view(), k, T(0), static_cast<T>(std::sqrt(2.0 / double(fan_out))));
 }
 
 /// PyTorch's default for Linear weights and biases: U(−1/√fan_in, 1/√fan_in).
 template <class T, class B>
 void uniform_fan_in(tensor<T, B>& t, index_t fan_in, const random::key& k) {
   const T bound = static_cast<T>(1.0 / std::sqrt(double(std::max<index_t>(1, fan_in))));
-  random::fill_uniform(t.view(), k, -bound, bound);
+  fill_uniform(t.view(), k, -bound, bound);  // unqualified, as above
 }
 
 }  // namespace simclr::nn::init

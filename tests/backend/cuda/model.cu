@@ -1,0 +1,79 @@
+// A whole SimCLR training step, model<..., cuda_t> against model<..., cpu_t> from the same state.
+#include "parity.cuh"
+
+using namespace simclr;
+using parity::random_host;
+
+namespace {
+template <class B>
+auto make_model(const encoders::resnet_options& o, index_t out_dim) {
+  auto f = encoders::resnet18<float, B>(o);
+  const index_t width = f.output_dim();
+  return model{std::move(f), head::mlp<float, B>::v1({.in = width, .out = out_dim}),
+               loss::nt_xent<float, B>({.temperature = 0.5})};
+}
+
+/// One LARS step of the CPU and the CUDA model from identical state and views; compares the
+/// step's metrics, then every parameter, gradient, running statistic and counter.
+void check_training_step(const encoders::resnet_options& o, const shape& views_shape) {
+  auto cpu = make_model<cpu_t>(o, 16);
+  auto gpu = make_model<cuda_t>(o, 16);
+  parity::copy_state<float>(cpu, gpu);
+  const auto views = random_host(views_shape, 51);
+  optim::lars<float> opt_cpu;
+  optim::lars<float, cuda_t> opt_gpu;
+  for (int step = 0; step < 2; ++step) {
+    const auto mc = cpu.train_step(views, opt_cpu, 0.3);
+    const auto mg = gpu.train_step(to_device(views), opt_gpu, 0.3);
+    CAPTURE(step);
+    // Tolerance: 1e-4 relative on the loss, 2e-3 (relative to 1 + |x|) on every tensor — float
+    // GEMMs in another order through ~20 layers, BatchNorm on small batches amplifying them.
+    CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(1e-4));
+    CHECK(mg.mean_entropy == doctest::Approx(mc.mean_entropy).epsilon(1e-4));
+  }
+  parity::check_state<float>(cpu, gpu, 2e-3);
+  const auto x = random_host(views_shape, 52);
+  parity::check_close(cpu.embed(x), gpu.embed(to_device(x)), 2e-3, "eval embedding");
+}
+}  // namespace
+
+TEST_CASE("cuda training step equals the cpu: ResNet-18 (CIFAR stem, width 16), MLP head, NT-Xent, LARS") {
+  check_training_step({.base_width = 16, .stem = encoders::stem::cifar, .seed = 3},
+                      shape{8, 3, 16, 16});
+}
+
+TEST_CASE("cuda training step equals the cpu: a two-stage ResNet with the ImageNet stem (max pool)") {
+  check_training_step({.blocks = {1, 1}, .base_width = 8, .stem = encoders::stem::imagenet,
+                       .seed = 4},
+                      shape{6, 3, 32, 32});
+}
+
+TEST_CASE("cuda model errors: a bad batch is a shape_error, an impossible one a cuda_error") {
+  auto gpu = make_model<cuda_t>({.blocks = {1}, .base_width = 4, .stem = encoders::stem::cifar}, 8);
+  optim::sgd<float, cuda_t> opt;
+  CHECK_THROWS_AS((void)gpu.train_step(tensor<float, cuda_t>(shape{3, 3, 8, 8}), opt, 0.1),
+                  shape_error);
+  CHECK_THROWS_AS((void)gpu.train_step(tensor<float, cuda_t>(shape{4, 1, 8, 8}), opt, 0.1),
+                  shape_error);
+  // 2¹⁶ views of 3×512×512 need 200 GiB for the input alone: out of memory, as cuda_error.
+  using device_tensor = tensor<float, cuda_t>;
+  CHECK_THROWS_AS(device_tensor(shape{index_t{1} << 16, 3, 512, 512}), cuda_error);
+  // The device and the cache stay usable afterwards.
+  memory<cuda_t>::release_cache();
+  CHECK(memory<cuda_t>::cached_bytes() == 0);
+  const auto ok = to_host(to_device(tensor<float>(shape{2}, {1.f, 2.f})));
+  CHECK(ok(1) == 2.f);
+}
+
+TEST_CASE("cuda caching allocator reuses freed blocks") {
+  memory<cuda_t>::release_cache();
+  void* first = nullptr;
+  {
+    tensor<float, cuda_t> t(shape{1000, 1000});
+    first = t.data();
+  }
+  CHECK(memory<cuda_t>::cached_bytes() >= 4'000'000);
+  tensor<float, cuda_t> again(shape{1000, 1000}, uninitialized);
+  CHECK(again.data() == first);
+  CHECK(memory<cuda_t>::cached_bytes() == 0);
+}
