@@ -30,6 +30,8 @@ struct gemm_kernel<cuda_t> {
     // cuBLAS needs ld ≥ 1 even for empty operands.
     const int la = static_cast<int>(lda > 0 ? lda : 1), lb = static_cast<int>(ldb > 0 ? ldb : 1);
     if constexpr (std::is_same_v<T, float>) {
+      SIMCLR_CUDA_CHECK(cublasSetMathMode(
+          h, cuda_backend::tf32_enabled() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
       SIMCLR_CUDA_CHECK(cublasSgemm(h, op_b, op_a, ni, mi, ki, &alpha, b, lb, a, la, &beta, c,
                                     static_cast<int>(ldc)));
     } else {

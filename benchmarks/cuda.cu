@@ -1,0 +1,91 @@
+// bench_cuda: a SimCLR training step of ResNet-18 and NT-Xent forward + backward on the GPU.
+//   bench_cuda step    [views (1024)] [reps (10)]  ResNet-18 (CIFAR stem) on 3×32×32, MLP head
+//                                                   (512 → 512 → 128), NT-Xent τ = 0.5, SGD m = 0.9
+//   bench_cuda nt_xent [2N (8192)]    [reps (20)]  D = 128, τ = 0.1, float32
+// Add --tf32 to let float GEMMs use TF32 tensor cores. Prints "#" lines for people and
+// "result <name> <value>" lines for benchmarks/gpu_check.sh, next to benchmarks/cuda_torch.py.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <simclr/cuda.cuh>
+
+using namespace simclr;
+
+namespace {
+/// Median milliseconds of `reps` calls of f after two warm-up calls, the device synchronised
+/// around each call.
+template <class F>
+double median_ms(int reps, F&& f) {
+  std::vector<double> ms;
+  for (int r = 0; r < reps + 2; ++r) {
+    cuda_backend::synchronize();
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    cuda_backend::synchronize();
+    const auto t1 = std::chrono::steady_clock::now();
+    if (r >= 2) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+int step(index_t views, int reps) {
+  auto f = encoders::resnet18<float, cuda_t>({.stem = encoders::stem::cifar, .seed = 1});
+  model net{std::move(f), head::mlp<float, cuda_t>::v1({.in = 512, .out = 128}),
+            loss::nt_xent<float, cuda_t>({.temperature = 0.5})};
+  optim::sgd<float, cuda_t> opt({.momentum = 0.9, .weight_decay = 1e-6});
+  tensor<float, cuda_t> x(shape{views, 3, 32, 32}, uninitialized);
+  random::fill_uniform(x.view(), random::key(2));
+  double loss = 0;
+  const double ms = median_ms(reps, [&] { loss = net.train_step(x, opt, 0.01).loss; });
+  std::printf("# simclr  resnet18 step  views %td  median %8.2f ms  %8.0f views/s  loss %.4f\n",
+              views, ms, views / ms * 1e3, loss);
+  std::printf("result simclr_step_views_per_s %.1f\n", views / ms * 1e3);
+  return 0;
+}
+
+int nt_xent(index_t rows, int reps) {
+  tensor<float, cuda_t> z(shape{rows, 128}, uninitialized);
+  random::fill_normal(z.view(), random::key(7));
+  loss::nt_xent<float, cuda_t> l({.temperature = 0.1});
+  double value = 0;
+  const double ms = median_ms(reps, [&] { value = l(z).value; });
+  std::printf("# simclr  nt_xent  2N %td  D 128  median %8.3f ms  loss %.5f\n", rows, ms, value);
+  std::printf("result simclr_nt_xent_ms %.4f\n", ms);
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--tf32") {
+      cuda_backend::set_tf32(true);
+    } else {
+      args.emplace_back(argv[i]);
+    }
+  }
+  if (!cuda_backend::device_available()) {
+    std::printf("bench_cuda: no CUDA device (%s)\n", cuda_backend::unavailable_reason().c_str());
+    return 77;
+  }
+  std::printf("# %s, TF32 %s\n", cuda_backend::device_description().c_str(),
+              cuda_backend::tf32_enabled() ? "on" : "off");
+  const std::string what = args.empty() ? "step" : args[0];
+  const auto arg = [&](std::size_t i, long fallback) {
+    return args.size() > i ? std::atol(args[i].c_str()) : fallback;
+  };
+  try {
+    if (what == "step") return step(arg(1, 1024), static_cast<int>(arg(2, 10)));
+    if (what == "nt_xent") return nt_xent(arg(1, 8192), static_cast<int>(arg(2, 20)));
+  } catch (const std::exception& e) {
+    std::printf("bench_cuda: %s\n", e.what());
+    return 1;
+  }
+  std::printf("usage: bench_cuda step|nt_xent [size] [reps] [--tf32]\n");
+  return 2;
+}
