@@ -115,9 +115,7 @@ struct conv2d_kernel<cuda_t> {
     tensor<T, cuda_t> out(shape{c_out * group * hwo}, uninitialized);
     for (index_t n0 = 0; n0 < g.n; n0 += group) {
       const index_t count = std::min(group, g.n - n0), cols = count * hwo;
-      cuda_detail::im2col<T><<<cuda_backend::grid_for(k * cols), cuda_backend::block_threads>>>(
-          g, n0, count, x, col.data());
-      SIMCLR_CUDA_CHECK_LAUNCH();
+      im2col(g, n0, count, x, col.data());
       ops::gemm_kernel<cuda_t>::run<T>(false, false, c_out, cols, k, T(1), w, k, col.data(),
                                        cols, T(0), out.data(), cols);
       cuda_detail::scatter_output<T>
@@ -137,9 +135,7 @@ struct conv2d_kernel<cuda_t> {
     tensor<T, cuda_t> dyg(shape{c_out * group * hwo}, uninitialized);
     for (index_t n0 = 0; n0 < g.n; n0 += group) {
       const index_t count = std::min(group, g.n - n0), cols = count * hwo;
-      cuda_detail::im2col<T><<<cuda_backend::grid_for(k * cols), cuda_backend::block_threads>>>(
-          g, n0, count, x, col.data());
-      SIMCLR_CUDA_CHECK_LAUNCH();
+      im2col(g, n0, count, x, col.data());
       cuda_detail::gather_output<T>
           <<<cuda_backend::grid_for(c_out * cols), cuda_backend::block_threads>>>(
               c_out, hwo, n0, count, dy, dyg.data());
@@ -162,6 +158,16 @@ struct conv2d_kernel<cuda_t> {
         SIMCLR_CUDA_CHECK_LAUNCH();
       }
     }
+  }
+
+ private:
+  /// col (K, count·Ho·Wo) ← the columns of images [n0, n0 + count) of x.
+  template <class T>
+  static void im2col(const window2d& g, index_t n0, index_t count, const T* x, T* col) {
+    const index_t elements = g.channels * g.kernel_h * g.kernel_w * count * g.out_plane();
+    cuda_detail::im2col<T><<<cuda_backend::grid_for(elements), cuda_backend::block_threads>>>(
+        g, n0, count, x, col);
+    SIMCLR_CUDA_CHECK_LAUNCH();
   }
 };
 
