@@ -27,7 +27,8 @@ tensor<double> reference_conv(const tensor<double>& x, const tensor<double>& w, 
             for (index_t ky = 0; ky < k; ++ky)
               for (index_t kx = 0; kx < k; ++kx) {
                 const index_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                if (iy >= 0 && iy < h && ix >= 0 && ix < wd) s += x(i, ci, iy, ix) * w(o, ci, ky, kx);
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                  s += x(i, ci, iy, ix) * w(o, ci, ky, kx);
               }
           y(i, o, oy, ox) = s;
         }
@@ -51,8 +52,9 @@ TEST_CASE("conv2d: matches the direct definition for strides, padding and small 
   struct cfg {
     index_t n, c, h, co, k, s, p;
   };
-  for (const cfg g : {cfg{2, 3, 7, 4, 3, 1, 1}, cfg{3, 2, 8, 5, 3, 2, 1}, cfg{5, 4, 4, 3, 1, 1, 0},
-                      cfg{4, 3, 6, 2, 1, 2, 0}, cfg{2, 1, 9, 3, 7, 2, 3}, cfg{40, 2, 2, 3, 3, 1, 1}}) {
+  for (const cfg g :
+       {cfg{2, 3, 7, 4, 3, 1, 1}, cfg{3, 2, 8, 5, 3, 2, 1}, cfg{5, 4, 4, 3, 1, 1, 0},
+        cfg{4, 3, 6, 2, 1, 2, 0}, cfg{2, 1, 9, 3, 7, 2, 3}, cfg{40, 2, 2, 3, 3, 1, 1}}) {
     nn::conv2d<double> conv({g.c, g.co, g.k, g.s, g.p});
     conv.reset_parameters(random::key(3));
     const auto x = test::randn(shape{g.n, g.c, g.h, g.h}, 5);
@@ -84,25 +86,73 @@ TEST_CASE("conv2d: gradients by finite differences") {
   }
 }
 
-TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
-  auto run = [](std::size_t threads) {
-    parallel::set_num_threads(threads);
-    nn::conv2d<float> conv({8, 16, 3, 2, 1});
-    conv.reset_parameters(random::key(1));
-    tensor<float> x(shape{37, 8, 9, 9}, uninitialized);
-    random::fill_normal(x.view(), random::key(2));
-    auto y = conv.forward(x, mode::train);
-    tensor<float> dy(y.shape(), uninitialized);
-    random::fill_normal(dy.view(), random::key(3));
-    auto dx = conv.backward(dy);
-    return std::make_tuple(y, dx, conv.weight_grad());
+TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)") {
+  // Covers the float register-tile path: stride 1 (dx as a convolution), stride 2, 1×1,
+  // several image groups and weight-gradient chunks, row and column remainders, a bias.
+  struct cfg {
+    index_t n, c, h, co, k, s, p;
+    bool bias;
   };
-  const auto [y1, dx1, dw1] = run(1);
-  const auto [y2, dx2, dw2] = run(2);
-  parallel::set_num_threads(2);
-  CHECK(std::memcmp(y1.data(), y2.data(), y1.bytes()) == 0);
-  CHECK(std::memcmp(dx1.data(), dx2.data(), dx1.bytes()) == 0);
-  CHECK(std::memcmp(dw1.data(), dw2.data(), dw1.bytes()) == 0);
+  for (const cfg g : {cfg{70, 8, 4, 20, 3, 1, 1, false}, cfg{3, 5, 28, 16, 3, 1, 1, true},
+                      cfg{9, 6, 13, 33, 3, 2, 1, false}, cfg{11, 7, 10, 12, 1, 2, 0, true},
+                      cfg{4, 3, 9, 5, 5, 1, 1, false}, cfg{600, 2, 2, 9, 1, 1, 0, false}}) {
+    nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
+    nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
+    cf.reset_parameters(random::key(7));
+    for (index_t i = 0; i < cf.weight().numel(); ++i) cd.weight().data()[i] = cf.weight().data()[i];
+    if (g.bias)
+      for (index_t i = 0; i < g.co; ++i)
+        cd.bias().data()[i] = cf.bias().data()[i] = 0.25f * float(i);
+    const auto xd = test::randn(shape{g.n, g.c, g.h, g.h}, 8);
+    tensor<float> xf(xd.shape(), uninitialized);
+    for (index_t i = 0; i < xd.numel(); ++i) xf.data()[i] = static_cast<float>(xd.data()[i]);
+    const auto yf = cf.forward(xf, mode::train);
+    const auto yd = cd.forward(xd, mode::train);
+    const auto dyd = test::randn(yd.shape(), 9);
+    tensor<float> dyf(dyd.shape(), uninitialized);
+    for (index_t i = 0; i < dyd.numel(); ++i) dyf.data()[i] = static_cast<float>(dyd.data()[i]);
+    const auto dxf = cf.backward(dyf);
+    const auto dxd = cd.backward(dyd);
+    auto worst = [](const tensor<float>& a, const tensor<double>& b) {
+      double err = 0, scale = 1e-30;
+      for (index_t i = 0; i < b.numel(); ++i) {
+        err = std::max(err, std::abs(static_cast<double>(a.data()[i]) - b.data()[i]));
+        scale = std::max(scale, std::abs(b.data()[i]));
+      }
+      return err / scale;
+    };
+    CAPTURE(g.n);
+    CAPTURE(g.k);
+    CAPTURE(g.s);
+    CHECK(worst(yf, yd) < 1e-5);
+    CHECK(worst(dxf, dxd) < 1e-5);
+    CHECK(worst(cf.weight_grad(), cd.weight_grad()) < 1e-5);
+    if (g.bias) CHECK(worst(cf.bias_grad(), cd.bias_grad()) < 1e-5);
+  }
+}
+
+TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
+  for (const nn::conv2d_options o :
+       {nn::conv2d_options{8, 16, 3, 2, 1}, nn::conv2d_options{8, 16, 3, 1, 1}}) {
+    auto run = [&o](std::size_t threads) {
+      parallel::set_num_threads(threads);
+      nn::conv2d<float> conv(o);
+      conv.reset_parameters(random::key(1));
+      tensor<float> x(shape{37, 8, 9, 9}, uninitialized);
+      random::fill_normal(x.view(), random::key(2));
+      auto y = conv.forward(x, mode::train);
+      tensor<float> dy(y.shape(), uninitialized);
+      random::fill_normal(dy.view(), random::key(3));
+      auto dx = conv.backward(dy);
+      return std::make_tuple(y, dx, conv.weight_grad());
+    };
+    const auto [y1, dx1, dw1] = run(1);
+    const auto [y2, dx2, dw2] = run(2);
+    parallel::set_num_threads(2);
+    CHECK(std::memcmp(y1.data(), y2.data(), y1.bytes()) == 0);
+    CHECK(std::memcmp(dx1.data(), dx2.data(), dx1.bytes()) == 0);
+    CHECK(std::memcmp(dw1.data(), dw2.data(), dw1.bytes()) == 0);
+  }
 }
 
 TEST_CASE("conv2d: options and shapes are checked") {
@@ -113,8 +163,7 @@ TEST_CASE("conv2d: options and shapes are checked") {
   CHECK_THROWS_WITH_AS((void)conv.forward(tensor<float>(shape{2, 1, 8, 8}), mode::train),
                        "simclr: conv2d: input has shape (2, 1, 8, 8), expected (N, 3, H, W)",
                        shape_error);
-  CHECK_THROWS_AS((void)conv.forward(tensor<float>(shape{2, 3, 2, 2}), mode::train),
-                  shape_error);
+  CHECK_THROWS_AS((void)conv.forward(tensor<float>(shape{2, 3, 2, 2}), mode::train), shape_error);
   CHECK_THROWS_AS((void)conv.backward(tensor<float>(shape{2, 4, 8, 8})), error);
   (void)conv.forward(tensor<float>(shape{2, 3, 8, 8}), mode::train);
   CHECK_THROWS_WITH_AS((void)conv.backward(tensor<float>(shape{2, 4, 7, 7})),

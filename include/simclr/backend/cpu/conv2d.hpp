@@ -1,12 +1,13 @@
-// simclr::nn::conv2d_kernel<cpu_t>: im2col + Eigen GEMM over fixed image groups, deterministic.
+// simclr::nn::conv2d_kernel<cpu_t>: im2col + register-tile GEMM over fixed image groups,
+// deterministic.
 #pragma once
 
 #include <algorithm>
-#include <cstring>
+#include <memory>
 #include <vector>
 
-#include <Eigen/Core>
-
+#include <simclr/backend/cpu/memory.hpp>
+#include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -14,21 +15,14 @@ namespace simclr::nn {
 
 template <>
 struct conv2d_kernel<cpu_t> {
-  /// Images per GEMM: enough output columns (~1024) for an efficient product even on 4×4
-  /// feature maps. Depends on the shapes only, so results do not depend on the thread count.
+  /// Images per group (one parallel task, one column matrix): about `column_budget` elements of
+  /// column matrix (it stays in L2), 128–1024 columns. Depends on the shapes only, so results
+  /// do not depend on the thread count.
   [[nodiscard]] static index_t group_size(const window2d& g) {
-    return std::clamp<index_t>(1024 / std::max<index_t>(1, g.out_plane()), 1,
+    const index_t k = g.channels * g.kernel_h * g.kernel_w;
+    const index_t cols = std::clamp<index_t>(column_budget / std::max<index_t>(1, k), 128, 1024);
+    return std::clamp<index_t>(cols / std::max<index_t>(1, g.out_plane()), 1,
                                std::max<index_t>(1, g.n));
-  }
-
-  /// A per-thread scratch buffer of at least `n` elements (grown, never shrunk or cleared):
-  /// im2col overwrites every element it uses, so no zero fill is needed.
-  template <class T>
-  static T* scratch(std::size_t n, int slot) {
-    thread_local std::vector<T> buffers[3];
-    auto& b = buffers[slot];
-    if (b.size() < n) b = std::vector<T>(n);
-    return b.data();
   }
 
   /// col (K, ld) at column `offset` ← the receptive fields of one (C, H, W) image;
@@ -36,6 +30,10 @@ struct conv2d_kernel<cpu_t> {
   template <class T>
   static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset) {
     const index_t ho = g.out_height(), wo = g.out_width();
+    if (g.stride == 1 && wo == g.width) {
+      im2col_same(g, x, col, ld, offset);
+      return;
+    }
     for (index_t c = 0; c < g.channels; ++c)
       for (index_t ky = 0; ky < g.kernel_h; ++ky)
         for (index_t kx = 0; kx < g.kernel_w; ++kx) {
@@ -51,11 +49,41 @@ struct conv2d_kernel<cpu_t> {
             std::fill(dst, dst + ox0, T(0));
             if (g.stride == 1) {
               std::copy(src + ox0, src + ox1, dst + ox0);
+            } else if (g.stride == 2) {  // a constant stride vectorises (ResNet's downsampling)
+              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[2 * ox];
             } else {
               for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * g.stride];
             }
             std::fill(dst + ox1, dst + wo, T(0));
           }
+        }
+  }
+
+  /// im2col for stride 1 and an output as wide as the input: each row of col is the image
+  /// plane shifted by (ky − p)·W + kx − p, so it is one contiguous copy; then the columns that
+  /// wrapped around a row edge and the rows outside the image are zeroed.
+  template <class T>
+  static void im2col_same(const window2d& g, const T* x, T* col, index_t ld, index_t offset) {
+    const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane(), ho = g.out_height();
+    for (index_t c = 0; c < g.channels; ++c)
+      for (index_t ky = 0; ky < g.kernel_h; ++ky)
+        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+          T* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
+          const T* plane = x + c * hw;
+          const index_t dy = ky - g.padding, dx = kx - g.padding, shift = dy * w + dx;
+          const index_t oy0 = std::clamp<index_t>(-dy, 0, ho);
+          const index_t oy1 = std::clamp<index_t>(g.height - dy, oy0, ho);
+          // dst[d] = plane[d + shift] for d in [d0, d1), the valid rows clipped to the plane.
+          const index_t d0 = std::clamp(-shift, oy0 * w, hwo);
+          const index_t d1 = std::clamp(hw - shift, d0, std::max(d0, oy1 * w));
+          std::fill(dst, dst + d0, T(0));
+          std::copy(plane + d0 + shift, plane + d1 + shift, dst + d0);
+          std::fill(dst + d1, dst + hwo, T(0));
+          // The wrapped columns: [0, −dx) or [W − dx, W) of every valid row (one for 3×3).
+          const index_t z0 = dx < 0 ? 0 : std::max<index_t>(0, w - dx);
+          const index_t z1 = dx < 0 ? std::min(-dx, w) : (dx > 0 ? w : 0);
+          for (index_t oy = oy0; oy < oy1; ++oy)
+            for (index_t ox = z0; ox < z1; ++ox) dst[oy * w + ox] = T(0);
         }
   }
 
@@ -82,109 +110,185 @@ struct conv2d_kernel<cpu_t> {
   }
 
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
+  /// Per group: the column matrix once, then panels of output columns, each computed for all
+  /// Cout rows and written straight into y's images.
   template <class T>
   static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
                       T* y) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
-    const index_t group = group_size(g);
-    const bool direct = is_pointwise(g);
-    const const_matrix<T> wm(w, c_out, k);
-    parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
+    parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
-      const T* col = nullptr;
-      if (direct && n1 - n0 == 1) {
-        col = x + n0 * g.channels * g.in_plane();
-      } else {
-        T* col_buf = scratch<T>(static_cast<std::size_t>(k * cols), 0);
-        for (index_t i = n0; i < n1; ++i)
-          im2col(g, x + i * g.channels * g.in_plane(), col_buf, cols, (i - n0) * hwo);
-        col = col_buf;
+      const T* col = columns(g, x, n0, n1);
+      T* panel = scratch<T>(static_cast<std::size_t>(c_out * panel_width), 1);
+      for (index_t j = 0; j < cols; j += panel_width) {
+        const index_t pw = std::min(panel_width, cols - j);
+        cpu_detail::tile_gemm(c_out, pw, k, w, k, 1, col + j, cols, panel, panel_width);
+        // Columns [j, j + pw) of the group are runs of positions of one image each.
+        for (index_t jj = j; jj < j + pw;) {
+          const index_t i = jj / hwo, q = jj % hwo, run = std::min(hwo - q, j + pw - jj);
+          for (index_t co = 0; co < c_out; ++co) {
+            const T* src = panel + co * panel_width + (jj - j);
+            T* dst = y + ((n0 + i) * c_out + co) * hwo + q;
+            const T b = bias != nullptr ? bias[co] : T(0);
+            for (index_t t = 0; t < run; ++t) dst[t] = src[t] + b;
+          }
+          jj += run;
+        }
       }
-      T* out = n1 - n0 == 1 ? y + n0 * c_out * hwo
-                            : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
-      matrix<T> om(out, c_out, cols);
-      om.noalias() = wm * const_matrix<T>(col, k, cols);
-      if (bias != nullptr)
-        om.colwise() += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias, c_out);
-      if (n1 - n0 > 1)
-        for (index_t i = n0; i < n1; ++i)
-          for (index_t co = 0; co < c_out; ++co)
-            std::memcpy(y + (i * c_out + co) * hwo, out + co * cols + (i - n0) * hwo,
-                        sizeof(T) * static_cast<std::size_t>(hwo));
     });
   }
 
   /// Gradients of forward: dw (Cout, C, kh, kw) += ∂/∂w, dbias (Cout) += ∂/∂b if given,
   /// dx (N, C, H, W) ← ∂/∂x if given. The per-group weight gradients are summed in group
-  /// order, so the result is the same for any thread count.
+  /// order, so the result is the same for any thread count. For stride 1, dx is itself a
+  /// convolution of dy (flipped, transposed weights), so it runs through forward.
   template <class T>
-  static void backward(const window2d& g, index_t c_out, const T* x, const T* w, const T* dy,
-                       T* dx, T* dw, T* dbias) {
+  static void backward(const window2d& g, index_t c_out, const T* x, const T* w, const T* dy, T* dx,
+                       T* dw, T* dbias) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const index_t group = group_size(g);
+    // The weight gradient is summed per chunk of whole groups (at most max_weight_parts
+    // chunks), the chunks in order.
     const index_t n_groups = (g.n + group - 1) / group;
-    const bool direct = is_pointwise(g);
-    const const_matrix<T> wm(w, c_out, k);
-    std::vector<T> dw_parts(static_cast<std::size_t>(n_groups * c_out * k));
-    std::vector<T> db_parts(dbias != nullptr ? static_cast<std::size_t>(n_groups * c_out) : 0);
-    if (dx != nullptr) std::fill(dx, dx + g.n * g.channels * g.in_plane(), T(0));
-    parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
-      const index_t gi = n0 / group, cols = (n1 - n0) * hwo;
-      const bool single = n1 - n0 == 1;
-      const T* col = nullptr;
-      if (direct && single) {
-        col = x + n0 * g.channels * g.in_plane();
-      } else {
-        T* col_buf = scratch<T>(static_cast<std::size_t>(k * cols), 0);
-        for (index_t i = n0; i < n1; ++i)
-          im2col(g, x + i * g.channels * g.in_plane(), col_buf, cols, (i - n0) * hwo);
-        col = col_buf;
+    const index_t chunk = group * ((n_groups + max_weight_parts - 1) / max_weight_parts);
+    const index_t n_chunks = (g.n + chunk - 1) / chunk;
+    const std::size_t part = static_cast<std::size_t>(k * c_out);
+    const scratch_block<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
+    std::vector<T> db_parts(dbias != nullptr ? static_cast<std::size_t>(n_chunks * c_out) : 0);
+    parallel::parallel_for(0, g.n, chunk, [&](index_t c0, index_t c1) {
+      const index_t ci = c0 / chunk;
+      T* dw_part = dw_parts.data() + static_cast<std::size_t>(ci) * part;
+      for (index_t n0 = c0; n0 < c1; n0 += group) {
+        const index_t n1 = std::min(c1, n0 + group), cols = (n1 - n0) * hwo;
+        const T* col = columns(g, x, n0, n1);
+        // dyᵀ (cols, Cout) of the group, then dwᵀ (K, Cout) (+)= col · dyᵀ.
+        T* dyt = scratch<T>(static_cast<std::size_t>(cols * c_out), 1);
+        for (index_t i = n0; i < n1; ++i) {
+          const T* src = dy + i * c_out * hwo;
+          T* dst = dyt + (i - n0) * hwo * c_out;
+          for (index_t q = 0; q < hwo; ++q)
+            for (index_t co = 0; co < c_out; ++co) dst[q * c_out + co] = src[co * hwo + q];
+        }
+        cpu_detail::tile_gemm(k, c_out, cols, col, cols, index_t{1}, dyt, c_out, dw_part, c_out,
+                              n0 > c0);
       }
+      if (dbias != nullptr)
+        for (index_t co = 0; co < c_out; ++co) {
+          T s = 0;
+          for (index_t i = c0; i < c1; ++i)
+            for (index_t q = 0; q < hwo; ++q) s += dy[(i * c_out + co) * hwo + q];
+          db_parts[static_cast<std::size_t>(ci * c_out + co)] = s;
+        }
+    });
+    // dw (Cout, K) += Σ over chunks, in chunk order, of dwᵀ (K, Cout).
+    parallel::parallel_for(0, k, 64, [&](index_t r0, index_t r1) {
+      for (index_t r = r0; r < r1; ++r)
+        for (index_t co = 0; co < c_out; ++co) {
+          T s = dw_parts[static_cast<std::size_t>(r * c_out + co)];
+          for (index_t ci = 1; ci < n_chunks; ++ci)
+            s += dw_parts[static_cast<std::size_t>(ci) * part +
+                          static_cast<std::size_t>(r * c_out + co)];
+          dw[co * k + r] += s;
+        }
+    });
+    if (dbias != nullptr)
+      for (index_t ci = 0; ci < n_chunks; ++ci)
+        for (index_t co = 0; co < c_out; ++co)
+          dbias[co] += db_parts[static_cast<std::size_t>(ci * c_out + co)];
+    if (dx == nullptr) return;
+    if (is_transposable(g)) {
+      // dx = conv(dy, w̃) with w̃ (C, Cout, kh, kw) = w flipped in space, stride 1, padding
+      // kh − 1 − p: the same output size as x.
+      const index_t kk = g.kernel_h * g.kernel_w;
+      auto wt = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(c_out * k));
+      for (index_t co = 0; co < c_out; ++co)
+        for (index_t ci = 0; ci < g.channels; ++ci)
+          for (index_t t = 0; t < kk; ++t)
+            wt[static_cast<std::size_t>((ci * c_out + co) * kk + kk - 1 - t)] =
+                w[(co * g.channels + ci) * kk + t];
+      const window2d gt{g.n,
+                        c_out,
+                        g.out_height(),
+                        g.out_width(),
+                        g.kernel_h,
+                        g.kernel_w,
+                        1,
+                        g.kernel_h - 1 - g.padding};
+      forward(gt, g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx);
+      return;
+    }
+    parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
+      const index_t cols = (n1 - n0) * hwo;
       const T* dyg = dy + n0 * c_out * hwo;
-      if (!single) {
+      if (n1 - n0 > 1) {
         T* dy_buf = scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
         for (index_t i = n0; i < n1; ++i)
           for (index_t co = 0; co < c_out; ++co)
-            std::memcpy(dy_buf + co * cols + (i - n0) * hwo, dy + (i * c_out + co) * hwo,
-                        sizeof(T) * static_cast<std::size_t>(hwo));
+            std::copy_n(dy + (i * c_out + co) * hwo, hwo, dy_buf + co * cols + (i - n0) * hwo);
         dyg = dy_buf;
       }
-      const const_matrix<T> dym(dyg, c_out, cols);
-      matrix<T> dwm(dw_parts.data() + gi * c_out * k, c_out, k);
-      dwm.noalias() = dym * const_matrix<T>(col, k, cols).transpose();
-      if (dbias != nullptr)
-        Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(db_parts.data() + gi * c_out, c_out) =
-            dym.rowwise().sum();
-      if (dx != nullptr) {
-        if (direct && single) {
-          matrix<T>(dx + n0 * g.channels * g.in_plane(), k, cols).noalias() =
-              wm.transpose() * dym;
-        } else {
-          T* dcol = scratch<T>(static_cast<std::size_t>(k * cols), 2);
-          matrix<T>(dcol, k, cols).noalias() = wm.transpose() * dym;
-          for (index_t i = n0; i < n1; ++i)
-            col2im(g, dcol, cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
-        }
-      }
+      // dcol (K, cols) = wᵀ · dy, then its adjoint im2col into the group's images.
+      T* dcol = scratch<T>(static_cast<std::size_t>(k * cols), 2);
+      cpu_detail::tile_gemm(k, cols, c_out, w, index_t{1}, k, dyg, cols, dcol, cols);
+      std::fill(dx + n0 * g.channels * g.in_plane(), dx + n1 * g.channels * g.in_plane(), T(0));
+      for (index_t i = n0; i < n1; ++i)
+        col2im(g, dcol, cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
     });
-    for (index_t gi = 0; gi < n_groups; ++gi) {
-      const T* part = dw_parts.data() + gi * c_out * k;
-      for (index_t i = 0; i < c_out * k; ++i) dw[i] += part[i];
-      if (dbias != nullptr)
-        for (index_t co = 0; co < c_out; ++co) dbias[co] += db_parts[gi * c_out + co];
-    }
   }
 
  private:
-  template <class T>
-  using matrix = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  template <class T>
-  using const_matrix =
-      Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+  /// Column-matrix elements per group (floats: 512 KiB).
+  static constexpr index_t column_budget = index_t{1} << 17;
+  /// Most partial weight gradients a backward pass keeps (chunks of groups beyond that).
+  static constexpr index_t max_weight_parts = 32;
+  /// Output columns computed per pass over the weights in forward.
+  static constexpr index_t panel_width = 64;
 
-  /// A 1×1, stride-1, unpadded convolution reads the image itself as its column matrix.
-  static bool is_pointwise(const window2d& g) {
-    return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
+  /// Uninitialised storage from the CPU allocator (which keeps large blocks for reuse, so a
+  /// training step does not page-fault the same buffers in again).
+  template <class T>
+  class scratch_block {
+   public:
+    explicit scratch_block(std::size_t n)
+        : bytes_(n * sizeof(T)), p_(static_cast<T*>(memory<cpu_t>::allocate(bytes_))) {}
+    scratch_block(const scratch_block&) = delete;
+    scratch_block& operator=(const scratch_block&) = delete;
+    ~scratch_block() { memory<cpu_t>::deallocate(p_, bytes_); }
+    [[nodiscard]] T* data() const noexcept { return p_; }
+    T& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+   private:
+    std::size_t bytes_;
+    T* p_;
+  };
+
+  /// A per-thread scratch buffer of at least `n` elements (grown, never shrunk or cleared):
+  /// every user overwrites the elements it reads, so no zero fill is needed.
+  template <class T>
+  static T* scratch(std::size_t n, int slot) {
+    thread_local std::vector<T> buffers[3];
+    auto& b = buffers[slot];
+    if (b.size() < n) b = std::vector<T>(n);
+    return b.data();
+  }
+
+  /// The column matrix (K, (n1 − n0)·Ho·Wo) of images [n0, n1): the image itself for a single
+  /// image under a 1×1, stride-1, unpadded window, else im2col into scratch slot 0.
+  template <class T>
+  static const T* columns(const window2d& g, const T* x, index_t n0, index_t n1) {
+    const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
+    if (n1 - n0 == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0)
+      return x + n0 * g.channels * g.in_plane();
+    const index_t cols = (n1 - n0) * hwo;
+    T* col = scratch<T>(static_cast<std::size_t>(k * cols), 0);
+    for (index_t i = n0; i < n1; ++i)
+      im2col(g, x + i * g.channels * g.in_plane(), col, cols, (i - n0) * hwo);
+    return col;
+  }
+
+  /// Stride 1 with a square kernel and padding ≤ k − 1: the input gradient is a convolution.
+  static bool is_transposable(const window2d& g) {
+    return g.stride == 1 && g.kernel_h == g.kernel_w && g.padding <= g.kernel_h - 1;
   }
 
   /// The output columns [ox0, ox1) whose input column ox·stride − padding + kx is inside.

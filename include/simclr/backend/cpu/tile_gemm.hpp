@@ -1,0 +1,151 @@
+// The single-threaded GEMM of the CPU convolution: AVX-512 register tiles over strided operands,
+// else Eigen.
+#pragma once
+
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include <simclr/config.hpp>
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__CUDACC__)
+#include <immintrin.h>
+#define SIMCLR_CONV_HAVE_AVX512_KERNEL 1
+#if defined(__clang__)
+#define SIMCLR_CONV_UNROLL _Pragma("unroll")
+#else
+#define SIMCLR_CONV_UNROLL _Pragma("GCC unroll 16")
+#endif
+#else
+#define SIMCLR_CONV_HAVE_AVX512_KERNEL 0
+#endif
+
+namespace simclr::nn::cpu_detail {
+
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+/// Whether this CPU runs AVX-512F (checked once).
+inline bool conv_has_avx512f() noexcept {
+  static const bool has = __builtin_cpu_supports("avx512f") != 0;
+  return has;
+}
+
+/// One MR × 16·NV tile: C ← A·B over kk, A(r, k) at a[r·a_rs + k·a_cs], B row-major (ldb);
+/// `last` masks the columns of the last 16-wide vector. Each C element sums k in order in one
+/// register lane, so the result does not depend on how the caller splits the work.
+template <int MR, int NV>
+__attribute__((target("avx512f"))) inline void avx512_conv_tile(index_t kk, const float* a,
+                                                                index_t a_rs, index_t a_cs,
+                                                                const float* b, index_t ldb,
+                                                                float* c, index_t ldc,
+                                                                __mmask16 last, bool accumulate) {
+  __m512 acc[MR][NV];
+  SIMCLR_CONV_UNROLL
+  for (int r = 0; r < MR; ++r) SIMCLR_CONV_UNROLL
+  for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (index_t k = 0; k < kk; ++k) {
+    const float* bk = b + k * ldb;
+    __m512 bv[NV];
+    SIMCLR_CONV_UNROLL
+    for (int v = 0; v + 1 < NV; ++v) bv[v] = _mm512_loadu_ps(bk + 16 * v);
+    bv[NV - 1] = _mm512_maskz_loadu_ps(last, bk + 16 * (NV - 1));
+    const float* ak = a + k * a_cs;
+    SIMCLR_CONV_UNROLL
+    for (int r = 0; r < MR; ++r) {
+      const __m512 ar = _mm512_set1_ps(ak[r * a_rs]);
+      SIMCLR_CONV_UNROLL
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
+    }
+  }
+  SIMCLR_CONV_UNROLL
+  for (int r = 0; r < MR; ++r) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      SIMCLR_CONV_UNROLL
+      for (int v = 0; v + 1 < NV; ++v)
+        acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_loadu_ps(cr + 16 * v));
+      acc[r][NV - 1] =
+          _mm512_add_ps(acc[r][NV - 1], _mm512_maskz_loadu_ps(last, cr + 16 * (NV - 1)));
+    }
+    SIMCLR_CONV_UNROLL
+    for (int v = 0; v + 1 < NV; ++v) _mm512_storeu_ps(cr + 16 * v, acc[r][v]);
+    _mm512_mask_storeu_ps(cr + 16 * (NV - 1), last, acc[r][NV - 1]);
+  }
+}
+
+/// The rows [0, m) of one column panel (≤ 16·NV columns), MR rows at a time.
+template <int NV>
+__attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, index_t kk,
+                                                                 const float* a, index_t a_rs,
+                                                                 index_t a_cs, const float* b,
+                                                                 index_t ldb, float* c, index_t ldc,
+                                                                 __mmask16 last, bool accumulate) {
+  constexpr int mr = 8;
+  index_t i = 0;
+  for (; i + mr <= m; i += mr)
+    avx512_conv_tile<mr, NV>(kk, a + i * a_rs, a_rs, a_cs, b, ldb, c + i * ldc, ldc, last,
+                             accumulate);
+  const float* ar = a + i * a_rs;
+  float* cr = c + i * ldc;
+  switch (m - i) {
+#define SIMCLR_CONV_REST(R)                                                         \
+  case R:                                                                           \
+    avx512_conv_tile<R, NV>(kk, ar, a_rs, a_cs, b, ldb, cr, ldc, last, accumulate); \
+    break;
+    SIMCLR_CONV_REST(7)
+    SIMCLR_CONV_REST(6) SIMCLR_CONV_REST(5) SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3)
+        SIMCLR_CONV_REST(2) SIMCLR_CONV_REST(1)
+#undef SIMCLR_CONV_REST
+            default : break;
+  }
+}
+
+/// C ← A·B with the tiles: column panels of 32 (16 for a last narrow one) outermost, so a
+/// panel of B is reused from L1 by every row tile.
+__attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index_t n, index_t kk,
+                                                                const float* a, index_t a_rs,
+                                                                index_t a_cs, const float* b,
+                                                                index_t ldb, float* c, index_t ldc,
+                                                                bool accumulate) {
+  for (index_t j = 0; j < n; j += 32) {
+    const index_t w = n - j < 32 ? n - j : 32;
+    if (w > 16) {
+      const auto last = static_cast<__mmask16>(w == 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
+      avx512_conv_panel<2>(m, kk, a, a_rs, a_cs, b + j, ldb, c + j, ldc, last, accumulate);
+    } else {
+      const auto last = static_cast<__mmask16>(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+      avx512_conv_panel<1>(m, kk, a, a_rs, a_cs, b + j, ldb, c + j, ldc, last, accumulate);
+    }
+  }
+}
+#endif
+
+/// C (m × n, row-major, ldc) ← A·B (C + A·B when `accumulate`), A(r, k) = a[r·a_rs + k·a_cs], B
+/// row-major (kk × n, ldb). Single threaded (the convolution parallelises over fixed image groups).
+/// Float on an AVX-512 CPU uses the register tiles, anything else one Eigen product per scalar
+/// type.
+template <class T>
+void tile_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index_t a_cs, const T* b,
+               index_t ldb, T* c, index_t ldc, bool accumulate = false) {
+  if (m <= 0 || n <= 0) return;
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+  if constexpr (std::is_same_v<T, float>) {
+    if (conv_has_avx512f()) {
+      avx512_conv_gemm(m, n, kk, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+      return;
+    }
+  }
+#endif
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using strided = Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Map<const matrix, Eigen::Unaligned, strided> am(a, m, kk, strided(a_rs, a_cs));
+  const Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>> bm(
+      b, kk, n, Eigen::OuterStride<>(ldb));
+  Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>> cm(c, m, n, Eigen::OuterStride<>(ldc));
+  if (accumulate) {
+    cm.noalias() += am * bm;
+  } else {
+    cm.noalias() = am * bm;
+  }
+}
+
+}  // namespace simclr::nn::cpu_detail
