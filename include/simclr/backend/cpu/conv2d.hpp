@@ -3,11 +3,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/error.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -64,6 +67,14 @@ struct conv2d_kernel<cpu_t> {
   /// wrapped around a row edge and the rows outside the image are zeroed.
   template <class T>
   static void im2col_same(const window2d& g, const T* x, T* col, index_t ld, index_t offset) {
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+    if constexpr (std::is_same_v<T, float>) {
+      if (cpu_detail::conv_has_avx512f()) {
+        avx512_im2col_same(g, column_masks(g).data(), x, col, ld, offset);
+        return;
+      }
+    }
+#endif
     const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane(), ho = g.out_height();
     for (index_t c = 0; c < g.channels; ++c)
       for (index_t ky = 0; ky < g.kernel_h; ++ky)
@@ -86,6 +97,59 @@ struct conv2d_kernel<cpu_t> {
             for (index_t ox = z0; ox < z1; ++ox) dst[oy * w + ox] = T(0);
         }
   }
+
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+  /// column_mask[kx·nv + v]: the lanes of vector v (positions 16v…16v+15 of the output plane)
+  /// whose input column ox + kx − p is inside the image (stride 1, output as wide as input).
+  static std::vector<std::uint16_t> column_masks(const window2d& g) {
+    const index_t w = g.width, hwo = g.out_plane(), nv = (hwo + 15) / 16;
+    std::vector<std::uint16_t> mask(static_cast<std::size_t>(g.kernel_w * nv), 0);
+    for (index_t kx = 0; kx < g.kernel_w; ++kx)
+      for (index_t d = 0; d < hwo; ++d) {
+        const index_t ix = d % w + kx - g.padding;
+        if (ix >= 0 && ix < w)
+          mask[static_cast<std::size_t>(kx * nv + d / 16)] |=
+              static_cast<std::uint16_t>(1u << (d % 16));
+      }
+    return mask;
+  }
+
+  /// im2col_same for float: 16 positions at a time, one masked load (rows outside the image and
+  /// wrapped columns masked off, so nothing outside the plane is read) and one store each.
+  __attribute__((target("avx512f"))) static void avx512_im2col_same(
+      const window2d& g, const std::uint16_t* column_mask, const float* x, float* col, index_t ld,
+      index_t offset) {
+    const index_t w = g.width, hw = g.in_plane(), ho = g.out_height(), hwo = g.out_plane();
+    const index_t nv = (hwo + 15) / 16;
+    const auto lanes = [](index_t lo, index_t hi) {  // lanes [lo, hi) ∩ [0, 16)
+      const auto bits = [](index_t n) {
+        return n <= 0 ? 0u : n >= 16 ? 0xFFFFu : (1u << static_cast<unsigned>(n)) - 1u;
+      };
+      return static_cast<__mmask16>(bits(hi) & ~bits(lo));
+    };
+    for (index_t c = 0; c < g.channels; ++c)
+      for (index_t ky = 0; ky < g.kernel_h; ++ky)
+        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+          float* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
+          const index_t dy = ky - g.padding, dx = kx - g.padding, shift = dy * w + dx;
+          const index_t oy0 = std::clamp<index_t>(-dy, 0, ho);
+          const index_t oy1 = std::clamp<index_t>(g.height - dy, oy0, ho);
+          const index_t d0 = std::max(oy0 * w, -shift), d1 = std::min(oy1 * w, hw - shift);
+          // src + d is plane[d + shift]; only lanes with d in [d0, d1) are read.
+          const float* src = x + c * hw + shift;
+          const std::uint16_t* cm = column_mask + kx * nv;
+          for (index_t d = 0; d < hwo; d += 16) {
+            const auto m = static_cast<__mmask16>(lanes(d0 - d, d1 - d) & cm[d / 16]);
+            const __m512 val = _mm512_maskz_loadu_ps(m, src + d);
+            if (d + 16 <= hwo) {
+              _mm512_storeu_ps(dst + d, val);
+            } else {  // the last image's tail must not spill into the next row of col
+              _mm512_mask_storeu_ps(dst + d, lanes(0, hwo - d), val);
+            }
+          }
+        }
+  }
+#endif
 
   /// dx (C, H, W) += the column gradients of one image (the adjoint of im2col).
   template <class T>
@@ -181,15 +245,16 @@ struct conv2d_kernel<cpu_t> {
         }
     });
     // dw (Cout, K) += Σ over chunks, in chunk order, of dwᵀ (K, Cout).
+    // Chunk 0's part accumulates the others (contiguous rows: vectorised, no add chain).
     parallel::parallel_for(0, k, 64, [&](index_t r0, index_t r1) {
+      T* sum = dw_parts.data() + r0 * c_out;
+      const index_t len = (r1 - r0) * c_out;
+      for (index_t ci = 1; ci < n_chunks; ++ci) {
+        const T* p = sum + static_cast<std::size_t>(ci) * part;
+        for (index_t e = 0; e < len; ++e) sum[e] += p[e];
+      }
       for (index_t r = r0; r < r1; ++r)
-        for (index_t co = 0; co < c_out; ++co) {
-          T s = dw_parts[static_cast<std::size_t>(r * c_out + co)];
-          for (index_t ci = 1; ci < n_chunks; ++ci)
-            s += dw_parts[static_cast<std::size_t>(ci) * part +
-                          static_cast<std::size_t>(r * c_out + co)];
-          dw[co * k + r] += s;
-        }
+        for (index_t co = 0; co < c_out; ++co) dw[co * k + r] += sum[(r - r0) * c_out + co];
     });
     if (dbias != nullptr)
       for (index_t ci = 0; ci < n_chunks; ++ci)
