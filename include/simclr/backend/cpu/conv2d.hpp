@@ -31,8 +31,17 @@ struct conv2d_kernel<cpu_t> {
   /// col (K, ld) at column `offset` ← the receptive fields of one (C, H, W) image;
   /// K = C·kh·kw rows, out_plane() columns, zero where the window leaves the image.
   template <class T>
-  static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset) {
+  static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset,
+                     const std::uint16_t* masks = nullptr) {
     const index_t ho = g.out_height(), wo = g.out_width();
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+    if constexpr (std::is_same_v<T, float>) {
+      if (masks != nullptr) {
+        avx512_im2col_same(g, masks, x, col, ld, offset);
+        return;
+      }
+    }
+#endif
     if (g.stride == 1 && wo == g.width) {
       im2col_same(g, x, col, ld, offset);
       return;
@@ -67,14 +76,6 @@ struct conv2d_kernel<cpu_t> {
   /// wrapped around a row edge and the rows outside the image are zeroed.
   template <class T>
   static void im2col_same(const window2d& g, const T* x, T* col, index_t ld, index_t offset) {
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
-    if constexpr (std::is_same_v<T, float>) {
-      if (cpu_detail::conv_has_avx512f()) {
-        avx512_im2col_same(g, column_masks(g).data(), x, col, ld, offset);
-        return;
-      }
-    }
-#endif
     const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane(), ho = g.out_height();
     for (index_t c = 0; c < g.channels; ++c)
       for (index_t ky = 0; ky < g.kernel_h; ++ky)
@@ -98,55 +99,59 @@ struct conv2d_kernel<cpu_t> {
         }
   }
 
+  /// For float on AVX-512, stride 1 and an output as wide as the input: mask[(ky·kw + kx)·nv
+  /// + v] holds the lanes of vector v (output positions 16v…16v+15) whose input pixel is
+  /// inside the image, for im2col by masked loads. Empty otherwise (im2col takes the generic
+  /// path). Computed once per convolution call.
+  template <class T>
+  static std::vector<std::uint16_t> lane_masks(const window2d& g) {
+    std::vector<std::uint16_t> mask;
 #if SIMCLR_CONV_HAVE_AVX512_KERNEL
-  /// column_mask[kx·nv + v]: the lanes of vector v (positions 16v…16v+15 of the output plane)
-  /// whose input column ox + kx − p is inside the image (stride 1, output as wide as input).
-  static std::vector<std::uint16_t> column_masks(const window2d& g) {
-    const index_t w = g.width, hwo = g.out_plane(), nv = (hwo + 15) / 16;
-    std::vector<std::uint16_t> mask(static_cast<std::size_t>(g.kernel_w * nv), 0);
-    for (index_t kx = 0; kx < g.kernel_w; ++kx)
-      for (index_t d = 0; d < hwo; ++d) {
-        const index_t ix = d % w + kx - g.padding;
-        if (ix >= 0 && ix < w)
-          mask[static_cast<std::size_t>(kx * nv + d / 16)] |=
-              static_cast<std::uint16_t>(1u << (d % 16));
+    if (!std::is_same_v<T, float> || !cpu_detail::conv_has_avx512f() || g.stride != 1 ||
+        g.out_width() != g.width)
+      return mask;
+    const index_t w = g.width, ho = g.out_height(), nv = (g.out_plane() + 15) / 16;
+    mask.assign(static_cast<std::size_t>(g.kernel_h * g.kernel_w * nv), 0);
+    for (index_t ky = 0; ky < g.kernel_h; ++ky)
+      for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+        std::uint16_t* m = mask.data() + (ky * g.kernel_w + kx) * nv;
+        for (index_t oy = 0; oy < ho; ++oy) {
+          const index_t iy = oy + ky - g.padding;
+          if (iy < 0 || iy >= g.height) continue;
+          for (index_t ox = 0; ox < w; ++ox) {
+            const index_t ix = ox + kx - g.padding, d = oy * w + ox;
+            if (ix >= 0 && ix < w) m[d / 16] |= static_cast<std::uint16_t>(1u << (d % 16));
+          }
+        }
       }
+#else
+    (void)g;
+#endif
     return mask;
   }
 
-  /// im2col_same for float: 16 positions at a time, one masked load (rows outside the image and
-  /// wrapped columns masked off, so nothing outside the plane is read) and one store each.
-  __attribute__((target("avx512f"))) static void avx512_im2col_same(
-      const window2d& g, const std::uint16_t* column_mask, const float* x, float* col, index_t ld,
-      index_t offset) {
-    const index_t w = g.width, hw = g.in_plane(), ho = g.out_height(), hwo = g.out_plane();
-    const index_t nv = (hwo + 15) / 16;
-    const auto lanes = [](index_t lo, index_t hi) {  // lanes [lo, hi) ∩ [0, 16)
-      const auto bits = [](index_t n) {
-        return n <= 0 ? 0u : n >= 16 ? 0xFFFFu : (1u << static_cast<unsigned>(n)) - 1u;
-      };
-      return static_cast<__mmask16>(bits(hi) & ~bits(lo));
-    };
+#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+  /// im2col_same for float: 16 positions at a time, one masked load (pixels outside the image
+  /// masked off, so nothing outside the plane is read) and one store; `mask` from lane_masks.
+  __attribute__((target("avx512f"))) static void avx512_im2col_same(const window2d& g,
+                                                                    const std::uint16_t* mask,
+                                                                    const float* x, float* col,
+                                                                    index_t ld, index_t offset) {
+    const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane();
+    const index_t nv = (hwo + 15) / 16, rest = hwo - 16 * (nv - 1);
+    const auto tail = static_cast<__mmask16>(rest == 16 ? 0xFFFFu : (1u << rest) - 1u);
     for (index_t c = 0; c < g.channels; ++c)
       for (index_t ky = 0; ky < g.kernel_h; ++ky)
         for (index_t kx = 0; kx < g.kernel_w; ++kx) {
           float* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
-          const index_t dy = ky - g.padding, dx = kx - g.padding, shift = dy * w + dx;
-          const index_t oy0 = std::clamp<index_t>(-dy, 0, ho);
-          const index_t oy1 = std::clamp<index_t>(g.height - dy, oy0, ho);
-          const index_t d0 = std::max(oy0 * w, -shift), d1 = std::min(oy1 * w, hw - shift);
-          // src + d is plane[d + shift]; only lanes with d in [d0, d1) are read.
-          const float* src = x + c * hw + shift;
-          const std::uint16_t* cm = column_mask + kx * nv;
-          for (index_t d = 0; d < hwo; d += 16) {
-            const auto m = static_cast<__mmask16>(lanes(d0 - d, d1 - d) & cm[d / 16]);
-            const __m512 val = _mm512_maskz_loadu_ps(m, src + d);
-            if (d + 16 <= hwo) {
-              _mm512_storeu_ps(dst + d, val);
-            } else {  // the last image's tail must not spill into the next row of col
-              _mm512_mask_storeu_ps(dst + d, lanes(0, hwo - d), val);
-            }
-          }
+          // src + d is plane[d + shift]; only the masked-in lanes are read.
+          const float* src = x + c * hw + (ky - g.padding) * w + (kx - g.padding);
+          const std::uint16_t* m = mask + (ky * g.kernel_w + kx) * nv;
+          for (index_t v = 0; v + 1 < nv; ++v)
+            _mm512_storeu_ps(dst + 16 * v, _mm512_maskz_loadu_ps(m[v], src + 16 * v));
+          // The last image's tail must not spill into the next row of col.
+          _mm512_mask_storeu_ps(dst + 16 * (nv - 1), tail,
+                                _mm512_maskz_loadu_ps(m[nv - 1], src + 16 * (nv - 1)));
         }
   }
 #endif
@@ -180,9 +185,10 @@ struct conv2d_kernel<cpu_t> {
   static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
                       T* y) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
+    const auto masks = lane_masks<T>(g);
     parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
-      const T* col = columns(g, x, n0, n1);
+      const T* col = columns(g, x, n0, n1, masks.empty() ? nullptr : masks.data());
       T* panel = scratch<T>(static_cast<std::size_t>(c_out * panel_width), 1);
       for (index_t j = 0; j < cols; j += panel_width) {
         const index_t pw = std::min(panel_width, cols - j);
@@ -219,12 +225,13 @@ struct conv2d_kernel<cpu_t> {
     const std::size_t part = static_cast<std::size_t>(k * c_out);
     const scratch_block<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
     std::vector<T> db_parts(dbias != nullptr ? static_cast<std::size_t>(n_chunks * c_out) : 0);
+    const auto masks = lane_masks<T>(g);
     parallel::parallel_for(0, g.n, chunk, [&](index_t c0, index_t c1) {
       const index_t ci = c0 / chunk;
       T* dw_part = dw_parts.data() + static_cast<std::size_t>(ci) * part;
       for (index_t n0 = c0; n0 < c1; n0 += group) {
         const index_t n1 = std::min(c1, n0 + group), cols = (n1 - n0) * hwo;
-        const T* col = columns(g, x, n0, n1);
+        const T* col = columns(g, x, n0, n1, masks.empty() ? nullptr : masks.data());
         // dyᵀ (cols, Cout) of the group, then dwᵀ (K, Cout) (+)= col · dyᵀ.
         T* dyt = scratch<T>(static_cast<std::size_t>(cols * c_out), 1);
         for (index_t i = n0; i < n1; ++i) {
@@ -340,14 +347,15 @@ struct conv2d_kernel<cpu_t> {
   /// The column matrix (K, (n1 − n0)·Ho·Wo) of images [n0, n1): the image itself for a single
   /// image under a 1×1, stride-1, unpadded window, else im2col into scratch slot 0.
   template <class T>
-  static const T* columns(const window2d& g, const T* x, index_t n0, index_t n1) {
+  static const T* columns(const window2d& g, const T* x, index_t n0, index_t n1,
+                          const std::uint16_t* masks) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     if (n1 - n0 == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0)
       return x + n0 * g.channels * g.in_plane();
     const index_t cols = (n1 - n0) * hwo;
     T* col = scratch<T>(static_cast<std::size_t>(k * cols), 0);
     for (index_t i = n0; i < n1; ++i)
-      im2col(g, x + i * g.channels * g.in_plane(), col, cols, (i - n0) * hwo);
+      im2col(g, x + i * g.channels * g.in_plane(), col, cols, (i - n0) * hwo, masks);
     return col;
   }
 
