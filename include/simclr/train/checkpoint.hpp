@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <span>
@@ -35,19 +36,28 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer&
                      const checkpoint_info& info) {
   using T = typename Model::scalar_type;
   using B = typename Model::backend_type;
-  static_assert(std::is_same_v<B, cpu_t>,
-                "simclr: save_checkpoint: device models are copied to the host first (not yet)");
+  // A device model's tensors are copied to the host first (to_host, found by argument-dependent
+  // lookup in <simclr/backend/cuda/transfer.cuh>); a deque keeps the copies where entries point.
+  std::deque<tensor<T, cpu_t>> host_copies;
+  const auto on_host = [&](const tensor<T, B>& t) -> const tensor<T, cpu_t>& {
+    if constexpr (B::host_accessible) {
+      return t;
+    } else {
+      return host_copies.emplace_back(to_host(t));
+    }
+  };
   std::vector<io::tensor_entry> entries;
   model.visit_state(
       [&](const nn::state_ref<T, B>& s) {
         entries.push_back(s.kind == nn::state_kind::counter ? io::entry(s.name, *s.count)
-                                                            : io::entry(s.name, *s.value));
+                                                            : io::entry(s.name, on_host(*s.value)));
       },
       "model");
   const auto params = model.parameters();
   opt.bind(std::span<const parameter<T, B>>(params));
   auto st = opt.state();
-  for (const auto& t : st.tensors) entries.push_back(io::entry("optimizer." + t.name, *t.value));
+  for (const auto& t : st.tensors)
+    entries.push_back(io::entry("optimizer." + t.name, on_host(*t.value)));
   tensor<std::int64_t, cpu_t> steps(shape{}, {*st.steps});
   entries.push_back(io::entry("optimizer.steps", steps));
   std::map<std::string, std::string> meta = info.extra;
@@ -125,7 +135,14 @@ checkpoint_info load_checkpoint(const std::filesystem::path& path, Model& model,
   }
   need("optimizer.steps");
   const auto steps = file.get<std::int64_t>("optimizer.steps");
-  for (auto& v : values) *v.dst = std::move(v.value);
+  if constexpr (B::host_accessible) {
+    for (auto& v : values) *v.dst = std::move(v.value);
+  } else {  // copy everything to the device before the first assignment
+    std::vector<tensor<T, B>> device_values;
+    device_values.reserve(values.size());
+    for (const auto& v : values) device_values.push_back(to_device(v.value));
+    for (std::size_t i = 0; i < values.size(); ++i) *values[i].dst = std::move(device_values[i]);
+  }
   for (auto& c : counts) *c.dst = std::move(c.value);
   *st.steps = steps();
   return info;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <simclr/concepts.hpp>
@@ -115,7 +116,11 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       const double lr = schedule(step);
       step_metrics m;
       try {
-        m = net.train_step(batch->views, opt, lr);
+        if constexpr (std::is_same_v<typename Model::backend_type, cpu_t>) {
+          m = net.train_step(batch->views, opt, lr);
+        } else {  // the loader's host batch goes to the device (to_device: found by ADL)
+          m = net.train_step(to_device(batch->views), opt, lr);
+        }
       } catch (const value_error& e) {
         throw value_error(std::string(e.what()) + " [epoch " + std::to_string(epoch) + ", step " +
                           std::to_string(step) + "; " +

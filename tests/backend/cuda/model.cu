@@ -1,6 +1,14 @@
 // A whole SimCLR training step, model<..., cuda_t> against model<..., cpu_t> from the same state.
 #include "parity.cuh"
 
+#include <filesystem>
+
+#include <simclr/augment/policy.hpp>
+#include <simclr/train/checkpoint.hpp>
+#include <simclr/train/trainer.hpp>
+
+#include "support/toy_data.hpp"
+
 using namespace simclr;
 using parity::random_host;
 
@@ -76,4 +84,52 @@ TEST_CASE("cuda caching allocator reuses freed blocks") {
   tensor<float, cuda_t> again(shape{1000, 1000}, uninitialized);
   CHECK(again.data() == first);
   CHECK(memory<cuda_t>::cached_bytes() == 0);
+}
+
+TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batches and round-trips") {
+  namespace fs = std::filesystem;
+  const test::toy_images data(16, 12, 2, 7);
+  const auto policy = augment::fashion_mnist_policy(10);
+  const auto make = [](auto backend) {
+    using B = decltype(backend);
+    return model{encoders::resnet18<float, B>({.base_width = 4, .in_channels = 1,
+                                               .stem = encoders::stem::cifar, .seed = 1}),
+                 head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
+                 loss::nt_xent<float, B>({.temperature = 0.5})};
+  };
+  const auto options = [](const fs::path& dir) {
+    fs::remove_all(dir);
+    return train::trainer_options{.epochs = 1, .batch_size = 8, .seed = 11, .base_lr = 0.3,
+                                  .warmup_epochs = 1, .out_dir = dir,
+                                  .progress = train::trainer_options::progress_style::none,
+                                  .metadata = {}};
+  };
+  auto cpu = make(cpu_t{});
+  auto gpu = make(cuda_t{});
+  optim::sgd<float> opt_cpu({.momentum = 0.9});
+  optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
+  const fs::path dir_cpu = fs::temp_directory_path() / "simclr-cuda-fit-cpu";
+  const fs::path dir_gpu = fs::temp_directory_path() / "simclr-cuda-fit-gpu";
+  const auto rc = train::fit(cpu, opt_cpu, data, policy, options(dir_cpu));
+  const auto rg = train::fit(gpu, opt_gpu, data, policy, options(dir_gpu));
+  REQUIRE(rc.steps.size() == rg.steps.size());
+  for (std::size_t i = 0; i < rc.steps.size(); ++i)
+    CHECK(rg.steps[i].loss == doctest::Approx(rc.steps[i].loss).epsilon(1e-4));
+  parity::check_state<float>(cpu, gpu, 2e-3);
+
+  // The device checkpoint loads into a fresh device model: the same state, exactly.
+  auto fresh = make(cuda_t{});
+  optim::sgd<float, cuda_t> fresh_opt({.momentum = 0.9});
+  const auto info = train::load_checkpoint(rg.last_checkpoint, fresh, fresh_opt);
+  CHECK(info.epoch == 1);
+  CHECK(fresh_opt.steps() == opt_gpu.steps());
+  std::vector<tensor<float>> trained;
+  gpu.visit_state([&](const nn::state_ref<float, cuda_t>& s) {
+    if (s.value != nullptr) trained.push_back(to_host(*s.value));
+  }, "");
+  std::size_t k = 0;
+  fresh.visit_state([&](const nn::state_ref<float, cuda_t>& s) {
+    if (s.value != nullptr) parity::check_close(trained.at(k++), *s.value, 0.0, s.name);
+  }, "");
+  CHECK(k == trained.size());
 }
