@@ -88,14 +88,16 @@ TEST_CASE("conv2d: gradients by finite differences") {
 
 TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)") {
   // Covers the float register-tile path: stride 1 (dx as a convolution), stride 2, 1×1,
-  // several image groups and weight-gradient chunks, row and column remainders, a bias.
+  // several image groups and weight-gradient chunks, the weight gradient by channel blocks
+  // (the last config), row and column remainders, a bias.
   struct cfg {
     index_t n, c, h, co, k, s, p;
     bool bias;
   };
   for (const cfg g : {cfg{70, 8, 4, 20, 3, 1, 1, false}, cfg{3, 5, 28, 16, 3, 1, 1, true},
                       cfg{9, 6, 13, 33, 3, 2, 1, false}, cfg{11, 7, 10, 12, 1, 2, 0, true},
-                      cfg{4, 3, 9, 5, 5, 1, 1, false}, cfg{600, 2, 2, 9, 1, 1, 0, false}}) {
+                      cfg{4, 3, 9, 5, 5, 1, 1, false}, cfg{600, 2, 2, 9, 1, 1, 0, false},
+                      cfg{3, 40, 4, 24, 3, 1, 1, true}}) {
     nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
     nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
     cf.reset_parameters(random::key(7));
@@ -132,13 +134,15 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
 }
 
 TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
+  // Weight gradient by image chunks (stride 2, stride 1) and by channel blocks (64 channels).
   for (const nn::conv2d_options o :
-       {nn::conv2d_options{8, 16, 3, 2, 1}, nn::conv2d_options{8, 16, 3, 1, 1}}) {
+       {nn::conv2d_options{8, 16, 3, 2, 1}, nn::conv2d_options{8, 16, 3, 1, 1},
+        nn::conv2d_options{64, 16, 3, 2, 1}}) {
     auto run = [&o](std::size_t threads) {
       parallel::set_num_threads(threads);
       nn::conv2d<float> conv(o);
       conv.reset_parameters(random::key(1));
-      tensor<float> x(shape{37, 8, 9, 9}, uninitialized);
+      tensor<float> x(shape{37, o.in_channels, 9, 9}, uninitialized);
       random::fill_normal(x.view(), random::key(2));
       auto y = conv.forward(x, mode::train);
       tensor<float> dy(y.shape(), uninitialized);

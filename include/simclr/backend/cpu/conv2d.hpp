@@ -179,8 +179,7 @@ struct conv2d_kernel<cpu_t> {
   }
 
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
-  /// Per group: the column matrix once, then panels of output columns, each computed for all
-  /// Cout rows and written straight into y's images.
+  /// Per group: the column matrix, one product (straight into y for a one-image group).
   template <class T>
   static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
                       T* y) {
@@ -189,22 +188,19 @@ struct conv2d_kernel<cpu_t> {
     parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
       const T* col = columns(g, x, n0, n1, masks.empty() ? nullptr : masks.data());
-      T* panel = scratch<T>(static_cast<std::size_t>(c_out * panel_width), 1);
-      for (index_t j = 0; j < cols; j += panel_width) {
-        const index_t pw = std::min(panel_width, cols - j);
-        cpu_detail::tile_gemm(c_out, pw, k, w, k, 1, col + j, cols, panel, panel_width);
-        // Columns [j, j + pw) of the group are runs of positions of one image each.
-        for (index_t jj = j; jj < j + pw;) {
-          const index_t i = jj / hwo, q = jj % hwo, run = std::min(hwo - q, j + pw - jj);
-          for (index_t co = 0; co < c_out; ++co) {
-            const T* src = panel + co * panel_width + (jj - j);
-            T* dst = y + ((n0 + i) * c_out + co) * hwo + q;
-            const T b = bias != nullptr ? bias[co] : T(0);
-            for (index_t t = 0; t < run; ++t) dst[t] = src[t] + b;
-          }
-          jj += run;
+      // One image: the product lands in y directly; several: in scratch, then per image.
+      const bool single = n1 - n0 == 1;
+      T* out =
+          single ? y + n0 * c_out * hwo : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
+      cpu_detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
+      for (index_t i = n0; i < n1; ++i)
+        for (index_t co = 0; co < c_out; ++co) {
+          const T* src = out + co * cols + (i - n0) * hwo;
+          T* dst = y + (i * c_out + co) * hwo;
+          const T b = bias != nullptr ? bias[co] : T(0);
+          if (!single || bias != nullptr)
+            for (index_t q = 0; q < hwo; ++q) dst[q] = src[q] + b;
         }
-      }
     });
   }
 
@@ -217,56 +213,25 @@ struct conv2d_kernel<cpu_t> {
                        T* dw, T* dbias) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const index_t group = group_size(g);
-    // The weight gradient is summed per chunk of whole groups (at most max_weight_parts
-    // chunks), the chunks in order.
-    const index_t n_groups = (g.n + group - 1) / group;
-    const index_t chunk = group * ((n_groups + max_weight_parts - 1) / max_weight_parts);
-    const index_t n_chunks = (g.n + chunk - 1) / chunk;
-    const std::size_t part = static_cast<std::size_t>(k * c_out);
-    const scratch_block<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
-    std::vector<T> db_parts(dbias != nullptr ? static_cast<std::size_t>(n_chunks * c_out) : 0);
     const auto masks = lane_masks<T>(g);
-    parallel::parallel_for(0, g.n, chunk, [&](index_t c0, index_t c1) {
-      const index_t ci = c0 / chunk;
-      T* dw_part = dw_parts.data() + static_cast<std::size_t>(ci) * part;
-      for (index_t n0 = c0; n0 < c1; n0 += group) {
-        const index_t n1 = std::min(c1, n0 + group), cols = (n1 - n0) * hwo;
-        const T* col = columns(g, x, n0, n1, masks.empty() ? nullptr : masks.data());
-        // dyᵀ (cols, Cout) of the group, then dwᵀ (K, Cout) (+)= col · dyᵀ.
-        T* dyt = scratch<T>(static_cast<std::size_t>(cols * c_out), 1);
-        for (index_t i = n0; i < n1; ++i) {
-          const T* src = dy + i * c_out * hwo;
-          T* dst = dyt + (i - n0) * hwo * c_out;
-          for (index_t q = 0; q < hwo; ++q)
-            for (index_t co = 0; co < c_out; ++co) dst[q * c_out + co] = src[co * hwo + q];
+    const std::uint16_t* mp = masks.empty() ? nullptr : masks.data();
+    if (dbias != nullptr)  // per channel: planes summed in T, the planes in double, in order
+      parallel::parallel_for(0, c_out, 8, [&](index_t c0, index_t c1) {
+        for (index_t co = c0; co < c1; ++co) {
+          double s = 0;
+          for (index_t i = 0; i < g.n; ++i) {
+            T p = 0;
+            for (index_t q = 0; q < hwo; ++q) p += dy[(i * c_out + co) * hwo + q];
+            s += static_cast<double>(p);
+          }
+          dbias[co] += static_cast<T>(s);
         }
-        cpu_detail::tile_gemm(k, c_out, cols, col, cols, index_t{1}, dyt, c_out, dw_part, c_out,
-                              n0 > c0);
-      }
-      if (dbias != nullptr)
-        for (index_t co = 0; co < c_out; ++co) {
-          T s = 0;
-          for (index_t i = c0; i < c1; ++i)
-            for (index_t q = 0; q < hwo; ++q) s += dy[(i * c_out + co) * hwo + q];
-          db_parts[static_cast<std::size_t>(ci * c_out + co)] = s;
-        }
-    });
-    // dw (Cout, K) += Σ over chunks, in chunk order, of dwᵀ (K, Cout).
-    // Chunk 0's part accumulates the others (contiguous rows: vectorised, no add chain).
-    parallel::parallel_for(0, k, 64, [&](index_t r0, index_t r1) {
-      T* sum = dw_parts.data() + r0 * c_out;
-      const index_t len = (r1 - r0) * c_out;
-      for (index_t ci = 1; ci < n_chunks; ++ci) {
-        const T* p = sum + static_cast<std::size_t>(ci) * part;
-        for (index_t e = 0; e < len; ++e) sum[e] += p[e];
-      }
-      for (index_t r = r0; r < r1; ++r)
-        for (index_t co = 0; co < c_out; ++co) dw[co * k + r] += sum[(r - r0) * c_out + co];
-    });
-    if (dbias != nullptr)
-      for (index_t ci = 0; ci < n_chunks; ++ci)
-        for (index_t co = 0; co < c_out; ++co)
-          dbias[co] += db_parts[static_cast<std::size_t>(ci * c_out + co)];
+      });
+    if (4 * k > g.n * hwo) {
+      weight_grad_by_rows(g, c_out, mp, x, dy, dw);
+    } else {
+      weight_grad_by_images(g, c_out, group, mp, x, dy, dw);
+    }
     if (dx == nullptr) return;
     if (is_transposable(g)) {
       // dx = conv(dy, w̃) with w̃ (C, Cout, kh, kw) = w flipped in space, stride 1, padding
@@ -309,12 +274,90 @@ struct conv2d_kernel<cpu_t> {
   }
 
  private:
+  /// dyᵀ (hwo, Cout) of image i into dst.
+  template <class T>
+  static void transpose_image(const T* dy, index_t c_out, index_t hwo, T* dst) {
+    for (index_t q = 0; q < hwo; ++q)
+      for (index_t co = 0; co < c_out; ++co) dst[q * c_out + co] = dy[co * hwo + q];
+  }
+
+  /// dw += ∂/∂w, parallel over chunks of whole image groups (at most max_weight_parts): each
+  /// chunk sums its groups into a partial dwᵀ (K, Cout), the partials are added in chunk
+  /// order. For large batches of small weights.
+  template <class T>
+  static void weight_grad_by_images(const window2d& g, index_t c_out, index_t group,
+                                    const std::uint16_t* masks, const T* x, const T* dy, T* dw) {
+    const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
+    const index_t n_groups = (g.n + group - 1) / group;
+    const index_t chunk = group * ((n_groups + max_weight_parts - 1) / max_weight_parts);
+    const index_t n_chunks = (g.n + chunk - 1) / chunk;
+    const std::size_t part = static_cast<std::size_t>(k * c_out);
+    const scratch_block<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
+    parallel::parallel_for(0, g.n, chunk, [&](index_t c0, index_t c1) {
+      T* dw_part = dw_parts.data() + static_cast<std::size_t>(c0 / chunk) * part;
+      for (index_t n0 = c0; n0 < c1; n0 += group) {
+        const index_t n1 = std::min(c1, n0 + group), cols = (n1 - n0) * hwo;
+        const T* col = columns(g, x, n0, n1, masks);
+        // dyᵀ (cols, Cout) of the group, then dwᵀ (K, Cout) (+)= col · dyᵀ.
+        T* dyt = scratch<T>(static_cast<std::size_t>(cols * c_out), 1);
+        for (index_t i = n0; i < n1; ++i)
+          transpose_image(dy + i * c_out * hwo, c_out, hwo, dyt + (i - n0) * hwo * c_out);
+        cpu_detail::tile_gemm(k, c_out, cols, col, cols, index_t{1}, dyt, c_out, dw_part, c_out,
+                              n0 > c0);
+      }
+    });
+    // Chunk 0's part accumulates the others (contiguous rows: vectorised, no add chain).
+    parallel::parallel_for(0, k, 64, [&](index_t r0, index_t r1) {
+      T* sum = dw_parts.data() + r0 * c_out;
+      const index_t len = (r1 - r0) * c_out;
+      for (index_t ci = 1; ci < n_chunks; ++ci) {
+        const T* p = sum + static_cast<std::size_t>(ci) * part;
+        for (index_t e = 0; e < len; ++e) sum[e] += p[e];
+      }
+      add_transposed(sum, r1 - r0, c_out, dw + r0, k);
+    });
+  }
+
+  /// dw += ∂/∂w, parallel over blocks of input channels (rows of dwᵀ): each task sums every
+  /// image group for its rows, in order, so no partial copies of dw are needed. For weights
+  /// larger than the batch's dy (the deep layers of a wide ResNet).
+  template <class T>
+  static void weight_grad_by_rows(const window2d& g, index_t c_out, const std::uint16_t* masks,
+                                  const T* x, const T* dy, T* dw) {
+    const index_t kk = g.kernel_h * g.kernel_w, k = g.channels * kk, hwo = g.out_plane();
+    const scratch_block<T> dyt(static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
+    parallel::parallel_for(0, g.n, 8, [&](index_t i0, index_t i1) {
+      for (index_t i = i0; i < i1; ++i)
+        transpose_image(dy + i * c_out * hwo, c_out, hwo, dyt.data() + i * hwo * c_out);
+    });
+    const index_t group = std::clamp<index_t>(1024 / std::max<index_t>(1, hwo), 1, g.n);
+    const index_t block = std::max<index_t>(1, 144 / kk);  // input channels per task
+    parallel::parallel_for(0, g.channels, block, [&](index_t ch0, index_t ch1) {
+      window2d gc = g;
+      gc.channels = ch1 - ch0;
+      const index_t rows = gc.channels * kk;
+      T* sum = scratch<T>(static_cast<std::size_t>(rows * c_out), 2);  // (rows, Cout)
+      for (index_t n0 = 0; n0 < g.n; n0 += group) {
+        const index_t n1 = std::min(g.n, n0 + group), cols = (n1 - n0) * hwo;
+        const T* col = columns(gc, x + ch0 * g.in_plane(), n0, n1, masks, g.channels);
+        cpu_detail::tile_gemm(rows, c_out, cols, col, cols, index_t{1},
+                              dyt.data() + n0 * hwo * c_out, c_out, sum, c_out, n0 > 0);
+      }
+      add_transposed(sum, rows, c_out, dw + ch0 * kk, k);
+    });
+  }
+
+  /// d (cols, rows; leading dimension ld) += sᵀ for s (rows, cols) contiguous.
+  template <class T>
+  static void add_transposed(const T* s, index_t rows, index_t cols, T* d, index_t ld) {
+    for (index_t c = 0; c < cols; ++c)
+      for (index_t r = 0; r < rows; ++r) d[c * ld + r] += s[r * cols + c];
+  }
+
   /// Column-matrix elements per group (floats: 512 KiB).
   static constexpr index_t column_budget = index_t{1} << 17;
   /// Most partial weight gradients a backward pass keeps (chunks of groups beyond that).
   static constexpr index_t max_weight_parts = 32;
-  /// Output columns computed per pass over the weights in forward.
-  static constexpr index_t panel_width = 64;
 
   /// Uninitialised storage from the CPU allocator (which keeps large blocks for reuse, so a
   /// training step does not page-fault the same buffers in again).
@@ -348,14 +391,15 @@ struct conv2d_kernel<cpu_t> {
   /// image under a 1×1, stride-1, unpadded window, else im2col into scratch slot 0.
   template <class T>
   static const T* columns(const window2d& g, const T* x, index_t n0, index_t n1,
-                          const std::uint16_t* masks) {
+                          const std::uint16_t* masks, index_t image_channels = 0) {
+    // Images are image_channels planes apart (g.channels unless g is a channel slice).
+    const index_t stride = (image_channels > 0 ? image_channels : g.channels) * g.in_plane();
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     if (n1 - n0 == 1 && g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0)
-      return x + n0 * g.channels * g.in_plane();
+      return x + n0 * stride;
     const index_t cols = (n1 - n0) * hwo;
     T* col = scratch<T>(static_cast<std::size_t>(k * cols), 0);
-    for (index_t i = n0; i < n1; ++i)
-      im2col(g, x + i * g.channels * g.in_plane(), col, cols, (i - n0) * hwo, masks);
+    for (index_t i = n0; i < n1; ++i) im2col(g, x + i * stride, col, cols, (i - n0) * hwo, masks);
     return col;
   }
 

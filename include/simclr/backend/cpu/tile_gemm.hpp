@@ -92,29 +92,44 @@ __attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, inde
     avx512_conv_tile<R, NV>(kk, ar, a_rs, a_cs, b, ldb, cr, ldc, last, accumulate); \
     break;
     SIMCLR_CONV_REST(7)
-    SIMCLR_CONV_REST(6) SIMCLR_CONV_REST(5) SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3)
-        SIMCLR_CONV_REST(2) SIMCLR_CONV_REST(1)
+    SIMCLR_CONV_REST(6)
+    SIMCLR_CONV_REST(5) SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3) SIMCLR_CONV_REST(2)
+        SIMCLR_CONV_REST(1)
 #undef SIMCLR_CONV_REST
             default : break;
   }
 }
 
-/// C ← A·B with the tiles: column panels of 32 (16 for a last narrow one) outermost, so a
-/// panel of B is reused from L1 by every row tile.
+/// C (+)= A·B with the tiles, blocked for the caches: k in blocks of kc (the B panel of a
+/// block, kc × 32, stays in L1), rows in blocks of mc (the A block, mc × kc, stays in L2);
+/// within a block, column panels of 32 (16 for a last narrow one) outermost. Each C element
+/// sums its k blocks in order, so the result depends on the sizes only.
 __attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index_t n, index_t kk,
                                                                 const float* a, index_t a_rs,
                                                                 index_t a_cs, const float* b,
                                                                 index_t ldb, float* c, index_t ldc,
                                                                 bool accumulate) {
-  for (index_t j = 0; j < n; j += 32) {
-    const index_t w = n - j < 32 ? n - j : 32;
-    if (w > 16) {
-      const auto last = static_cast<__mmask16>(w == 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
-      avx512_conv_panel<2>(m, kk, a, a_rs, a_cs, b + j, ldb, c + j, ldc, last, accumulate);
-    } else {
-      const auto last = static_cast<__mmask16>(w == 16 ? 0xFFFFu : (1u << w) - 1u);
-      avx512_conv_panel<1>(m, kk, a, a_rs, a_cs, b + j, ldb, c + j, ldc, last, accumulate);
+  constexpr index_t kc = 256, mc = 128;
+  for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
+    const index_t kb = kk - k0 < kc ? kk - k0 : kc;
+    const bool acc = accumulate || k0 > 0;
+    for (index_t i0 = 0; i0 < m; i0 += mc) {
+      const index_t mb = m - i0 < mc ? m - i0 : mc;
+      const float* ab = a + i0 * a_rs + k0 * a_cs;
+      const float* bb = b + k0 * ldb;
+      float* cb = c + i0 * ldc;
+      for (index_t j = 0; j < n; j += 32) {
+        const index_t w = n - j < 32 ? n - j : 32;
+        if (w > 16) {
+          const auto last = static_cast<__mmask16>(w == 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
+          avx512_conv_panel<2>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
+        } else {
+          const auto last = static_cast<__mmask16>(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+          avx512_conv_panel<1>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
+        }
+      }
     }
+    if (kk == 0) break;
   }
 }
 #endif
