@@ -93,16 +93,16 @@ __attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, inde
     break;
     SIMCLR_CONV_REST(7)
     SIMCLR_CONV_REST(6)
-    SIMCLR_CONV_REST(5) SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3) SIMCLR_CONV_REST(2)
-        SIMCLR_CONV_REST(1)
+    SIMCLR_CONV_REST(5)
+    SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3) SIMCLR_CONV_REST(2) SIMCLR_CONV_REST(1)
 #undef SIMCLR_CONV_REST
-            default : break;
+        default : break;
   }
 }
 
 /// C (+)= A·B with the tiles, blocked for the caches: k in blocks of kc (the B panel of a
 /// block, kc × 32, stays in L1), rows in blocks of mc (the A block, mc × kc, stays in L2);
-/// within a block, column panels of 32 (16 for a last narrow one) outermost. Each C element
+/// within a block, column panels of 48 (then 32 or 16 for the rest) outermost. Each C element
 /// sums its k blocks in order, so the result depends on the sizes only.
 __attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index_t n, index_t kk,
                                                                 const float* a, index_t a_rs,
@@ -118,7 +118,10 @@ __attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index
       const float* ab = a + i0 * a_rs + k0 * a_cs;
       const float* bb = b + k0 * ldb;
       float* cb = c + i0 * ldc;
-      for (index_t j = 0; j < n; j += 32) {
+      index_t j = 0;
+      for (; j + 48 <= n; j += 48)
+        avx512_conv_panel<3>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0xFFFF, acc);
+      for (; j < n; j += 32) {
         const index_t w = n - j < 32 ? n - j : 32;
         if (w > 16) {
           const auto last = static_cast<__mmask16>(w == 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
