@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""PyTorch reference for bench_encoder: the same encoder training step in views/s (median).
+"""PyTorch reference for bench_encoder: the same encoder training step in views/s (median), with
+the process CPU time per step.
 
     python3 benchmarks/encoder_torch.py fmnist [views] [reps]
     python3 benchmarks/encoder_torch.py r18 [views] [reps]
@@ -49,19 +50,21 @@ def main():
     fm = which == "fmnist"
     net = Encoder(16 if fm else 64, 1 if fm else 3).train()
     x = torch.rand(views, 1 if fm else 3, 28 if fm else 32, 28 if fm else 32)
-    times = []
+    times, cpu = [], []
     for r in range(reps + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         net.zero_grad(set_to_none=True)
         h = net(x)
         (h.sum() / views).backward()
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         if r > 0:
             times.append((t1 - t0) * 1e3)
+            cpu.append((c1 - c0) * 1e3)
     med = statistics.median(times)
-    print("pytorch  %-7s views %-5d threads %d  median %8.1f ms  %7.0f views/s   (torch %s, mkldnn %s)"
-          % (which, views, torch.get_num_threads(), med, views / med * 1e3, torch.__version__,
-             torch.backends.mkldnn.is_available()))
+    print("pytorch  %-7s views %-5d threads %d  median %8.1f ms  %7.0f views/s                 "
+          "cpu %8.1f ms   (torch %s, mkldnn %s)"
+          % (which, views, torch.get_num_threads(), med, views / med * 1e3,
+             statistics.median(cpu), torch.__version__, torch.backends.mkldnn.is_available()))
 
 
 if __name__ == "__main__":
