@@ -34,7 +34,7 @@ struct conv2d_kernel<cpu_t> {
   static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset,
                      const std::uint16_t* masks = nullptr) {
     const index_t ho = g.out_height(), wo = g.out_width();
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+#if SIMCLR_HAVE_AVX512_TILES
     if constexpr (std::is_same_v<T, float>) {
       if (masks != nullptr) {
         avx512_im2col_same(g, masks, x, col, ld, offset);
@@ -106,8 +106,8 @@ struct conv2d_kernel<cpu_t> {
   template <class T>
   static std::vector<std::uint16_t> lane_masks(const window2d& g) {
     std::vector<std::uint16_t> mask;
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
-    if (!std::is_same_v<T, float> || !cpu_detail::conv_has_avx512f() || g.stride != 1 ||
+#if SIMCLR_HAVE_AVX512_TILES
+    if (!std::is_same_v<T, float> || !simclr::detail::cpu_has_avx512f() || g.stride != 1 ||
         g.out_width() != g.width)
       return mask;
     const index_t w = g.width, ho = g.out_height(), nv = (g.out_plane() + 15) / 16;
@@ -130,7 +130,7 @@ struct conv2d_kernel<cpu_t> {
     return mask;
   }
 
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+#if SIMCLR_HAVE_AVX512_TILES
   /// im2col_same for float: 16 positions at a time, one masked load (pixels outside the image
   /// masked off, so nothing outside the plane is read) and one store; `mask` from lane_masks.
   __attribute__((target("avx512f"))) static void avx512_im2col_same(const window2d& g,
@@ -192,7 +192,7 @@ struct conv2d_kernel<cpu_t> {
       const bool single = n1 - n0 == 1;
       T* out =
           single ? y + n0 * c_out * hwo : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
-      cpu_detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
+      simclr::detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
       for (index_t i = n0; i < n1; ++i)
         for (index_t co = 0; co < c_out; ++co) {
           const T* src = out + co * cols + (i - n0) * hwo;
@@ -266,7 +266,7 @@ struct conv2d_kernel<cpu_t> {
       }
       // dcol (K, cols) = wᵀ · dy, then its adjoint im2col into the group's images.
       T* dcol = scratch<T>(static_cast<std::size_t>(k * cols), 2);
-      cpu_detail::tile_gemm(k, cols, c_out, w, index_t{1}, k, dyg, cols, dcol, cols);
+      simclr::detail::tile_gemm(k, cols, c_out, w, index_t{1}, k, dyg, cols, dcol, cols);
       std::fill(dx + n0 * g.channels * g.in_plane(), dx + n1 * g.channels * g.in_plane(), T(0));
       for (index_t i = n0; i < n1; ++i)
         col2im(g, dcol, cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
@@ -302,8 +302,8 @@ struct conv2d_kernel<cpu_t> {
         T* dyt = scratch<T>(static_cast<std::size_t>(cols * c_out), 1);
         for (index_t i = n0; i < n1; ++i)
           transpose_image(dy + i * c_out * hwo, c_out, hwo, dyt + (i - n0) * hwo * c_out);
-        cpu_detail::tile_gemm(k, c_out, cols, col, cols, index_t{1}, dyt, c_out, dw_part, c_out,
-                              n0 > c0);
+        simclr::detail::tile_gemm(k, c_out, cols, col, cols, index_t{1}, dyt, c_out, dw_part, c_out,
+                                  n0 > c0);
       }
     });
     // Chunk 0's part accumulates the others (contiguous rows: vectorised, no add chain).
@@ -340,8 +340,8 @@ struct conv2d_kernel<cpu_t> {
       for (index_t n0 = 0; n0 < g.n; n0 += group) {
         const index_t n1 = std::min(g.n, n0 + group), cols = (n1 - n0) * hwo;
         const T* col = columns(gc, x + ch0 * g.in_plane(), n0, n1, masks, g.channels);
-        cpu_detail::tile_gemm(rows, c_out, cols, col, cols, index_t{1},
-                              dyt.data() + n0 * hwo * c_out, c_out, sum, c_out, n0 > 0);
+        simclr::detail::tile_gemm(rows, c_out, cols, col, cols, index_t{1},
+                                  dyt.data() + n0 * hwo * c_out, c_out, sum, c_out, n0 > 0);
       }
       add_transposed(sum, rows, c_out, dw + ch0 * kk, k);
     });

@@ -10,21 +10,21 @@
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__CUDACC__)
 #include <immintrin.h>
-#define SIMCLR_CONV_HAVE_AVX512_KERNEL 1
+#define SIMCLR_HAVE_AVX512_TILES 1
 #if defined(__clang__)
-#define SIMCLR_CONV_UNROLL _Pragma("unroll")
+#define SIMCLR_TILE_UNROLL _Pragma("unroll")
 #else
-#define SIMCLR_CONV_UNROLL _Pragma("GCC unroll 16")
+#define SIMCLR_TILE_UNROLL _Pragma("GCC unroll 16")
 #endif
 #else
-#define SIMCLR_CONV_HAVE_AVX512_KERNEL 0
+#define SIMCLR_HAVE_AVX512_TILES 0
 #endif
 
-namespace simclr::nn::cpu_detail {
+namespace simclr::detail {
 
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+#if SIMCLR_HAVE_AVX512_TILES
 /// Whether this CPU runs AVX-512F (checked once).
-inline bool conv_has_avx512f() noexcept {
+inline bool cpu_has_avx512f() noexcept {
   static const bool has = __builtin_cpu_supports("avx512f") != 0;
   return has;
 }
@@ -33,40 +33,40 @@ inline bool conv_has_avx512f() noexcept {
 /// `last` masks the columns of the last 16-wide vector. Each C element sums k in order in one
 /// register lane, so the result does not depend on how the caller splits the work.
 template <int MR, int NV>
-__attribute__((target("avx512f"))) inline void avx512_conv_tile(index_t kk, const float* a,
+__attribute__((target("avx512f"))) inline void avx512_gemm_tile(index_t kk, const float* a,
                                                                 index_t a_rs, index_t a_cs,
                                                                 const float* b, index_t ldb,
                                                                 float* c, index_t ldc,
                                                                 __mmask16 last, bool accumulate) {
   __m512 acc[MR][NV];
-  SIMCLR_CONV_UNROLL
-  for (int r = 0; r < MR; ++r) SIMCLR_CONV_UNROLL
+  SIMCLR_TILE_UNROLL
+  for (int r = 0; r < MR; ++r) SIMCLR_TILE_UNROLL
   for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
   for (index_t k = 0; k < kk; ++k) {
     const float* bk = b + k * ldb;
     __m512 bv[NV];
-    SIMCLR_CONV_UNROLL
+    SIMCLR_TILE_UNROLL
     for (int v = 0; v + 1 < NV; ++v) bv[v] = _mm512_loadu_ps(bk + 16 * v);
     bv[NV - 1] = _mm512_maskz_loadu_ps(last, bk + 16 * (NV - 1));
     const float* ak = a + k * a_cs;
-    SIMCLR_CONV_UNROLL
+    SIMCLR_TILE_UNROLL
     for (int r = 0; r < MR; ++r) {
       const __m512 ar = _mm512_set1_ps(ak[r * a_rs]);
-      SIMCLR_CONV_UNROLL
+      SIMCLR_TILE_UNROLL
       for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
     }
   }
-  SIMCLR_CONV_UNROLL
+  SIMCLR_TILE_UNROLL
   for (int r = 0; r < MR; ++r) {
     float* cr = c + r * ldc;
     if (accumulate) {
-      SIMCLR_CONV_UNROLL
+      SIMCLR_TILE_UNROLL
       for (int v = 0; v + 1 < NV; ++v)
         acc[r][v] = _mm512_add_ps(acc[r][v], _mm512_loadu_ps(cr + 16 * v));
       acc[r][NV - 1] =
           _mm512_add_ps(acc[r][NV - 1], _mm512_maskz_loadu_ps(last, cr + 16 * (NV - 1)));
     }
-    SIMCLR_CONV_UNROLL
+    SIMCLR_TILE_UNROLL
     for (int v = 0; v + 1 < NV; ++v) _mm512_storeu_ps(cr + 16 * v, acc[r][v]);
     _mm512_mask_storeu_ps(cr + 16 * (NV - 1), last, acc[r][NV - 1]);
   }
@@ -74,7 +74,7 @@ __attribute__((target("avx512f"))) inline void avx512_conv_tile(index_t kk, cons
 
 /// The rows [0, m) of one column panel (≤ 16·NV columns), MR rows at a time.
 template <int NV>
-__attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, index_t kk,
+__attribute__((target("avx512f"))) inline void avx512_gemm_panel(index_t m, index_t kk,
                                                                  const float* a, index_t a_rs,
                                                                  index_t a_cs, const float* b,
                                                                  index_t ldb, float* c, index_t ldc,
@@ -82,20 +82,21 @@ __attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, inde
   constexpr int mr = 8;
   index_t i = 0;
   for (; i + mr <= m; i += mr)
-    avx512_conv_tile<mr, NV>(kk, a + i * a_rs, a_rs, a_cs, b, ldb, c + i * ldc, ldc, last,
+    avx512_gemm_tile<mr, NV>(kk, a + i * a_rs, a_rs, a_cs, b, ldb, c + i * ldc, ldc, last,
                              accumulate);
   const float* ar = a + i * a_rs;
   float* cr = c + i * ldc;
   switch (m - i) {
-#define SIMCLR_CONV_REST(R)                                                         \
+#define SIMCLR_TILE_REST(R)                                                         \
   case R:                                                                           \
-    avx512_conv_tile<R, NV>(kk, ar, a_rs, a_cs, b, ldb, cr, ldc, last, accumulate); \
+    avx512_gemm_tile<R, NV>(kk, ar, a_rs, a_cs, b, ldb, cr, ldc, last, accumulate); \
     break;
-    SIMCLR_CONV_REST(7)
-    SIMCLR_CONV_REST(6)
-    SIMCLR_CONV_REST(5)
-    SIMCLR_CONV_REST(4) SIMCLR_CONV_REST(3) SIMCLR_CONV_REST(2) SIMCLR_CONV_REST(1)
-#undef SIMCLR_CONV_REST
+    SIMCLR_TILE_REST(7)
+    SIMCLR_TILE_REST(6)
+    SIMCLR_TILE_REST(5)
+    SIMCLR_TILE_REST(4)
+    SIMCLR_TILE_REST(3) SIMCLR_TILE_REST(2) SIMCLR_TILE_REST(1)
+#undef SIMCLR_TILE_REST
         default : break;
   }
 }
@@ -104,11 +105,11 @@ __attribute__((target("avx512f"))) inline void avx512_conv_panel(index_t m, inde
 /// block, kc × 32, stays in L1), rows in blocks of mc (the A block, mc × kc, stays in L2);
 /// within a block, column panels of 48 (then 32 or 16 for the rest) outermost. Each C element
 /// sums its k blocks in order, so the result depends on the sizes only.
-__attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index_t n, index_t kk,
-                                                                const float* a, index_t a_rs,
-                                                                index_t a_cs, const float* b,
-                                                                index_t ldb, float* c, index_t ldc,
-                                                                bool accumulate) {
+__attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n, index_t kk,
+                                                           const float* a, index_t a_rs,
+                                                           index_t a_cs, const float* b,
+                                                           index_t ldb, float* c, index_t ldc,
+                                                           bool accumulate) {
   constexpr index_t kc = 256, mc = 128;
   for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
     const index_t kb = kk - k0 < kc ? kk - k0 : kc;
@@ -120,15 +121,15 @@ __attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index
       float* cb = c + i0 * ldc;
       index_t j = 0;
       for (; j + 48 <= n; j += 48)
-        avx512_conv_panel<3>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0xFFFF, acc);
+        avx512_gemm_panel<3>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0xFFFF, acc);
       for (; j < n; j += 32) {
         const index_t w = n - j < 32 ? n - j : 32;
         if (w > 16) {
           const auto last = static_cast<__mmask16>(w == 32 ? 0xFFFFu : (1u << (w - 16)) - 1u);
-          avx512_conv_panel<2>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
+          avx512_gemm_panel<2>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
         } else {
           const auto last = static_cast<__mmask16>(w == 16 ? 0xFFFFu : (1u << w) - 1u);
-          avx512_conv_panel<1>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
+          avx512_gemm_panel<1>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, last, acc);
         }
       }
     }
@@ -138,17 +139,17 @@ __attribute__((target("avx512f"))) inline void avx512_conv_gemm(index_t m, index
 #endif
 
 /// C (m × n, row-major, ldc) ← A·B (C + A·B when `accumulate`), A(r, k) = a[r·a_rs + k·a_cs], B
-/// row-major (kk × n, ldb). Single threaded (the convolution parallelises over fixed image groups).
+/// row-major (kk × n, ldb). Single threaded (callers parallelise over fixed blocks).
 /// Float on an AVX-512 CPU uses the register tiles, anything else one Eigen product per scalar
 /// type.
 template <class T>
 void tile_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index_t a_cs, const T* b,
                index_t ldb, T* c, index_t ldc, bool accumulate = false) {
   if (m <= 0 || n <= 0) return;
-#if SIMCLR_CONV_HAVE_AVX512_KERNEL
+#if SIMCLR_HAVE_AVX512_TILES
   if constexpr (std::is_same_v<T, float>) {
-    if (conv_has_avx512f()) {
-      avx512_conv_gemm(m, n, kk, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+    if (cpu_has_avx512f()) {
+      avx512_gemm(m, n, kk, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
       return;
     }
   }
@@ -159,11 +160,8 @@ void tile_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index
   const Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>> bm(
       b, kk, n, Eigen::OuterStride<>(ldb));
   Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>> cm(c, m, n, Eigen::OuterStride<>(ldc));
-  if (accumulate) {
-    cm.noalias() += am * bm;
-  } else {
-    cm.noalias() = am * bm;
-  }
+  if (!accumulate) cm.setZero();
+  cm.noalias() += am * bm;  // one Eigen product per scalar type (keeps compile times down)
 }
 
-}  // namespace simclr::nn::cpu_detail
+}  // namespace simclr::detail

@@ -1,5 +1,6 @@
-// Tests of the loss kernels' small GEMM (AVX-512 register tiles when the CPU has them, else Eigen).
-#include <simclr/loss/cpu/block_gemm.hpp>
+// Tests of the CPU kernels' single-threaded GEMM (AVX-512 register tiles when the CPU has them,
+// else Eigen), shared by the convolution and the losses.
+#include <simclr/backend/cpu/tile_gemm.hpp>
 
 #include <cmath>
 #include <string>
@@ -12,14 +13,14 @@
 
 using namespace simclr;
 
-TEST_CASE("block_gemm: every edge shape and both layouts of A match a double reference") {
-#if SIMCLR_LOSS_HAVE_AVX512_KERNEL
-  const std::string in_use = loss::cpu_detail::cpu_has_avx512f() ? "yes" : "no";
+TEST_CASE("tile_gemm: edge shapes, both layouts of A, cache blocks match a double reference") {
+#if SIMCLR_HAVE_AVX512_TILES
+  const std::string in_use = detail::cpu_has_avx512f() ? "yes" : "no";
   MESSAGE("AVX-512 kernel in use: " << in_use);
 #endif
-  for (index_t m : {1, 7, 8, 9, 23}) {
-    for (index_t n : {1, 15, 16, 17, 32, 33, 70}) {
-      for (index_t k : {1, 5, 64}) {
+  for (index_t m : {1, 7, 8, 9, 23, 130}) {  // 130: two row blocks
+    for (index_t n : {1, 15, 16, 17, 32, 33, 48, 70}) {
+      for (index_t k : {1, 5, 64, 300}) {  // 300: two k blocks
         for (bool transposed_a : {false, true}) {
           CAPTURE(m);
           CAPTURE(n);
@@ -35,8 +36,8 @@ TEST_CASE("block_gemm: every edge shape and both layouts of A match a double ref
           const index_t a_rs = transposed_a ? 1 : k, a_cs = transposed_a ? m : 1;
           for (bool accumulate : {false, true}) {
             c = c0;
-            loss::cpu_detail::block_gemm(m, n, k, a.data(), a_rs, a_cs, b.data(), n + 3,
-                                         c.data(), n + 2, accumulate);
+            detail::tile_gemm(m, n, k, a.data(), a_rs, a_cs, b.data(), n + 3, c.data(), n + 2,
+                              accumulate);
             double worst = 0;
             for (index_t i = 0; i < m; ++i) {
               for (index_t j = 0; j < n; ++j) {
