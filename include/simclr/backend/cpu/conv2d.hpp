@@ -1,5 +1,4 @@
-// simclr::nn::conv2d_kernel<cpu_t>: im2col + register-tile GEMM over fixed image groups,
-// deterministic.
+// simclr::nn::conv2d_kernel<cpu_t>: im2col + register-tile GEMM over fixed image groups.
 #pragma once
 
 #include <algorithm>
@@ -10,7 +9,6 @@
 
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
-#include <simclr/error.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -205,9 +203,9 @@ struct conv2d_kernel<cpu_t> {
   }
 
   /// Gradients of forward: dw (Cout, C, kh, kw) += ∂/∂w, dbias (Cout) += ∂/∂b if given,
-  /// dx (N, C, H, W) ← ∂/∂x if given. The per-group weight gradients are summed in group
-  /// order, so the result is the same for any thread count. For stride 1, dx is itself a
-  /// convolution of dy (flipped, transposed weights), so it runs through forward.
+  /// dx (N, C, H, W) ← ∂/∂x if given. Every sum runs in an order fixed by the shapes (see
+  /// weight_grad_by_images / _by_rows), so the result is the same for any thread count. For
+  /// stride 1, dx is itself a convolution of dy (flipped, transposed weights): forward.
   template <class T>
   static void backward(const window2d& g, index_t c_out, const T* x, const T* w, const T* dy, T* dx,
                        T* dw, T* dbias) {
@@ -243,14 +241,11 @@ struct conv2d_kernel<cpu_t> {
           for (index_t t = 0; t < kk; ++t)
             wt[static_cast<std::size_t>((ci * c_out + co) * kk + kk - 1 - t)] =
                 w[(co * g.channels + ci) * kk + t];
-      const window2d gt{g.n,
-                        c_out,
-                        g.out_height(),
-                        g.out_width(),
-                        g.kernel_h,
-                        g.kernel_w,
-                        1,
-                        g.kernel_h - 1 - g.padding};
+      window2d gt = g;  // dy (N, Cout, Ho, Wo) is the input
+      gt.channels = c_out;
+      gt.height = g.out_height();
+      gt.width = g.out_width();
+      gt.padding = g.kernel_h - 1 - g.padding;
       forward(gt, g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx);
       return;
     }
