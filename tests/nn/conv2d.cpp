@@ -34,6 +34,11 @@ tensor<double> reference_conv(const tensor<double>& x, const tensor<double>& w, 
         }
   return y;
 }
+/// A convolution test case: batch, channels, size, output channels, kernel, stride, padding.
+struct conv_case {
+  index_t n, c, h, co, k, s, p;
+  bool bias = false;
+};
 }  // namespace
 
 TEST_CASE("conv2d: a hand-computed 2x2 convolution") {
@@ -49,12 +54,9 @@ TEST_CASE("conv2d: a hand-computed 2x2 convolution") {
 }
 
 TEST_CASE("conv2d: matches the direct definition for strides, padding and small maps") {
-  struct cfg {
-    index_t n, c, h, co, k, s, p;
-  };
-  for (const cfg g :
-       {cfg{2, 3, 7, 4, 3, 1, 1}, cfg{3, 2, 8, 5, 3, 2, 1}, cfg{5, 4, 4, 3, 1, 1, 0},
-        cfg{4, 3, 6, 2, 1, 2, 0}, cfg{2, 1, 9, 3, 7, 2, 3}, cfg{40, 2, 2, 3, 3, 1, 1}}) {
+  for (const conv_case g : {conv_case{2, 3, 7, 4, 3, 1, 1}, conv_case{3, 2, 8, 5, 3, 2, 1},
+                            conv_case{5, 4, 4, 3, 1, 1, 0}, conv_case{4, 3, 6, 2, 1, 2, 0},
+                            conv_case{2, 1, 9, 3, 7, 2, 3}, conv_case{40, 2, 2, 3, 3, 1, 1}}) {
     nn::conv2d<double> conv({g.c, g.co, g.k, g.s, g.p});
     conv.reset_parameters(random::key(3));
     const auto x = test::randn(shape{g.n, g.c, g.h, g.h}, 5);
@@ -71,13 +73,10 @@ TEST_CASE("conv2d: matches the direct definition for strides, padding and small 
 }
 
 TEST_CASE("conv2d: gradients by finite differences") {
-  struct cfg {
-    index_t n, c, h, co, k, s, p;
-    bool bias;
-  };
-  for (const cfg g : {cfg{2, 2, 5, 3, 3, 1, 1, false}, cfg{2, 3, 6, 2, 3, 2, 1, true},
-                      cfg{3, 2, 3, 2, 1, 1, 0, true}, cfg{2, 2, 5, 2, 1, 2, 0, false},
-                      cfg{30, 1, 2, 2, 3, 1, 1, false}}) {
+  for (const conv_case g :
+       {conv_case{2, 2, 5, 3, 3, 1, 1, false}, conv_case{2, 3, 6, 2, 3, 2, 1, true},
+        conv_case{3, 2, 3, 2, 1, 1, 0, true}, conv_case{2, 2, 5, 2, 1, 2, 0, false},
+        conv_case{30, 1, 2, 2, 3, 1, 1, false}}) {
     nn::conv2d<double> conv({g.c, g.co, g.k, g.s, g.p, g.bias});
     conv.reset_parameters(random::key(11));
     auto x = test::randn(shape{g.n, g.c, g.h, g.h}, 12);
@@ -90,14 +89,11 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
   // Covers the float register-tile path: stride 1 (dx as a convolution), stride 2, 1×1,
   // several image groups and weight-gradient chunks, the weight gradient by channel blocks
   // (the last config), row and column remainders, a bias.
-  struct cfg {
-    index_t n, c, h, co, k, s, p;
-    bool bias;
-  };
-  for (const cfg g : {cfg{70, 8, 4, 20, 3, 1, 1, false}, cfg{3, 5, 28, 16, 3, 1, 1, true},
-                      cfg{9, 6, 13, 33, 3, 2, 1, false}, cfg{11, 7, 10, 12, 1, 2, 0, true},
-                      cfg{4, 3, 9, 5, 5, 1, 1, false}, cfg{600, 2, 2, 9, 1, 1, 0, false},
-                      cfg{3, 40, 4, 24, 3, 1, 1, true}}) {
+  for (const conv_case g :
+       {conv_case{70, 8, 4, 20, 3, 1, 1, false}, conv_case{3, 5, 28, 16, 3, 1, 1, true},
+        conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
+        conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{600, 2, 2, 9, 1, 1, 0, false},
+        conv_case{3, 40, 4, 24, 3, 1, 1, true}}) {
     nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
     nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
     cf.reset_parameters(random::key(7));
