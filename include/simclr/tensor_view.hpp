@@ -63,9 +63,9 @@ class tensor_view {
   template <class... I>
     requires(Backend::host_accessible && (std::is_integral_v<I> && ...))
   [[nodiscard]] T& operator()(I... idx) const noexcept {
-    const index_t ids[sizeof...(I) + 1] = {static_cast<index_t>(idx)..., 0};  // +1: rank 0
     index_t offset = 0;
-    for (std::size_t k = 0; k < sizeof...(I); ++k) offset += ids[k] * strides_[k];
+    std::size_t k = 0;
+    ((offset += static_cast<index_t>(idx) * strides_[k++]), ...);  // rank 0: offset 0
     return data_[offset];
   }
 
