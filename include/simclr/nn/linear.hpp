@@ -73,11 +73,8 @@ class linear {
   }
 
   void visit_state(const state_visitor<T, Backend>& f, const std::string& prefix) {
-    f({join_name(prefix, "weight"), state_kind::parameter, parameter_role::weight, &weight_,
-       &weight_grad_, nullptr});
-    if (opt_.bias)
-      f({join_name(prefix, "bias"), state_kind::parameter, parameter_role::bias, &bias_,
-         &bias_grad_, nullptr});
+    visit_weight_and_bias(f, prefix, weight_, weight_grad_, opt_.bias ? &bias_ : nullptr,
+                          opt_.bias ? &bias_grad_ : nullptr);
   }
 
   [[nodiscard]] const linear_options& options() const noexcept { return opt_; }

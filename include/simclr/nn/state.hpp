@@ -37,6 +37,19 @@ using state_visitor = std::function<void(const state_ref<T, Backend>&)>;
   return prefix.empty() ? name : prefix + "." + name;
 }
 
+/// Visits "prefix.weight" (role weight) and, when `bias` is non-null, "prefix.bias" (role bias):
+/// the state of the affine layers (conv2d, linear).
+template <class T, backend Backend>
+void visit_weight_and_bias(const state_visitor<T, Backend>& f, const std::string& prefix,
+                           tensor<T, Backend>& weight, tensor<T, Backend>& weight_grad,
+                           tensor<T, Backend>* bias, tensor<T, Backend>* bias_grad) {
+  f({join_name(prefix, "weight"), state_kind::parameter, parameter_role::weight, &weight,
+     &weight_grad, nullptr});
+  if (bias != nullptr)
+    f({join_name(prefix, "bias"), state_kind::parameter, parameter_role::bias, bias, bias_grad,
+       nullptr});
+}
+
 /// The parameters of any module with `visit_state`, as the optimizer concept takes them.
 template <class T, class Backend, class Module>
 [[nodiscard]] std::vector<parameter<T, Backend>> parameters_of(Module& m,
