@@ -14,10 +14,6 @@ using namespace simclr;
 using namespace simclr::augment;
 
 namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
 // Python's str() of the factors in the fixture names.
 std::string fmt(double v) {
   char buf[32];
@@ -29,46 +25,46 @@ std::string fmt(double v) {
 }  // namespace
 
 TEST_CASE("adjust_brightness matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const float f : {0.0f, 0.6f, 1.0f, 1.7f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_brightness(img, f), ops().tensor_at("brightness_" + fmt(f))) <=
+    CHECK(test::max_abs_diff(adjust_brightness(img, f), test::augment_ops().tensor_at("brightness_" + fmt(f))) <=
           1e-5);
   }
-  CHECK(test::max_abs_diff(adjust_brightness(ops().tensor_at("img1"), 1.4f),
-                           ops().tensor_at("brightness_gray_1.4")) <= 1e-5);
+  CHECK(test::max_abs_diff(adjust_brightness(test::augment_ops().tensor_at("img1"), 1.4f),
+                           test::augment_ops().tensor_at("brightness_gray_1.4")) <= 1e-5);
 }
 
 TEST_CASE("adjust_contrast matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const float f : {0.0f, 0.3f, 1.0f, 1.8f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_contrast(img, f), ops().tensor_at("contrast_" + fmt(f))) <=
+    CHECK(test::max_abs_diff(adjust_contrast(img, f), test::augment_ops().tensor_at("contrast_" + fmt(f))) <=
           1e-5);
   }
-  CHECK(test::max_abs_diff(adjust_contrast(ops().tensor_at("img1"), 1.8f),
-                           ops().tensor_at("contrast_gray_1.8")) <= 1e-5);
+  CHECK(test::max_abs_diff(adjust_contrast(test::augment_ops().tensor_at("img1"), 1.8f),
+                           test::augment_ops().tensor_at("contrast_gray_1.8")) <= 1e-5);
 }
 
 TEST_CASE("adjust_saturation matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const float f : {0.0f, 0.2f, 1.0f, 1.9f}) {
     CAPTURE(f);
-    CHECK(test::max_abs_diff(adjust_saturation(img, f), ops().tensor_at("saturation_" + fmt(f))) <=
+    CHECK(test::max_abs_diff(adjust_saturation(img, f), test::augment_ops().tensor_at("saturation_" + fmt(f))) <=
           1e-5);
   }
 }
 
 TEST_CASE("adjust_hue matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const float d : {-0.5f, -0.4f, 0.0f, 0.13f, 0.5f}) {
     CAPTURE(d);
-    CHECK(test::max_abs_diff(adjust_hue(img, d), ops().tensor_at("hue_" + fmt(d))) <= 1e-4);
+    CHECK(test::max_abs_diff(adjust_hue(img, d), test::augment_ops().tensor_at("hue_" + fmt(d))) <= 1e-4);
   }
 }
 
 TEST_CASE("fixed points: brightness 1 contrast 1 saturation 1 and hue 0 are identities") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   CHECK(test::max_abs_diff(adjust_brightness(img, 1.0f), img) == 0.0);
   CHECK(test::max_abs_diff(adjust_contrast(img, 1.0f), img) <= 1e-7);
   CHECK(test::max_abs_diff(adjust_saturation(img, 1.0f), img) <= 1e-7);
@@ -76,7 +72,7 @@ TEST_CASE("fixed points: brightness 1 contrast 1 saturation 1 and hue 0 are iden
   // A full turn of hue (two half turns) comes back.
   CHECK(test::max_abs_diff(adjust_hue(adjust_hue(img, 0.5f), 0.5f), img) <= 1e-5);
   // Saturation and hue leave 1-channel images alone (as torchvision).
-  const tensor<float> gray = ops().tensor_at("img1");
+  const tensor<float> gray = test::augment_ops().tensor_at("img1");
   CHECK(test::max_abs_diff(adjust_saturation(gray, 0.3f), gray) == 0.0);
   CHECK(test::max_abs_diff(adjust_hue(gray, 0.3f), gray) == 0.0);
 }
@@ -88,30 +84,30 @@ TEST_CASE("jitter applies the ops in the given order as ColorJitter does") {
   p.contrast = 0.7f;
   p.saturation = 1.5f;
   p.hue = -0.2f;
-  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) <=
+  CHECK(test::max_abs_diff(jitter(test::augment_ops().tensor_at("img3"), p), test::augment_ops().tensor_at("jitter_2031")) <=
         1e-4);
   // Another order gives another image: the order matters.
   p.order = {0, 1, 2, 3};
-  CHECK(test::max_abs_diff(jitter(ops().tensor_at("img3"), p), ops().tensor_at("jitter_2031")) >
+  CHECK(test::max_abs_diff(jitter(test::augment_ops().tensor_at("img3"), p), test::augment_ops().tensor_at("jitter_2031")) >
         1e-3);
 }
 
 TEST_CASE("TF semantics match the tf.image restatements") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   CHECK(test::max_abs_diff(adjust_contrast(img, 1.6f, semantics::tf),
-                           ops().tensor_at("tf_contrast_1.6")) <= 1e-5);
+                           test::augment_ops().tensor_at("tf_contrast_1.6")) <= 1e-5);
   CHECK(test::max_abs_diff(adjust_contrast(img, 0.3f, semantics::tf),
-                           ops().tensor_at("tf_contrast_0.3")) <= 1e-5);
+                           test::augment_ops().tensor_at("tf_contrast_0.3")) <= 1e-5);
   CHECK(test::max_abs_diff(adjust_saturation(img, 1.7f, semantics::tf),
-                           ops().tensor_at("tf_saturation_1.7")) <= 1e-4);
+                           test::augment_ops().tensor_at("tf_saturation_1.7")) <= 1e-4);
   CHECK(test::max_abs_diff(adjust_saturation(img, 0.3f, semantics::tf),
-                           ops().tensor_at("tf_saturation_0.3")) <= 1e-4);
-  CHECK(test::max_abs_diff(adjust_hue(img, 0.3f, semantics::tf), ops().tensor_at("tf_hue_0.3")) <=
+                           test::augment_ops().tensor_at("tf_saturation_0.3")) <= 1e-4);
+  CHECK(test::max_abs_diff(adjust_hue(img, 0.3f, semantics::tf), test::augment_ops().tensor_at("tf_hue_0.3")) <=
         1e-4);
   CHECK(test::max_abs_diff(adjust_brightness_additive(img, 0.25f),
-                           ops().tensor_at("tf_brightness_add_0.25")) <= 1e-6);
+                           test::augment_ops().tensor_at("tf_brightness_add_0.25")) <= 1e-6);
   CHECK(test::max_abs_diff(adjust_brightness_additive(img, -0.3f),
-                           ops().tensor_at("tf_brightness_add_-0.3")) <= 1e-6);
+                           test::augment_ops().tensor_at("tf_brightness_add_-0.3")) <= 1e-6);
   jitter_params p;
   p.order = {1, 3, 0, 2};
   p.brightness = 0.1f;
@@ -119,9 +115,9 @@ TEST_CASE("TF semantics match the tf.image restatements") {
   p.saturation = 0.6f;
   p.hue = 0.45f;
   CHECK(test::max_abs_diff(jitter(img, p, semantics::tf, tf_brightness::additive),
-                           ops().tensor_at("tf_jitter_1302_additive")) <= 1e-4);
+                           test::augment_ops().tensor_at("tf_jitter_1302_additive")) <= 1e-4);
   // TF contrast differs from torchvision's (per-channel vs grayscale mean).
-  CHECK(test::max_abs_diff(adjust_contrast(img, 1.6f), ops().tensor_at("tf_contrast_1.6")) > 1e-3);
+  CHECK(test::max_abs_diff(adjust_contrast(img, 1.6f), test::augment_ops().tensor_at("tf_contrast_1.6")) > 1e-3);
 }
 
 TEST_CASE("color_jitter samples factors in range and every order") {
@@ -189,7 +185,7 @@ TEST_CASE("color ops reject bad parameters") {
 }
 
 TEST_CASE("color_jitter output stays in the unit interval") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   const color_jitter cj(1.5f, 1.5f, 1.5f, 0.5f);
   for (int i = 0; i < 50; ++i) {
     random::stream rng(random::derive(8, static_cast<std::uint64_t>(i)));

@@ -14,10 +14,6 @@ using namespace simclr;
 using namespace simclr::augment;
 
 namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
 struct add_constant {  // a user op without an in-place `apply`: compose calls operator()
   float value;
   tensor<float> operator()(const tensor<float>& img, random::stream&) const {
@@ -55,7 +51,7 @@ TEST_CASE("compose applies its ops first to last") {
 }
 
 TEST_CASE("compose of flip and solarize equals the explicit calls") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   const auto c = compose(random_horizontal_flip(1.0), random_solarize(0.5f, 1.0));
   random::stream rng(random::key(2));
   CHECK(test::max_abs_diff(c(img, rng), solarize(hflip(img), 0.5f)) == 0.0);
@@ -63,7 +59,7 @@ TEST_CASE("compose of flip and solarize equals the explicit calls") {
 
 TEST_CASE("each op draws from its own child stream") {
   // The cutout's position must not depend on how many numbers the op before it drew.
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   const random_cutout cut{4, 1.0, 0.0f};
   const auto one = compose(random_horizontal_flip(0.0), cut);   // flip draws 2 words
   const auto other = compose(random_solarize(0.5f, 0.0), cut);  // solarize draws 2 words too
@@ -75,7 +71,7 @@ TEST_CASE("each op draws from its own child stream") {
 }
 
 TEST_CASE("a user augmentation runs inside a SimCLR-style policy") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   const auto policy =
       compose(random_resized_crop(8), random_horizontal_flip(), random_cutout{3, 1.0, 0.5f});
   random::stream rng(random::key(4));

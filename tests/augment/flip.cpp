@@ -9,22 +9,15 @@
 using namespace simclr;
 using namespace simclr::augment;
 
-namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
-}  // namespace
-
 TEST_CASE("hflip matches torchvision and is an involution") {
-  const tensor<float> img = ops().tensor_at("img3");
-  CHECK(test::max_abs_diff(hflip(img), ops().tensor_at("hflip")) == 0.0);
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  CHECK(test::max_abs_diff(hflip(img), test::augment_ops().tensor_at("hflip")) == 0.0);
   CHECK(test::max_abs_diff(hflip(hflip(img)), img) == 0.0);
 }
 
 TEST_CASE("random_horizontal_flip flips with probability p") {
-  const tensor<float> img = ops().tensor_at("img3");
-  const tensor<float> flipped = ops().tensor_at("hflip");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  const tensor<float> flipped = test::augment_ops().tensor_at("hflip");
   for (const double p : {0.0, 0.5, 0.9, 1.0}) {
     CAPTURE(p);
     const random_horizontal_flip flip(p);

@@ -11,13 +11,6 @@
 using namespace simclr;
 using namespace simclr::augment;
 
-namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
-}  // namespace
-
 TEST_CASE("gaussian_kernel matches torchvision") {
   for (const auto& [size, sigma, name] : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
                                           {3, 0.5f, "3_0.5"},
@@ -25,7 +18,7 @@ TEST_CASE("gaussian_kernel matches torchvision") {
                                           {9, 0.1f, "9_0.1"}}) {
     CAPTURE(name);
     const std::vector<float> k = gaussian_kernel(size, sigma);
-    const auto& ref = ops().at(std::string("kernel_") + name).values;
+    const auto& ref = test::augment_ops().at(std::string("kernel_") + name).values;
     REQUIRE(k.size() == ref.size());
     for (std::size_t i = 0; i < k.size(); ++i) CHECK(k[i] == doctest::Approx(ref[i]).epsilon(1e-6));
     CHECK(std::accumulate(k.begin(), k.end(), 0.0) == doctest::Approx(1.0).epsilon(1e-6));
@@ -33,23 +26,23 @@ TEST_CASE("gaussian_kernel matches torchvision") {
 }
 
 TEST_CASE("gaussian_blur matches torchvision with reflect padding and TF with zero padding") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const auto& [size, sigma, name] : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
                                           {3, 0.5f, "3_0.5"},
                                           {17, 2.0f, "17_2.0"},
                                           {9, 0.1f, "9_0.1"}}) {
     CAPTURE(name);
     CHECK(test::max_abs_diff(gaussian_blur(img, size, sigma),
-                             ops().tensor_at(std::string("blur_") + name)) <= 1e-5);
+                             test::augment_ops().tensor_at(std::string("blur_") + name)) <= 1e-5);
     CHECK(test::max_abs_diff(gaussian_blur(img, size, sigma, blur_padding::zero),
-                             ops().tensor_at(std::string("blur_tf_") + name)) <= 1e-5);
+                             test::augment_ops().tensor_at(std::string("blur_tf_") + name)) <= 1e-5);
   }
-  CHECK(test::max_abs_diff(gaussian_blur(ops().tensor_at("img1"), 7, 1.0f),
-                           ops().tensor_at("blur_gray_7_1.0")) <= 1e-5);
+  CHECK(test::max_abs_diff(gaussian_blur(test::augment_ops().tensor_at("img1"), 7, 1.0f),
+                           test::augment_ops().tensor_at("blur_gray_7_1.0")) <= 1e-5);
 }
 
 TEST_CASE("blur fixed points: size 1 and a constant image") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   CHECK(test::max_abs_diff(gaussian_blur(img, 1, 1.0f), img) == 0.0);
   tensor<float> flat(shape{3, 6, 5});
   flat.fill(0.25f);
@@ -73,7 +66,7 @@ TEST_CASE("blur_kernel_size is 10 percent of the side made odd") {
 }
 
 TEST_CASE("random_gaussian_blur draws sigma in its range and TF mode fixes it per batch") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   const random_gaussian_blur blur({0.1f, 2.0f}, 5);
   random::stream a(random::key(1)), b(random::key(1)), c(random::key(2));
   const tensor<float> out_a = blur(img, a);

@@ -9,25 +9,18 @@
 using namespace simclr;
 using namespace simclr::augment;
 
-namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
-}  // namespace
-
 TEST_CASE("rgb_to_grayscale matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
-  CHECK(test::max_abs_diff(rgb_to_grayscale(img, 1), ops().tensor_at("gray_1")) <= 1e-6);
-  CHECK(test::max_abs_diff(rgb_to_grayscale(img, 3), ops().tensor_at("gray_3")) <= 1e-6);
-  const tensor<float> gray = ops().tensor_at("img1");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  CHECK(test::max_abs_diff(rgb_to_grayscale(img, 1), test::augment_ops().tensor_at("gray_1")) <= 1e-6);
+  CHECK(test::max_abs_diff(rgb_to_grayscale(img, 3), test::augment_ops().tensor_at("gray_3")) <= 1e-6);
+  const tensor<float> gray = test::augment_ops().tensor_at("img1");
   CHECK(test::max_abs_diff(rgb_to_grayscale(gray, 1), gray) == 0.0);
   CHECK_THROWS_AS((void)rgb_to_grayscale(img, 2), value_error);
 }
 
 TEST_CASE("random_grayscale converts with probability p and keeps the channels") {
-  const tensor<float> img = ops().tensor_at("img3");
-  const tensor<float> gray3 = ops().tensor_at("gray_3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  const tensor<float> gray3 = test::augment_ops().tensor_at("gray_3");
   const random_grayscale g(0.2);
   std::size_t hits = 0;
   const std::size_t n = 4000;

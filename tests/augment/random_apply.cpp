@@ -11,16 +11,9 @@
 using namespace simclr;
 using namespace simclr::augment;
 
-namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
-}  // namespace
-
 TEST_CASE("random_apply applies the op with probability p") {
-  const tensor<float> img = ops().tensor_at("img3");
-  const tensor<float> sol = ops().tensor_at("solarize_0.5");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  const tensor<float> sol = test::augment_ops().tensor_at("solarize_0.5");
   for (const double p : {0.0, 0.3, 0.8, 1.0}) {
     CAPTURE(p);
     const random_apply ra(p, random_solarize(0.5f, 1.0));

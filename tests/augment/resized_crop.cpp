@@ -17,10 +17,6 @@ using namespace simclr::augment;
 
 namespace {
 
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
 const test::fixture_file& samplers() {
   static const test::fixture_file f(test::fixtures_dir() / "augment" / "sampler.bin");
   return f;
@@ -62,49 +58,49 @@ crop_stats draw(Sampler&& sampler, index_t H, index_t W, int n, std::uint64_t se
 }  // namespace
 
 TEST_CASE("resized_crop matches torchvision resized_crop with antialias off") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const std::string mode : {"bilinear", "bicubic"}) {
     for (const std::string name : {"up", "down", "same", "mixed", "strip"}) {
       CAPTURE(mode);
       CAPTURE(name);
-      const auto& p = ops().at("crop_" + mode + "_" + name + "_box").values;
+      const auto& p = test::augment_ops().at("crop_" + mode + "_" + name + "_box").values;
       const crop_box box{static_cast<index_t>(p[0]), static_cast<index_t>(p[1]),
                          static_cast<index_t>(p[2]), static_cast<index_t>(p[3])};
       const tensor<float> out =
           resized_crop(img, box, static_cast<index_t>(p[4]), static_cast<index_t>(p[5]),
                        mode == "bilinear" ? interpolation::bilinear : interpolation::bicubic);
-      CHECK(test::max_abs_diff(out, ops().tensor_at("crop_" + mode + "_" + name)) <= 1e-5);
+      CHECK(test::max_abs_diff(out, test::augment_ops().tensor_at("crop_" + mode + "_" + name)) <= 1e-5);
     }
   }
 }
 
 TEST_CASE("bicubic_tf matches TF2 resize_bicubic with half-pixel centres") {
   // Reference: a restatement of TF's kernel in tests/fixtures/generate_augment.py.
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   for (const std::string name : {"up", "down", "same", "mixed", "strip"}) {
     CAPTURE(name);
-    const auto& p = ops().at("crop_bicubic_" + name + "_box").values;
+    const auto& p = test::augment_ops().at("crop_bicubic_" + name + "_box").values;
     const crop_box box{static_cast<index_t>(p[0]), static_cast<index_t>(p[1]),
                        static_cast<index_t>(p[2]), static_cast<index_t>(p[3])};
     const tensor<float> out = resized_crop(img, box, static_cast<index_t>(p[4]),
                                            static_cast<index_t>(p[5]), interpolation::bicubic_tf);
-    CHECK(test::max_abs_diff(out, ops().tensor_at("crop_bicubic_tf_" + name)) <= 1e-5);
+    CHECK(test::max_abs_diff(out, test::augment_ops().tensor_at("crop_bicubic_tf_" + name)) <= 1e-5);
     if (name == "up") {  // a = −0.5 and dropped edge taps: not torch's bicubic
-      CHECK(test::max_abs_diff(out, ops().tensor_at("crop_bicubic_up")) > 1e-3);
+      CHECK(test::max_abs_diff(out, test::augment_ops().tensor_at("crop_bicubic_up")) > 1e-3);
     }
   }
 }
 
 TEST_CASE("resize of a 1-channel image matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img1");
+  const tensor<float> img = test::augment_ops().tensor_at("img1");
   CHECK(test::max_abs_diff(resize(img, 13, 4, interpolation::bilinear),
-                           ops().tensor_at("crop_bilinear_gray")) <= 1e-5);
+                           test::augment_ops().tensor_at("crop_bilinear_gray")) <= 1e-5);
   CHECK(test::max_abs_diff(resize(img, 13, 4, interpolation::bicubic),
-                           ops().tensor_at("crop_bicubic_gray")) <= 1e-5);
+                           test::augment_ops().tensor_at("crop_bicubic_gray")) <= 1e-5);
 }
 
 TEST_CASE("resize to the same size is the identity") {
-  const tensor<float> img = ops().tensor_at("img3");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
   CHECK(test::max_abs_diff(resize(img, 9, 11), img) == 0.0);
   CHECK(test::max_abs_diff(resize(img, 9, 11, interpolation::bicubic), img) == 0.0);
   CHECK(test::max_abs_diff(resize(img, 9, 11, interpolation::bicubic_tf), img) == 0.0);

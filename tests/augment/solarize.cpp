@@ -9,17 +9,10 @@
 using namespace simclr;
 using namespace simclr::augment;
 
-namespace {
-const test::fixture_file& ops() {
-  static const test::fixture_file f(test::fixtures_dir() / "augment" / "ops.bin");
-  return f;
-}
-}  // namespace
-
 TEST_CASE("solarize matches torchvision") {
-  const tensor<float> img = ops().tensor_at("img3");
-  CHECK(test::max_abs_diff(solarize(img, 0.5f), ops().tensor_at("solarize_0.5")) <= 1e-7);
-  CHECK(test::max_abs_diff(solarize(img, 0.3f), ops().tensor_at("solarize_0.3")) <= 1e-7);
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  CHECK(test::max_abs_diff(solarize(img, 0.5f), test::augment_ops().tensor_at("solarize_0.5")) <= 1e-7);
+  CHECK(test::max_abs_diff(solarize(img, 0.3f), test::augment_ops().tensor_at("solarize_0.3")) <= 1e-7);
   // Threshold above every value: identity.
   tensor<float> dark(shape{1, 2, 2}, {0.1f, 0.2f, 0.3f, 0.4f});
   CHECK(test::max_abs_diff(solarize(dark, 0.9f), dark) == 0.0);
@@ -27,8 +20,8 @@ TEST_CASE("solarize matches torchvision") {
 }
 
 TEST_CASE("random_solarize solarizes with probability p") {
-  const tensor<float> img = ops().tensor_at("img3");
-  const tensor<float> sol = ops().tensor_at("solarize_0.5");
+  const tensor<float> img = test::augment_ops().tensor_at("img3");
+  const tensor<float> sol = test::augment_ops().tensor_at("solarize_0.5");
   const random_solarize s(0.5f, 0.2);
   std::size_t hits = 0;
   const std::size_t n = 3000;

@@ -100,6 +100,12 @@ inline std::filesystem::path fixtures_dir() {
   return std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures";
 }
 
+/// The augmentation ops' torchvision fixtures (tests/fixtures/augment/ops.bin), read once.
+inline const fixture_file& augment_ops() {
+  static const fixture_file f(fixtures_dir() / "augment" / "ops.bin");
+  return f;
+}
+
 /// Largest |a − b| over two tensors of the same shape (infinity if the shapes differ).
 inline double max_abs_diff(const tensor<float>& a, const tensor<float>& b) {
   if (!(a.shape() == b.shape())) return 1e30;
