@@ -4,6 +4,7 @@
 // need zlib, nlohmann-json or LBFGS++: link simclr::io) and the CUDA backend (<simclr/cuda.cuh>).
 #pragma once
 
+#include <simclr/augment/apply_view.hpp>
 #include <simclr/augment/color_jitter.hpp>
 #include <simclr/augment/compose.hpp>
 #include <simclr/augment/flip.hpp>
@@ -16,6 +17,7 @@
 #include <simclr/augment/semantics.hpp>
 #include <simclr/augment/solarize.hpp>
 #include <simclr/augment/two_views.hpp>
+#include <simclr/augment/view_params.hpp>
 #include <simclr/backend/cpu/gemm.hpp>
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/memory.hpp>
