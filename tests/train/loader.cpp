@@ -61,3 +61,55 @@ TEST_CASE("two_view_loader: errors reach the consumer; too small a data set is r
   CHECK(loader.next().has_value());
   CHECK_THROWS_WITH_AS((void)loader.next(), "img5.png: truncated", io_error);
 }
+
+TEST_CASE("two_view_loader raw_images: the decoded images stacked, the same samples, no views") {
+  const test::toy_images data(50, 12, 4, 1);
+  const auto policy = augment::fashion_mnist_policy(10);
+  train::two_view_loader views(data, policy, {.batch_size = 16, .seed = 3});
+  train::two_view_loader raw(data, policy, {.batch_size = 16, .seed = 3, .raw_images = true});
+  views.start_epoch(1);
+  raw.start_epoch(1);
+  index_t batches = 0;
+  while (auto r = raw.next()) {
+    const auto v = views.next();
+    REQUIRE(v.has_value());
+    CHECK(r->index == v->index);
+    CHECK(r->epoch == 1);
+    CHECK(r->samples == v->samples);  // the same order: device views get the same keys
+    CHECK(r->views.numel() == 0);
+    REQUIRE(r->images.shape() == shape{16, 12, 12, 1});
+    for (std::size_t i = 0; i < r->samples.size(); ++i) {
+      const auto& img = data.image(static_cast<index_t>(r->samples[i]));
+      CHECK(std::memcmp(r->images.data() + static_cast<index_t>(i) * 144, img.data(), 144) == 0);
+    }
+    // What the device makes from the raw batch: two_views of the same images and keys.
+    std::vector<augment::image_u8> imgs;
+    for (const auto s : r->samples) imgs.push_back(data.image(static_cast<index_t>(s)));
+    const tensor<float> again =
+        augment::two_views(policy, std::span<const augment::image_u8>(imgs), {3, 1, r->index},
+                           r->samples);
+    CHECK(std::memcmp(again.data(), v->views.data(), again.bytes()) == 0);
+    ++batches;
+  }
+  CHECK(batches == 3);
+}
+
+TEST_CASE("two_view_loader raw_images: images of different sizes in one batch are an error") {
+  struct mixed {
+    index_t size() const { return 8; }
+    augment::image_u8 image(index_t i) const {
+      return augment::image_u8(shape{i == 6 ? 5 : 4, 4, 3});
+    }
+  } data;
+  const auto policy = augment::cifar_policy();
+  train::two_view_loader loader(data, policy,
+                                {.batch_size = 4, .shuffle = false, .raw_images = true});
+  loader.start_epoch(0);
+  const auto first = loader.next();
+  REQUIRE(first.has_value());
+  CHECK(first->images.shape() == shape{4, 4, 4, 3});
+  CHECK_THROWS_WITH_AS((void)loader.next(),
+                       doctest::Contains("image 6 has shape (5, 4, 3), image 4 of the same batch "
+                                         "(4, 4, 3)"),
+                       shape_error);
+}

@@ -1,6 +1,7 @@
 // simclr::train::two_view_loader: background threads make augmented two-view batches ahead of training.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <condition_variable>
@@ -9,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -50,11 +52,17 @@ struct loader_options {
   bool shuffle = true;
   std::size_t prefetch = 2;  ///< batches made ahead of the consumer
   std::size_t threads = 1;   ///< augmentation threads (besides the training threads)
+  /// Only decode and stack: each batch carries its images as one (N, H, W, C) 8-bit tensor in
+  /// view_batch::images and no views, for augmentations made elsewhere (on the device:
+  /// augment::two_views of <simclr/augment/cuda/two_views.cuh>). The images of a batch must
+  /// share one size (a shape_error from next() names the first that does not).
+  bool raw_images = false;
 };
 
 /// One two-view batch: rows i and i + N are the views of image `samples[i]`.
 struct view_batch {
-  tensor<float> views;                 ///< (2N, C, S, S)
+  tensor<float> views;                 ///< (2N, C, S, S); empty in raw_images mode
+  tensor<std::uint8_t> images;         ///< (N, H, W, C) the decoded images, raw_images mode only
   std::vector<std::uint64_t> samples;  ///< data set indices of the N images
   std::uint64_t epoch = 0;
   std::uint64_t index = 0;             ///< batch number within the epoch
@@ -96,14 +104,17 @@ class two_view_loader {
   }
 
   /// The next batch of the current epoch, waiting for it if needed; nothing at the epoch's end.
-  /// Adds the time spent waiting to wait_seconds(). Rethrows a failure of the producer.
+  /// Adds the time spent waiting to wait_seconds(). Rethrows a failure of the producer once the
+  /// batches made before it are taken.
   [[nodiscard]] std::optional<view_batch> next() {
     const auto t0 = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [&] { return !queue_.empty() || produced_all_ || failure_; });
     wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (failure_) std::rethrow_exception(failure_);
-    if (queue_.empty()) return std::nullopt;
+    if (queue_.empty()) {  // the batches made before a failure are delivered first
+      if (failure_) std::rethrow_exception(failure_);
+      return std::nullopt;
+    }
     view_batch b = std::move(queue_.front());
     queue_.pop_front();
     space_.notify_all();
@@ -135,8 +146,12 @@ class two_view_loader {
         std::vector<augment::image_u8> images;
         images.reserve(static_cast<std::size_t>(n));
         for (const auto s : batch.samples) images.push_back(source_.image(static_cast<index_t>(s)));
-        batch.views = augment::two_views(policy_, std::span<const augment::image_u8>(images),
-                                         {opt_.seed, epoch, batch.index}, batch.samples, pool_);
+        if (opt_.raw_images) {
+          batch.images = stack(images, batch.samples);
+        } else {
+          batch.views = augment::two_views(policy_, std::span<const augment::image_u8>(images),
+                                           {opt_.seed, epoch, batch.index}, batch.samples, pool_);
+        }
         std::lock_guard lock(mutex_);
         queue_.push_back(std::move(batch));
         ready_.notify_all();
@@ -149,6 +164,30 @@ class two_view_loader {
       failure_ = std::current_exception();
       ready_.notify_all();
     }
+  }
+
+  /// The images as one (N, H, W, C) tensor; throws shape_error unless they share one size.
+  static tensor<std::uint8_t> stack(const std::vector<augment::image_u8>& images,
+                                    const std::vector<std::uint64_t>& samples) {
+    const augment::image_u8& first = images.front();
+    augment::expect_image(first, "two_view_loader (raw images)");
+    const index_t per = first.numel();
+    for (std::size_t i = 1; i < images.size(); ++i)
+      if (!(images[i].shape() == first.shape()))
+        throw shape_error("simclr: two_view_loader (raw images): image " +
+                          std::to_string(samples[i]) + " has shape " +
+                          images[i].shape().to_string() + ", image " +
+                          std::to_string(samples[0]) + " of the same batch " +
+                          first.shape().to_string() +
+                          "; a raw batch needs images of one size (resize the data set, or make "
+                          "the views on the CPU)");
+    tensor<std::uint8_t> out(shape{static_cast<index_t>(images.size()), first.extent(0),
+                                   first.extent(1), first.extent(2)},
+                             uninitialized);  // (N, H, W, C)
+    for (std::size_t i = 0; i < images.size(); ++i)
+      std::copy(images[i].data(), images[i].data() + per,
+                out.data() + static_cast<index_t>(i) * per);
+    return out;
   }
 
   void stop() {
