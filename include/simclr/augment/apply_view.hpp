@@ -18,18 +18,18 @@ namespace simclr::augment {
 struct serial_executor {
   /// f(i) for i in [0, n).
   template <class F>
-  void for_each(index_t n, F&& f) const {
+  SIMCLR_HOST_DEVICE void for_each(index_t n, F&& f) const {
     for (index_t i = 0; i < n; ++i) f(i);
   }
   /// Σ f(i) for i in [0, n), in double (the same value for every caller).
   template <class F>
-  [[nodiscard]] double sum(index_t n, F&& f) const {
+  [[nodiscard]] SIMCLR_HOST_DEVICE double sum(index_t n, F&& f) const {
     double s = 0.0;
     for (index_t i = 0; i < n; ++i) s += f(i);
     return s;
   }
   /// Makes the writes of the previous for_each visible to the next (nothing to do here).
-  void sync() const {}
+  SIMCLR_HOST_DEVICE void sync() const {}
 };
 
 /// An (H, W, C) 8-bit source image, read as float x / 255 (augment::to_float).

@@ -202,6 +202,12 @@ void draw_op(const compose<Ops...>& c, view_draw& d, random::stream& rng) {
 
 }  // namespace detail
 
+/// True when draw_view_params (and so the device two_views) takes `Policy`: its ops all have
+/// device versions and every compose lists them in the device pipeline's order.
+template <class Policy>
+inline constexpr bool runs_on_device =
+    detail::device_stage<Policy>::supported && detail::device_ordered<Policy>::value;
+
 /// The parameters of one view of an h × w image with `channels` channels (1 or 3), drawn from
 /// `rng` exactly as `policy(image, rng)` draws them on the CPU (the same numbers from the same
 /// streams: compose's child streams, random_apply's Bernoulli, the crop samplers, jitter's
