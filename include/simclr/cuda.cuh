@@ -6,6 +6,7 @@
 
 #include <simclr/simclr.hpp>
 
+#include <simclr/augment/cuda/two_views.cuh>
 #include <simclr/backend/cuda/batch_norm.cuh>
 #include <simclr/backend/cuda/check.cuh>
 #include <simclr/backend/cuda/conv2d.cuh>
@@ -22,3 +23,4 @@
 #include <simclr/loss/cuda/nt_logistic.cuh>
 #include <simclr/loss/cuda/nt_xent.cuh>
 #include <simclr/optim/cuda/update.cuh>
+#include <simclr/train/cuda/prefetch.cuh>

@@ -163,3 +163,13 @@ TEST_CASE("model: a head whose width differs from the encoder's is reported with
       "input width the encoder's output_dim()",
       value_error);
 }
+
+TEST_CASE("fit: device_augment with a CPU model is refused before training") {
+  const test::toy_images data(16, 12, 2, 1);
+  auto net = make_model();
+  auto opt = make_sgd();
+  auto o = options(fresh_dir("device-augment-cpu"), 1);
+  o.device_augment = true;
+  CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
+                       doctest::Contains("device_augment needs a cuda_t model"), value_error);
+}

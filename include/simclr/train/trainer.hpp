@@ -11,10 +11,13 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include <simclr/augment/two_views.hpp>
+#include <simclr/augment/view_params.hpp>
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
 #include <simclr/model.hpp>
@@ -34,6 +37,12 @@ struct trainer_options {
   double warmup_epochs = 1.0;    ///< linear warm-up, then cosine decay to 0, per step
   std::filesystem::path out_dir = "simclr-run";  ///< log, checkpoints
   std::size_t loader_threads = 1;
+  /// With a cuda_t model: make the two views on the device (augment::two_views of
+  /// <simclr/augment/cuda/two_views.cuh>) from the loader's raw (N, H, W, C) batches instead of
+  /// on the CPU threads. Same keys, so the same views to float rounding; the data set's images
+  /// must share one size, and the policy's ops must have device versions (docs/cuda.md). A
+  /// value_error for a CPU model.
+  bool device_augment = false;
   /// Progress display: a bar redrawn in place on a terminal, plain lines otherwise.
   enum class progress_style { automatic, bar, lines, none } progress = progress_style::automatic;
   bool checkpoint_each_epoch = true;
@@ -70,8 +79,41 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   if (o.epochs < 1 || o.batch_size < 1)
     throw value_error("simclr: train::fit: epochs and batch_size must be ≥ 1");
   fs::create_directories(o.out_dir);
+  constexpr bool on_cpu = std::is_same_v<typename Model::backend_type, cpu_t>;
+  if (o.device_augment && on_cpu)
+    throw value_error("simclr: train::fit: device_augment needs a cuda_t model (this one runs on "
+                      "the CPU, whose views the loader makes)");
+  if constexpr (!augment::runs_on_device<Policy>) {
+    if (o.device_augment)
+      throw value_error("simclr: train::fit: device_augment: the policy holds ops without a device "
+                        "version or in another order (docs/cuda.md lists them); make the views on "
+                        "the CPU (device_augment = false)");
+  }
   two_view_loader loader(data, policy,
-                         {.batch_size = o.batch_size, .seed = o.seed, .threads = o.loader_threads});
+                         {.batch_size = o.batch_size,
+                          .seed = o.seed,
+                          .threads = o.loader_threads,
+                          .raw_images = o.device_augment});
+  // With a cuda_t model, batch b + 1 is copied to the device (pinned staging, copy stream) while
+  // step b computes: make_batch_prefetcher (found by ADL, <simclr/train/cuda/prefetch.cuh>).
+  // `pending` is the batch whose copy is in flight.
+  [[maybe_unused]] auto prefetch_views = [&] {
+    if constexpr (on_cpu) return 0;
+    else return make_batch_prefetcher(typename Model::backend_type{}, std::type_identity<float>{});
+  }();
+  [[maybe_unused]] auto prefetch_images = [&] {
+    if constexpr (on_cpu) return 0;
+    else return make_batch_prefetcher(typename Model::backend_type{},
+                                      std::type_identity<std::uint8_t>{});
+  }();
+  std::optional<view_batch> pending;
+  [[maybe_unused]] const auto fetch_ahead = [&] {
+    if constexpr (!on_cpu) {
+      pending = loader.next();
+      if (pending && o.device_augment) prefetch_images.start(pending->images);
+      if (pending && !o.device_augment) prefetch_views.start(pending->views);
+    }
+  };
   const index_t per_epoch = loader.batches_per_epoch();
   const double peak = optim::scaled_learning_rate(o.base_lr, o.batch_size, o.scaling);
   const optim::warmup_cosine_schedule schedule{
@@ -107,19 +149,40 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
 
   for (std::int64_t epoch = epoch0; epoch < o.epochs; ++epoch) {
     loader.start_epoch(static_cast<std::uint64_t>(epoch));
+    if constexpr (!on_cpu) fetch_ahead();  // the epoch's first batch starts its copy
     std::int64_t in_epoch = 0;
     while (true) {
       const double wait_before = loader.wait_seconds();
       const auto t0 = std::chrono::steady_clock::now();
-      auto batch = loader.next();
+      std::optional<view_batch> batch;
+      if constexpr (on_cpu) {
+        batch = loader.next();
+      } else {
+        batch = std::move(pending);
+        pending.reset();
+      }
       if (!batch) break;
       const double lr = schedule(step);
       step_metrics m;
       try {
-        if constexpr (std::is_same_v<typename Model::backend_type, cpu_t>) {
+        if constexpr (on_cpu) {
           m = net.train_step(batch->views, opt, lr);
-        } else {  // the loader's host batch goes to the device (to_device: found by ADL)
-          m = net.train_step(to_device(batch->views), opt, lr);
+        } else if (o.device_augment) {  // raw images to the device, views made there
+          const auto images = prefetch_images.take();
+          fetch_ahead();  // batch b + 1's copy overlaps step b
+          if constexpr (augment::runs_on_device<Policy>) {
+            // augment::two_views for device tensors (found by ADL through batch_position)
+            m = net.train_step(two_views(policy, images,
+                                         augment::batch_position{o.seed,
+                                                                 static_cast<std::uint64_t>(epoch),
+                                                                 batch->index},
+                                         std::span<const std::uint64_t>(batch->samples)),
+                               opt, lr);
+          }
+        } else {  // the loader's host views, copied while the previous step computed
+          const auto views = prefetch_views.take();
+          fetch_ahead();
+          m = net.train_step(views, opt, lr);
         }
       } catch (const value_error& e) {
         throw value_error(std::string(e.what()) + " [epoch " + std::to_string(epoch) + ", step " +
@@ -132,7 +195,7 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
-                    double(batch->views.extent(0)) / secs,
+                    double(2 * batch->samples.size()) / secs,
                     (loader.wait_seconds() - wait_before) * 1e3};
       result.steps.push_back(r);
       char line[512];

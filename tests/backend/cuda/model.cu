@@ -133,3 +133,37 @@ TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batche
   }, "");
   CHECK(k == trained.size());
 }
+
+TEST_CASE("cuda train::fit with device_augment: views made on the device train like the CPU's") {
+  namespace fs = std::filesystem;
+  const test::toy_images data(16, 12, 2, 7);
+  const auto policy = augment::fashion_mnist_policy(10);
+  const auto make = [](auto backend) {
+    using B = decltype(backend);
+    return model{encoders::resnet18<float, B>({.base_width = 4, .in_channels = 1,
+                                               .stem = encoders::stem::cifar, .seed = 1}),
+                 head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
+                 loss::nt_xent<float, B>({.temperature = 0.5})};
+  };
+  const auto options = [](const fs::path& dir, bool device_augment) {
+    fs::remove_all(dir);
+    return train::trainer_options{.epochs = 2, .batch_size = 8, .seed = 11, .base_lr = 0.3,
+                                  .warmup_epochs = 1, .out_dir = dir,
+                                  .device_augment = device_augment,
+                                  .progress = train::trainer_options::progress_style::none,
+                                  .metadata = {}};
+  };
+  auto cpu = make(cpu_t{});
+  auto gpu = make(cuda_t{});
+  optim::sgd<float> opt_cpu({.momentum = 0.9});
+  optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
+  const auto rc = train::fit(cpu, opt_cpu, data, policy,
+                             options(fs::temp_directory_path() / "simclr-cuda-aug-cpu", false));
+  const auto rg = train::fit(gpu, opt_gpu, data, policy,
+                             options(fs::temp_directory_path() / "simclr-cuda-aug-gpu", true));
+  REQUIRE(rc.steps.size() == 4);
+  REQUIRE(rg.steps.size() == rc.steps.size());
+  for (std::size_t i = 0; i < rc.steps.size(); ++i)
+    CHECK(rg.steps[i].loss == doctest::Approx(rc.steps[i].loss).epsilon(1e-4));
+  parity::check_state<float>(cpu, gpu, 2e-3);
+}
