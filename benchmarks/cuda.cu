@@ -2,6 +2,9 @@
 //   bench_cuda step    [views (1024)] [reps (10)]  ResNet-18 (CIFAR stem) on 3×32×32, MLP head
 //                                                   (512 → 512 → 128), NT-Xent τ = 0.5, SGD m = 0.9
 //   bench_cuda nt_xent [2N (8192)]    [reps (20)]  D = 128, τ = 0.1, float32
+//   bench_cuda augment [views (1024)] [reps (10)]  device two_views: CIFAR policy on 32×32
+//                                                   images, then the ImageNet policy (blur on)
+//                                                   to 224 px from 256×256 images (views / 4)
 // Add --tf32 to let float GEMMs use TF32 tensor cores. Prints "#" lines for people and
 // "result <name> <value>" lines for benchmarks/gpu_check.sh, next to benchmarks/cuda_torch.py.
 #include <algorithm>
@@ -58,6 +61,34 @@ int nt_xent(index_t rows, int reps) {
   std::printf("result simclr_nt_xent_ms %.4f\n", ms);
   return 0;
 }
+/// Device two_views of `views / 2` random 8-bit h×w×3 images (host-side draws included).
+template <class Policy>
+double augment_views_per_s(const Policy& policy, index_t views, index_t h, index_t w, int reps,
+                           const char* name) {
+  const index_t n = views / 2;
+  tensor<std::uint8_t> host(shape{n, h, w, 3}, uninitialized);
+  random::stream rng(random::key(3));
+  for (std::uint8_t& v : host.values()) v = static_cast<std::uint8_t>(rng.next_u32());
+  const tensor<std::uint8_t, cuda_t> images = to_device(host);
+  std::uint64_t batch = 0;
+  const double ms = median_ms(reps, [&] {
+    const auto out = augment::two_views(policy, images, {.seed = 1, .epoch = 0, .batch_index = batch++});
+    (void)out;
+  });
+  std::printf("# simclr  device augment  %s  %td views of %td×%td  median %8.3f ms  %10.0f views/s\n",
+              name, 2 * n, h, w, ms, 2 * n / ms * 1e3);
+  return 2 * n / ms * 1e3;
+}
+
+int augment_bench(index_t views, int reps) {
+  const double cifar = augment_views_per_s(augment::cifar_policy(), views, 32, 32, reps, "cifar 32 px");
+  const double imagenet =
+      augment_views_per_s(augment::imagenet_policy(), std::max<index_t>(2, views / 4), 256, 256,
+                          reps, "imagenet 224 px");
+  std::printf("result simclr_augment_cifar_views_per_s %.1f\n", cifar);
+  std::printf("result simclr_augment_imagenet_views_per_s %.1f\n", imagenet);
+  return 0;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,10 +113,11 @@ int main(int argc, char** argv) {
   try {
     if (what == "step") return step(arg(1, 1024), static_cast<int>(arg(2, 10)));
     if (what == "nt_xent") return nt_xent(arg(1, 8192), static_cast<int>(arg(2, 20)));
+    if (what == "augment") return augment_bench(arg(1, 1024), static_cast<int>(arg(2, 10)));
   } catch (const std::exception& e) {
     std::printf("bench_cuda: %s\n", e.what());
     return 1;
   }
-  std::printf("usage: bench_cuda step|nt_xent [size] [reps] [--tf32]\n");
+  std::printf("usage: bench_cuda step|nt_xent|augment [size] [reps] [--tf32]\n");
   return 2;
 }

@@ -61,6 +61,7 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
     bench "$prec" "$build/benchmarks/bench_cuda" nt_xent 8192 20 $flag
     bench "$prec" python3 "$root/benchmarks/cuda_torch.py" nt_xent 8192 20 $flag
   done
+  bench fp32 "$build/benchmarks/bench_cuda" augment 1024 10
   step "summary (ratio > 1: simclr faster)"
   awk '{v[$1" "$2]=$3}
        END {
@@ -71,6 +72,7 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
            printf "%s  ResNet-18 step, 1024 views: simclr %8.0f views/s  torch %8.0f views/s  ratio %.2f\n", prec, s, t, (t > 0 ? s / t : 0)
            printf "%s  NT-Xent fwd+bwd, 2N = 8192: simclr %8.3f ms       torch %8.3f ms       ratio %.2f\n", prec, a, b, (a > 0 ? b / a : 0)
          }
+         printf "device augmentation (two_views): CIFAR policy 32 px %10.0f views/s, ImageNet policy 224 px %8.0f views/s\n", v["fp32 simclr_augment_cifar_views_per_s"], v["fp32 simclr_augment_imagenet_views_per_s"]
        }' "$results"
   rm -f "$results"
 fi
