@@ -178,3 +178,15 @@ static_assert(augment::detail::device_ordered<simclr_policy>::value);
 static_assert(augment::detail::device_ordered<grayscale_policy>::value);
 static_assert(!augment::detail::device_ordered<compose<random_horizontal_flip, random_resized_crop>>::value);
 static_assert(!augment::detail::device_ordered<compose<random_grayscale, random_grayscale>>::value);
+
+TEST_CASE("nested random_apply(compose(...)) draws as the CPU op does") {
+  using inner = compose<random_horizontal_flip, color_jitter>;
+  const compose<random_resized_crop, random_apply<inner>> policy(
+      random_resized_crop(20), random_apply<inner>(0.7, inner(random_horizontal_flip(0.5),
+                                                            color_jitter(0.4f, 0.4f, 0.4f, 0.1f))));
+  static_assert(runs_on_device<decltype(policy)>);
+  const auto imgs = images_u8(20, 24, 30, 3, 8);
+  const view_stats st = compare(policy, imgs, {4, 4, 4});
+  CHECK(st.jitter > 0);
+  CHECK(st.worst <= 1e-5);
+}

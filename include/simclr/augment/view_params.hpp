@@ -184,6 +184,21 @@ inline void draw_op(const random_solarize& op, view_draw& d, random::stream& rng
   }
 }
 template <class Op>
+void draw_op(const random_apply<Op>& op, view_draw& d, random::stream& rng);
+template <class... Ops>
+void draw_op(const compose<Ops...>& c, view_draw& d, random::stream& rng);
+
+/// Any other op: no device version. The error's instantiation line names the op ("with Op = ...").
+template <class Op>
+void draw_op(const Op&, view_draw&, random::stream&) {
+  static_assert(simclr::detail::always_false<Op>,
+                "simclr: augment::draw_view_params: the policy holds an op without a device "
+                "version (Op, named in the instantiation line) — device augmentations run "
+                "random_resized_crop, random_horizontal_flip, color_jitter, random_grayscale, "
+                "random_gaussian_blur, random_solarize, and random_apply / compose of them (see "
+                "docs/cuda.md); make this policy's views on the CPU with augment::two_views");
+}
+template <class Op>
 void draw_op(const random_apply<Op>& op, view_draw& d, random::stream& rng) {
   if (rng.bernoulli(op.p)) draw_op(op.op, d, rng);  // the op draws from the same stream
 }
@@ -206,7 +221,8 @@ void draw_op(const compose<Ops...>& c, view_draw& d, random::stream& rng) {
 /// device versions and every compose lists them in the device pipeline's order.
 template <class Policy>
 inline constexpr bool runs_on_device =
-    detail::device_stage<Policy>::supported && detail::device_ordered<Policy>::value;
+    detail::device_stage<std::remove_cvref_t<Policy>>::supported &&
+    detail::device_ordered<std::remove_cvref_t<Policy>>::value;
 
 /// The parameters of one view of an h × w image with `channels` channels (1 or 3), drawn from
 /// `rng` exactly as `policy(image, rng)` draws them on the CPU (the same numbers from the same
@@ -218,12 +234,6 @@ inline constexpr bool runs_on_device =
 template <class Policy>
 [[nodiscard]] view_params draw_view_params(const Policy& policy, index_t h, index_t w,
                                            index_t channels, random::stream& rng) {
-  static_assert(detail::device_stage<Policy>::supported,
-                "simclr: augment::draw_view_params: the policy holds an op without a device "
-                "version — device augmentations run random_resized_crop, random_horizontal_flip, "
-                "color_jitter, random_grayscale, random_gaussian_blur, random_solarize, and "
-                "random_apply / compose of them (see docs/cuda.md); make other ops' views on the "
-                "CPU with augment::two_views");
   static_assert(detail::device_ordered<Policy>::value,
                 "simclr: augment::draw_view_params: device augmentations run their ops in the "
                 "order crop → flip → color jitter → grayscale → blur → solarize, each at most "
