@@ -1,6 +1,11 @@
 #include <simclr/nn/batch_norm.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include <doctest/doctest.h>
+
+#include <simclr/nn/relu.hpp>
 
 #include "support/layer_check.hpp"
 
@@ -60,6 +65,92 @@ TEST_CASE("batch_norm: zero_init, roles and names, bad input") {
   CHECK_THROWS_AS((void)bn.forward(tensor<float>(shape{1, 4}), mode::train), value_error);
   CHECK_THROWS_AS((void)bn.forward(tensor<float>(shape{2, 3, 4, 4}), mode::train), shape_error);
   CHECK_THROWS_AS(nn::batch_norm<float>({.channels = 2, .momentum = 1.5}), value_error);
+}
+
+TEST_CASE("batch_norm: the fused epilogue gives what BN, + residual and ReLU give separately") {
+  const auto x = test::randn<float>(shape{4, 3, 5, 5}, 11);
+  const auto r = test::randn<float>(x.shape(), 12);
+  const auto dy = test::randn<float>(x.shape(), 13);
+  const auto init = [](nn::batch_norm<float>& bn) {
+    random::fill_normal(bn.gamma().view(), random::key(14));
+    random::fill_normal(bn.beta().view(), random::key(15));
+  };
+  const auto relu = [](tensor<float> t) {
+    for (float& v : t.values()) v = v > 0.f ? v : 0.f;
+    return t;
+  };
+  const auto same = [](const tensor<float>& a, const tensor<float>& b) {
+    REQUIRE(a.shape() == b.shape());
+    return std::equal(a.data(), a.data() + a.numel(), b.data());
+  };
+  // Gradients: the same terms, summed in another order (the masked plane is a fresh buffer).
+  const auto close = [](const tensor<float>& a, const tensor<float>& b) {
+    REQUIRE(a.shape() == b.shape());
+    for (index_t i = 0; i < a.numel(); ++i)
+      if (std::abs(a.data()[i] - b.data()[i]) > 1e-5f * (1.0f + std::abs(b.data()[i])))
+        return false;
+    return true;
+  };
+  SUBCASE("bn → relu") {
+    nn::batch_norm<float> fused({.channels = 3}), plain({.channels = 3});
+    init(fused);
+    init(plain);
+    const auto y = fused.forward(tensor<float>(x), mode::train, {.relu = true});
+    const auto y_ref = relu(plain.forward(x, mode::train));
+    CHECK(same(y, y_ref));
+    CHECK_THROWS_AS((void)fused.backward(dy), error);  // the ReLU's output is needed
+    const auto dx = fused.backward(dy, y);
+    const auto dx_ref = plain.backward(nn::relu_grad(y_ref, dy));
+    CHECK(close(dx, dx_ref));
+    CHECK(close(fused.gamma_grad(), plain.gamma_grad()));
+    CHECK(close(fused.beta_grad(), plain.beta_grad()));
+    CHECK(same(fused.forward(tensor<float>(x), mode::eval, {.relu = true}),
+               relu(plain.forward(x, mode::eval))));
+  }
+  SUBCASE("bn → + residual → relu") {
+    nn::batch_norm<float> fused({.channels = 3}), plain({.channels = 3});
+    init(fused);
+    init(plain);
+    const auto y = fused.forward(tensor<float>(x), mode::train, {.residual = &r, .relu = true});
+    auto sum = plain.forward(x, mode::train);
+    for (index_t i = 0; i < sum.numel(); ++i) sum.data()[i] += r.data()[i];
+    const auto y_ref = relu(sum);
+    CHECK(same(y, y_ref));
+    // The shortcut shares the masked gradient: the caller masks once, backward takes it.
+    const auto masked = nn::relu_grad(y, dy);
+    CHECK_THROWS_AS((void)fused.backward(dy, y), error);
+    CHECK(same(fused.backward(masked), plain.backward(masked)));
+  }
+  SUBCASE("a residual of another shape is refused") {
+    nn::batch_norm<float> bn({.channels = 3});
+    const auto other = test::randn<float>(shape{4, 3, 5, 4}, 16);
+    CHECK_THROWS_AS((void)bn.forward(tensor<float>(x), mode::train, {.residual = &other}),
+                    shape_error);
+  }
+}
+
+TEST_CASE("batch_norm: statistics stay accurate far from zero (one read of x, planes combined)") {
+  // Values 1e4 + N(0, 1): E[x²] − E[x]² would lose every digit in float; the per-plane
+  // combination keeps the variance to float precision.
+  auto x = test::randn<float>(shape{8, 2, 7, 7}, 17);
+  for (float& v : x.values()) v += 1e4f;
+  nn::batch_norm<float> bn({.channels = 2, .momentum = 1.0});
+  (void)bn.forward(x, mode::train);
+  for (index_t ch = 0; ch < 2; ++ch) {
+    double s = 0, ss = 0;
+    const index_t count = 8 * 49;
+    for (index_t i = 0; i < 8; ++i)
+      for (index_t q = 0; q < 49; ++q) s += x.data()[(i * 2 + ch) * 49 + q];
+    const double m = s / double(count);
+    for (index_t i = 0; i < 8; ++i)
+      for (index_t q = 0; q < 49; ++q) {
+        const double d = x.data()[(i * 2 + ch) * 49 + q] - m;
+        ss += d * d;
+      }
+    const double unbiased = ss / double(count - 1);
+    CHECK(bn.running_mean()(ch) == doctest::Approx(m).epsilon(1e-7));
+    CHECK(bn.running_var()(ch) == doctest::Approx(unbiased).epsilon(1e-5));
+  }
 }
 
 #include "support/nn_fixtures.hpp"

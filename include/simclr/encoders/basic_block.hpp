@@ -5,6 +5,7 @@
 #include <string>
 
 #include <simclr/backend/cpu/elementwise.hpp>
+#include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
@@ -17,7 +18,7 @@ namespace simclr::encoders {
 
 /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)); conv1 carries the stride, and the
 /// shortcut is a 1×1 strided conv + BN ("downsample") when the shape changes.
-/// Not copyable once trained: the convolutions refer to the activations the block owns.
+/// BN + ReLU and BN + shortcut + ReLU run fused (one pass each). Not copyable once trained: the convolutions refer to the activations the block owns.
 /// State names follow torchvision: conv1, bn1, conv2, bn2, downsample.0, downsample.1.
 template <class T = float, backend Backend = cpu_t>
 class basic_block {
@@ -51,22 +52,21 @@ class basic_block {
     tensor<T, Backend>& in = train ? x_ : local_in;
     tensor<T, Backend>& a1 = train ? a1_ : local_a1;
     in = std::move(x);
-    a1 = bn1_.forward(conv1_.forward_ref(in, m), m);
-    nn::elementwise_kernel<Backend>::relu_forward(a1.numel(), a1.data(), a1.data());
-    auto out = bn2_.forward(conv2_.forward_ref(a1, m), m);
-    if (down_conv_) {
-      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward_ref(in, m), m));
-    } else {
-      nn::residual_add_inplace(out, in);
-    }
-    return relu_out_.forward(out, m);
+    // bn → relu and bn → + shortcut → relu each run as one pass (batch_norm's epilogue).
+    a1 = bn1_.forward(conv1_.forward_ref(in, m), m, {.relu = true});
+    auto z2 = conv2_.forward_ref(a1, m);
+    tensor<T, Backend> shortcut;
+    if (down_conv_) shortcut = down_bn_->forward(down_conv_->forward_ref(in, m), m);
+    auto out = bn2_.forward(std::move(z2), m, {.residual = down_conv_ ? &shortcut : &in, .relu = true});
+    if (train) out_ = out;  // the output masks the final ReLU's gradient
+    return out;
   }
 
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
-    const auto d_sum = relu_out_.backward(dy);
-    auto d = conv2_.backward(bn2_.backward(d_sum));
-    nn::elementwise_kernel<Backend>::relu_backward(d.numel(), a1_.data(), d.data(), d.data());
-    auto dx = conv1_.backward(bn1_.backward(d));
+    if (out_.empty())
+      throw error("simclr: basic_block::backward without a preceding forward in mode::train");
+    const auto d_sum = nn::relu_grad(out_, dy);  // through the final ReLU
+    auto dx = conv1_.backward(bn1_.backward(conv2_.backward(bn2_.backward(d_sum)), a1_));
     if (down_conv_) {
       nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
     } else {
@@ -93,8 +93,8 @@ class basic_block {
   nn::batch_norm<T, Backend> bn2_;
   std::optional<nn::conv2d<T, Backend>> down_conv_;
   std::optional<nn::batch_norm<T, Backend>> down_bn_;
-  nn::relu<T, Backend> relu_out_;
-  tensor<T, Backend> x_, a1_;  // the block's input and relu(bn1(conv1(x))), kept for backward
+  // The block's input, relu(bn1(conv1(x))) and its output, kept for backward.
+  tensor<T, Backend> x_, a1_, out_;
 };
 
 }  // namespace simclr::encoders

@@ -10,6 +10,7 @@
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/relu.hpp>
 #include <simclr/nn/residual_add.hpp>
+#include <simclr/error.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/tensor.hpp>
 
@@ -43,36 +44,31 @@ class bottleneck {
   }
   /// The block keeps its input and inner activations (the convolutions refer to them).
   [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m) {
-    using kernel = nn::elementwise_kernel<Backend>;
     // Training keeps the activations in the block for backward; evaluation uses locals so
-    // that it never disturbs a pending backward.
+    // that it never disturbs a pending backward. bn → relu and bn → + shortcut → relu each
+    // run as one pass (batch_norm's epilogue).
     tensor<T, Backend> local_in, local_a1, local_a2;
     const bool train = m == mode::train;
     tensor<T, Backend>& in = train ? x_ : local_in;
     tensor<T, Backend>& a1 = train ? a1_ : local_a1;
     tensor<T, Backend>& a2 = train ? a2_ : local_a2;
     in = std::move(x);
-    a1 = bn1_.forward(conv1_.forward_ref(in, m), m);
-    kernel::relu_forward(a1.numel(), a1.data(), a1.data());
-    a2 = bn2_.forward(conv2_.forward_ref(a1, m), m);
-    kernel::relu_forward(a2.numel(), a2.data(), a2.data());
-    auto out = bn3_.forward(conv3_.forward_ref(a2, m), m);
-    if (down_conv_) {
-      nn::residual_add_inplace(out, down_bn_->forward(down_conv_->forward_ref(in, m), m));
-    } else {
-      nn::residual_add_inplace(out, in);
-    }
-    return relu_out_.forward(out, m);
+    a1 = bn1_.forward(conv1_.forward_ref(in, m), m, {.relu = true});
+    a2 = bn2_.forward(conv2_.forward_ref(a1, m), m, {.relu = true});
+    auto z3 = conv3_.forward_ref(a2, m);
+    tensor<T, Backend> shortcut;
+    if (down_conv_) shortcut = down_bn_->forward(down_conv_->forward_ref(in, m), m);
+    auto out = bn3_.forward(std::move(z3), m, {.residual = down_conv_ ? &shortcut : &in, .relu = true});
+    if (train) out_ = out;  // the output masks the final ReLU's gradient
+    return out;
   }
 
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
-    using kernel = nn::elementwise_kernel<Backend>;
-    const auto d_sum = relu_out_.backward(dy);
-    auto d = conv3_.backward(bn3_.backward(d_sum));
-    kernel::relu_backward(d.numel(), a2_.data(), d.data(), d.data());
-    d = conv2_.backward(bn2_.backward(d));
-    kernel::relu_backward(d.numel(), a1_.data(), d.data(), d.data());
-    auto dx = conv1_.backward(bn1_.backward(d));
+    if (out_.empty())
+      throw error("simclr: bottleneck::backward without a preceding forward in mode::train");
+    const auto d_sum = nn::relu_grad(out_, dy);  // through the final ReLU
+    auto d = bn2_.backward(conv3_.backward(bn3_.backward(d_sum)), a2_);
+    auto dx = conv1_.backward(bn1_.backward(conv2_.backward(d), a1_));
     if (down_conv_) {
       nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
     } else {
@@ -103,8 +99,7 @@ class bottleneck {
   nn::batch_norm<T, Backend> bn3_;
   std::optional<nn::conv2d<T, Backend>> down_conv_;
   std::optional<nn::batch_norm<T, Backend>> down_bn_;
-  nn::relu<T, Backend> relu_out_;
-  tensor<T, Backend> x_, a1_, a2_;  // input and inner activations, kept for backward
+  tensor<T, Backend> x_, a1_, a2_, out_;  // input, inner activations and output, for backward
 };
 
 }  // namespace simclr::encoders

@@ -91,7 +91,8 @@ class resnet {
     if (x.rank() != 4 || x.extent(1) != opt_.in_channels)
       throw shape_error("simclr: resnet: input has shape " + x.shape().to_string() +
                         ", expected (N, " + std::to_string(opt_.in_channels) + ", H, W)");
-    auto y = relu_.forward(bn1_.forward(conv1_.forward(x, m), m), m);
+    auto y = bn1_.forward(conv1_.forward(x, m), m, {.relu = true});  // bn → relu, one pass
+    if (m == mode::train) stem_out_ = y;  // masks the stem ReLU's gradient
     if (pool_) y = pool_->forward(y, m);
     for (auto& stage : stages_)
       for (auto& block : stage) y = block.forward(std::move(y), m);
@@ -105,7 +106,7 @@ class resnet {
     for (auto s = stages_.rbegin(); s != stages_.rend(); ++s)
       for (auto b = s->rbegin(); b != s->rend(); ++b) d = b->backward(d);
     if (pool_) d = pool_->backward(d);
-    return conv1_.backward(bn1_.backward(relu_.backward(d)));
+    return conv1_.backward(bn1_.backward(d, stem_out_));
   }
 
   /// Whether backward returns dx for the images (off by default: nothing consumes it).
@@ -147,7 +148,7 @@ class resnet {
   resnet_options opt_;
   nn::conv2d<T, Backend> conv1_;
   nn::batch_norm<T, Backend> bn1_;
-  nn::relu<T, Backend> relu_;
+  tensor<T, Backend> stem_out_;  // relu(bn1(conv1(x))) of the last training forward
   std::optional<nn::max_pool2d<T, Backend>> pool_;
   std::vector<std::vector<block_type>> stages_;
   nn::global_avg_pool<T, Backend> avgpool_;

@@ -24,11 +24,21 @@ struct batch_norm_options {
 /// normalise; the running mean and the *unbiased* variance are updated with `momentum`, and
 /// num_batches_tracked counts the updates. Evaluation: the running statistics normalise.
 /// Parameters γ (norm_scale) and β (norm_shift); torchvision names them "weight" and "bias".
+/// What batch_norm's forward pass adds after the normalisation, in the same pass over the
+/// data: y = BN(x) + residual (if given, same shape), then max(y, 0) if `relu`. A block's
+/// "bn → relu" and "bn → + shortcut → relu" then cost one pass instead of three.
+template <class T, backend Backend>
+struct batch_norm_epilogue {
+  const tensor<T, Backend>* residual = nullptr;
+  bool relu = false;
+};
+
 template <class T = float, backend Backend = cpu_t>
 class batch_norm {
  public:
   using scalar_type = T;
   using backend_type = Backend;
+  using epilogue = batch_norm_epilogue<T, Backend>;
 
   explicit batch_norm(const batch_norm_options& o) : opt_(o) {
     if (o.channels < 1 || !(o.eps > 0) || !(o.momentum >= 0 && o.momentum <= 1))
@@ -47,39 +57,40 @@ class batch_norm {
     batches_ = tensor<std::int64_t, cpu_t>(shape{});
   }
 
+  /// y = BN(x) in mode `m` (keeps a copy of x in training; pass an rvalue to hand it over).
   [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
-    const auto [n, l] = layout(x);
-    const index_t c = opt_.channels;
-    tensor<T, Backend> y(x.shape(), uninitialized);
-    if (m == mode::eval) {
-      batch_norm_kernel<Backend>::forward_eval(n, c, l, x.data(), gamma_.data(), beta_.data(),
-                                               running_mean_.data(), running_var_.data(),
-                                               opt_.eps, y.data());
-      return y;
-    }
-    if (n * l < 2)
-      throw value_error("simclr: batch_norm in training mode needs more than one value per "
-                        "channel, got input " + x.shape().to_string());
-    xhat_ = tensor<T, Backend>(x.shape(), uninitialized);
-    tensor<T, Backend> mean(shape{c}, uninitialized), var(shape{c}, uninitialized);
-    inv_std_ = tensor<T, Backend>(shape{c}, uninitialized);
-    batch_norm_kernel<Backend>::forward_train(n, c, l, x.data(), gamma_.data(), beta_.data(),
-                                              opt_.eps, y.data(), xhat_.data(), mean.data(),
-                                              var.data(), inv_std_.data());
-    update_running(mean, var, static_cast<double>(n * l));
+    if (m == mode::eval) return forward_impl(x, m, {});
+    return forward(tensor<T, Backend>(x), m);
+  }
+
+  /// y = BN(x) followed by `then`. Training keeps x itself (moved in) for backward — x̂ is
+  /// recomputed there, never stored. After a fused ReLU, call backward(dy, y) with this y;
+  /// after a fused residual + ReLU the shortcut needs the masked gradient too, so the caller
+  /// masks dy itself (relu_grad(y, dy)) and calls backward(masked dy).
+  [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m, epilogue then = {}) {
+    if (m == mode::eval) return forward_impl(x, m, then);
+    auto y = forward_impl(x, m, then);
+    x_ = std::move(x);
+    relu_ = then.relu && then.residual == nullptr;
     return y;
   }
 
+  /// dy → dx; accumulates dγ and dβ. For a forward without a fused ReLU.
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
-    if (xhat_.empty())
-      throw error("simclr: batch_norm::backward without a preceding forward in mode::train");
-    expect_shape(dy, xhat_.shape(), "batch_norm::backward: dy");
-    const auto [n, l] = layout(dy);
-    tensor<T, Backend> dx(dy.shape(), uninitialized);
-    batch_norm_kernel<Backend>::backward(n, opt_.channels, l, dy.data(), xhat_.data(),
-                                         gamma_.data(), inv_std_.data(), dx.data(),
-                                         gamma_grad_.data(), beta_grad_.data());
-    return dx;
+    if (relu_)
+      throw error("simclr: batch_norm::backward: the forward pass fused a ReLU — call "
+                  "backward(dy, y) with its output y");
+    return backward_impl(dy, nullptr);
+  }
+
+  /// dy → dx through the fused ReLU of forward (y: that forward's output, which masks dy).
+  [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy,
+                                            const tensor<T, Backend>& y) {
+    if (!relu_)
+      throw error("simclr: batch_norm::backward(dy, y) is for a forward with a fused ReLU; "
+                  "this one had none — call backward(dy)");
+    expect_shape(y, dy.shape(), "batch_norm::backward: y");
+    return backward_impl(dy, &y);
   }
 
   void visit_state(const state_visitor<T, Backend>& f, const std::string& prefix) {
@@ -103,7 +114,7 @@ class batch_norm {
   [[nodiscard]] tensor<T, Backend>& running_mean() noexcept { return running_mean_; }
   [[nodiscard]] tensor<T, Backend>& running_var() noexcept { return running_var_; }
   [[nodiscard]] std::int64_t num_batches_tracked() const noexcept { return batches_(); }
-  void clear_cache() { xhat_ = tensor<T, Backend>(); }
+  void clear_cache() { x_ = tensor<T, Backend>(); }
 
  private:
   static tensor<T, Backend> ones(const shape& s) {
@@ -142,10 +153,50 @@ class batch_norm {
     batches_() += 1;
   }
 
+  tensor<T, Backend> forward_impl(const tensor<T, Backend>& x, mode m, const epilogue& then) {
+    const auto [n, l] = layout(x);
+    const index_t c = opt_.channels;
+    if (then.residual != nullptr)
+      expect_shape(*then.residual, x.shape(), "batch_norm::forward: residual");
+    const T* res = then.residual != nullptr ? then.residual->data() : nullptr;
+    tensor<T, Backend> y(x.shape(), uninitialized);
+    if (m == mode::eval) {
+      batch_norm_kernel<Backend>::forward_eval(n, c, l, x.data(), gamma_.data(), beta_.data(),
+                                               running_mean_.data(), running_var_.data(),
+                                               opt_.eps, y.data(), res, then.relu);
+      return y;
+    }
+    if (n * l < 2)
+      throw value_error("simclr: batch_norm in training mode needs more than one value per "
+                        "channel, got input " + x.shape().to_string());
+    tensor<T, Backend> var(shape{c}, uninitialized);
+    mean_ = tensor<T, Backend>(shape{c}, uninitialized);
+    inv_std_ = tensor<T, Backend>(shape{c}, uninitialized);
+    batch_norm_kernel<Backend>::forward_train(n, c, l, x.data(), gamma_.data(), beta_.data(),
+                                              opt_.eps, y.data(), mean_.data(), var.data(),
+                                              inv_std_.data(), res, then.relu);
+    update_running(mean_, var, static_cast<double>(n * l));
+    return y;
+  }
+
+  tensor<T, Backend> backward_impl(const tensor<T, Backend>& dy, const tensor<T, Backend>* y) {
+    if (x_.empty())
+      throw error("simclr: batch_norm::backward without a preceding forward in mode::train");
+    expect_shape(dy, x_.shape(), "batch_norm::backward: dy");
+    const auto [n, l] = layout(dy);
+    tensor<T, Backend> dx(dy.shape(), uninitialized);
+    batch_norm_kernel<Backend>::backward(n, opt_.channels, l, dy.data(), x_.data(), mean_.data(),
+                                         gamma_.data(), inv_std_.data(),
+                                         y != nullptr ? y->data() : nullptr, dx.data(),
+                                         gamma_grad_.data(), beta_grad_.data());
+    return dx;
+  }
+
   batch_norm_options opt_;
   tensor<T, Backend> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
   tensor<std::int64_t, cpu_t> batches_;
-  tensor<T, Backend> xhat_, inv_std_;
+  tensor<T, Backend> x_, mean_, inv_std_;  // the training input and its statistics
+  bool relu_ = false;                       // whether that forward fused a ReLU
 };
 
 }  // namespace simclr::nn

@@ -12,6 +12,16 @@
 
 namespace simclr::nn {
 
+/// dy masked to where y > 0: the gradient through a ReLU whose output was y (0 at 0).
+template <class T, backend Backend>
+[[nodiscard]] tensor<T, Backend> relu_grad(const tensor<T, Backend>& y,
+                                           const tensor<T, Backend>& dy) {
+  expect_shape(dy, y.shape(), "relu backward: dy");
+  tensor<T, Backend> dx(dy.shape(), uninitialized);
+  elementwise_kernel<Backend>::relu_backward(dy.numel(), y.data(), dy.data(), dx.data());
+  return dx;
+}
+
 /// ReLU on any shape. Keeps its output (not its input) for backward; the gradient at 0 is 0.
 template <class T = float, backend Backend = cpu_t>
 class relu {
@@ -28,10 +38,7 @@ class relu {
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
     if (output_.empty())
       throw error("simclr: relu::backward without a preceding forward in mode::train");
-    expect_shape(dy, output_.shape(), "relu::backward: dy");
-    tensor<T, Backend> dx(dy.shape(), uninitialized);
-    elementwise_kernel<Backend>::relu_backward(dy.numel(), output_.data(), dy.data(), dx.data());
-    return dx;
+    return relu_grad(output_, dy);
   }
   void visit_state(const state_visitor<T, Backend>&, const std::string&) {}
   void clear_cache() { output_ = tensor<T, Backend>(); }

@@ -1,7 +1,11 @@
 // simclr::nn::batch_norm_kernel<cpu_t>: per-channel batch normalisation over (N, C, L), in double sums.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -12,45 +16,72 @@ namespace simclr::nn {
 
 template <>
 struct batch_norm_kernel<cpu_t> {
-  /// Training mode. x, y: (N, C, L) (L = H·W, or 1 for (N, C) inputs). Per channel c:
-  /// mean_c, biased var_c over N·L values; xhat = (x − mean)·inv_std, y = γ·xhat + β.
-  /// Writes xhat (N, C, L), mean (C), var (C, biased) and inv_std (C) for backward and the
-  /// running statistics. Channels run in parallel; each channel's sums are sequential (double).
+  /// Training mode. x, y: (N, C, L) (L = H·W, or 1 for (N, C) inputs). Per channel c: mean_c
+  /// and biased var_c over N·L values; y = γ·(x − mean)·inv_std + β, then + residual (N, C, L)
+  /// if given, then max(·, 0) if `relu`, in one pass (y may alias x or residual). Writes mean,
+  /// var (biased) and inv_std (C) for backward and the running statistics. Channels run in
+  /// parallel. The statistics read x once from memory: each plane's sum, then its squares
+  /// about its own mean while the plane is still in L1, combined in double in plane order —
+  /// as accurate as two passes over the channel, and deterministic.
   template <class T>
   static void forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                            const T* beta, double eps, T* y, T* xhat, T* mean, T* var,
-                            T* inv_std) {
+                            const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
+                            const T* residual, bool relu) {
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
+      // Per plane i: its float shift s_i (≈ its mean), Σ(x − s_i)² and Σx − L·s_i.
+      std::vector<double> shift(static_cast<std::size_t>(n)), sq(shift.size()), rest(shift.size());
+      const double dl = static_cast<double>(l), count = static_cast<double>(n) * dl;
       for (index_t ch = c0; ch < c1; ++ch) {
-        // Each plane is summed by Eigen's vectorised reduction (a fixed order), the planes in
-        // double, in order: deterministic and accurate.
         double s = 0.0;
-        for (index_t i = 0; i < n; ++i) s += static_cast<double>(plane(x, i, ch, c, l).sum());
-        const double m = s / static_cast<double>(n * l);
-        const T mt = static_cast<T>(m);
+        for (index_t i = 0; i < n; ++i) {
+          const T* p = x + (i * c + ch) * l;
+          const auto [si, sh] = plane_sum(p, l);
+          const auto k = static_cast<std::size_t>(i);
+          shift[k] = static_cast<double>(sh);
+          sq[k] = plane_squares(p, sh, l);  // the plane is still in L1
+          rest[k] = si - dl * shift[k];
+          s += si;
+        }
+        const double m = s / count;
+        // Σ(x − m)² = Σ_i [Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²], exactly.
         double ss = 0.0;
-        for (index_t i = 0; i < n; ++i)
-          ss += static_cast<double>((plane(x, i, ch, c, l) - mt).square().sum());
-        const double v = ss / static_cast<double>(n * l);
+        for (std::size_t k = 0; k < shift.size(); ++k) {
+          const double d = shift[k] - m;
+          ss += sq[k] + 2.0 * d * rest[k] + dl * d * d;
+        }
+        const double v = std::max(ss, 0.0) / count;
         const double is = 1.0 / std::sqrt(v + eps);
+        const T mt = static_cast<T>(m), ist = static_cast<T>(is);
         mean[ch] = mt;
         var[ch] = static_cast<T>(v);
-        inv_std[ch] = static_cast<T>(is);
-        const T g = gamma[ch], b = beta[ch], ist = static_cast<T>(is);
+        inv_std[ch] = ist;
+        const T g = gamma[ch], b = beta[ch];
         for (index_t i = 0; i < n; ++i) {
-          auto h = plane(xhat, i, ch, c, l);
-          h = (plane(x, i, ch, c, l) - mt) * ist;
-          plane(y, i, ch, c, l) = h * g + b;
+          auto out = plane(y, i, ch, c, l);
+          const auto h = (plane(x, i, ch, c, l) - mt) * ist;
+          if (residual != nullptr) {
+            const auto r = plane(residual, i, ch, c, l);
+            if (relu) {
+              out = (h * g + b + r).max(T(0));
+            } else {
+              out = h * g + b + r;
+            }
+          } else if (relu) {
+            out = (h * g + b).max(T(0));
+          } else {
+            out = h * g + b;
+          }
         }
       }
     });
   }
 
-  /// Evaluation mode: y = γ·(x − running_mean)/sqrt(running_var + ε) + β.
+  /// Evaluation mode: y = γ·(x − running_mean)/sqrt(running_var + ε) + β, then + residual if
+  /// given, then max(·, 0) if `relu` (y may alias x or residual).
   template <class T>
   static void forward_eval(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                            const T* beta, const T* running_mean, const T* running_var,
-                           double eps, T* y) {
+                           double eps, T* y, const T* residual, bool relu) {
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
       for (index_t r = r0; r < r1; ++r) {
         const index_t ch = r % c;
@@ -59,40 +90,146 @@ struct batch_norm_kernel<cpu_t> {
                            std::sqrt(static_cast<double>(running_var[ch]) + eps));
         const T shift = beta[ch] - running_mean[ch] * scale;
         const T* p = x + r * l;
-        T* q = y + r * l;
-        for (index_t j = 0; j < l; ++j) q[j] = p[j] * scale + shift;
+        const T* q = residual != nullptr ? residual + r * l : nullptr;
+        T* o = y + r * l;
+        for (index_t j = 0; j < l; ++j) {
+          T v = p[j] * scale + shift;
+          if (q != nullptr) v += q[j];
+          o[j] = relu ? (v > T(0) ? v : T(0)) : v;
+        }
       }
     });
   }
 
-  /// Backward of forward_train: dγ += Σ dy·xhat, dβ += Σ dy, and
-  /// dx = γ·inv_std/M · (M·dy − Σdy − xhat·Σ(dy·xhat)), M = N·L.
+  /// Backward of forward_train from its input x and statistics (x̂ = (x − mean)·inv_std is
+  /// recomputed, never stored). With `relu_y` (the forward's output after a fused ReLU), dy is
+  /// first masked to where relu_y > 0. dγ += Σ dy·x̂, dβ += Σ dy, and, if dx is given,
+  /// dx = γ·inv_std/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), M = N·L (dx may alias dy).
   template <class T>
-  static void backward(index_t n, index_t c, index_t l, const T* dy, const T* xhat,
-                       const T* gamma, const T* inv_std, T* dx, T* dgamma, T* dbeta) {
+  static void backward(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                       const T* gamma, const T* inv_std, const T* relu_y, T* dx, T* dgamma,
+                       T* dbeta) {
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
       for (index_t ch = c0; ch < c1; ++ch) {
+        const T mt = mean[ch], ist = inv_std[ch];
         double sdy = 0.0, sdyx = 0.0;
         for (index_t i = 0; i < n; ++i) {
-          const auto d = plane(dy, i, ch, c, l);
-          sdy += static_cast<double>(d.sum());
-          sdyx += static_cast<double>((d * plane(xhat, i, ch, c, l)).sum());
+          const index_t o = (i * c + ch) * l;
+          const auto [a, b] = relu_y != nullptr
+                                  ? grad_sums<true>(dy + o, relu_y + o, x + o, mt, ist, l)
+                                  : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mt, ist, l);
+          sdy += a;
+          sdyx += b;
         }
         dgamma[ch] += static_cast<T>(sdyx);
         dbeta[ch] += static_cast<T>(sdy);
         if (dx == nullptr) continue;
         const double m = static_cast<double>(n * l);
-        const T k = static_cast<T>(static_cast<double>(gamma[ch]) *
-                                   static_cast<double>(inv_std[ch]));
+        const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
         const T mean_dy = static_cast<T>(sdy / m), mean_dyx = static_cast<T>(sdyx / m);
-        for (index_t i = 0; i < n; ++i)
-          plane(dx, i, ch, c, l) =
-              (plane(dy, i, ch, c, l) - mean_dy - plane(xhat, i, ch, c, l) * mean_dyx) * k;
+        for (index_t i = 0; i < n; ++i) {
+          const index_t o = (i * c + ch) * l;
+          const T* d = dy + o;
+          const T* xp = x + o;
+          T* out = dx + o;
+          if (relu_y != nullptr) {
+            const T* yp = relu_y + o;
+            for (index_t j = 0; j < l; ++j) {
+              const T g = yp[j] > T(0) ? d[j] : T(0);
+              out[j] = (g - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
+            }
+          } else {
+            for (index_t j = 0; j < l; ++j)
+              out[j] = (d[j] - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
+          }
+        }
       }
     });
   }
 
  private:
+  /// 64 bytes of T as one value (GCC/Clang vector extension): the plane reductions keep one
+  /// such partial sum per quantity, so they vectorise without reassociating, and the lanes are
+  /// added in a fixed order at the end.
+  template <class T>
+  struct lanes {
+    typedef T vec __attribute__((vector_size(64)));
+    static constexpr index_t width = 64 / sizeof(T);
+    // By reference: a 64-byte vector passed by value changes the ABI where AVX-512 is off.
+    static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
+    static double total(const vec& v) {  // the lanes in order, in double
+      double s = 0.0;
+      for (index_t u = 0; u < width; ++u) s += static_cast<double>(v[u]);
+      return s;
+    }
+  };
+
+  /// (Σ g, Σ g·x̂) over one plane of L values, g = dy (masked to y > 0 when Masked),
+  /// x̂ = (x − mean)·inv_std.
+  template <bool Masked, class T>
+  static std::pair<double, double> grad_sums(const T* dy, const T* y, const T* x, T mt, T ist,
+                                             index_t l) {
+    using L = lanes<T>;
+    typename L::vec a = {}, b = {};
+    const typename L::vec zero = {};
+    index_t j = 0;
+    typename L::vec g, yv, xv;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(g, dy + j);
+      if constexpr (Masked) {
+        L::load(yv, y + j);
+        g = yv > zero ? g : zero;
+      }
+      L::load(xv, x + j);
+      a += g;
+      b += g * ((xv - mt) * ist);
+    }
+    double sa = 0.0, sb = 0.0;
+    sa += L::total(a);
+    sb += L::total(b);
+    for (; j < l; ++j) {
+      T g = dy[j];
+      if constexpr (Masked) g = y[j] > T(0) ? g : T(0);
+      sa += static_cast<double>(g);
+      sb += static_cast<double>(g * ((x[j] - mt) * ist));
+    }
+    return {sa, sb};
+  }
+
+  /// Σ x over one plane and its mean s as T; then Σ (x − s)² (plane_squares).
+  template <class T>
+  static std::pair<double, T> plane_sum(const T* x, index_t l) {
+    using L = lanes<T>;
+    typename L::vec a = {}, v;
+    index_t j = 0;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(v, x + j);
+      a += v;
+    }
+    double s = 0.0;
+    s += L::total(a);
+    for (; j < l; ++j) s += static_cast<double>(x[j]);
+    return {s, static_cast<T>(s / static_cast<double>(l))};
+  }
+  template <class T>
+  static double plane_squares(const T* x, T shift, index_t l) {
+    using L = lanes<T>;
+    typename L::vec a = {}, v;
+    index_t j = 0;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(v, x + j);
+      v -= shift;
+      a += v * v;
+    }
+    double s = 0.0;
+    s += L::total(a);
+    for (; j < l; ++j) {
+      const T d = x[j] - shift;
+      s += static_cast<double>(d * d);
+    }
+    return s;
+  }
+
   /// The L values of sample i, channel ch, as an Eigen array.
   template <class T>
   static auto plane(T* p, index_t i, index_t ch, index_t c, index_t l) {

@@ -18,11 +18,19 @@ __device__ inline index_t bn_offset(index_t e, index_t ch, index_t c, index_t l)
   return ((e / l) * c + ch) * l + e % l;
 }
 
-/// One block per channel: mean and biased variance (two passes, double sums), then xhat and y.
+/// y = v + residual (if given), then max(y, 0) if `relu`.
+template <class T>
+__device__ inline T bn_epilogue(T v, const T* residual, index_t o, bool relu) {
+  if (residual != nullptr) v += residual[o];
+  return relu ? (v > T(0) ? v : T(0)) : v;
+}
+
+/// One block per channel: mean and biased variance (two passes, double sums), then y with the
+/// epilogue (residual, ReLU).
 template <class T>
 __global__ void bn_forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                                 const T* beta, double eps, T* y, T* xhat, T* mean, T* var,
-                                 T* inv_std) {
+                                 const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
+                                 const T* residual, bool relu) {
   const index_t ch = blockIdx.x, m = n * l;
   double s = 0.0;
   for (index_t e = threadIdx.x; e < m; e += blockDim.x)
@@ -45,35 +53,44 @@ __global__ void bn_forward_train(index_t n, index_t c, index_t l, const T* x, co
   for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
     const index_t o = bn_offset(e, ch, c, l);
     const T h = (x[o] - mt) * ist;
-    xhat[o] = h;
-    y[o] = h * g + b;
+    y[o] = bn_epilogue(h * g + b, residual, o, relu);
   }
 }
 
 template <class T>
 __global__ void bn_forward_eval(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                                 const T* beta, const T* running_mean, const T* running_var,
-                                double eps, T* y) {
+                                double eps, T* y, const T* residual, bool relu) {
   const index_t total = n * c * l;
   for (index_t i = cuda_backend::thread_index(); i < total; i += cuda_backend::thread_stride()) {
     const index_t ch = (i / l) % c;
     const T scale = static_cast<T>(static_cast<double>(gamma[ch]) /
                                    sqrt(static_cast<double>(running_var[ch]) + eps));
     const T shift = beta[ch] - running_mean[ch] * scale;
-    y[i] = x[i] * scale + shift;
+    y[i] = bn_epilogue(x[i] * scale + shift, residual, i, relu);
   }
 }
 
-/// One block per channel: Σdy and Σdy·xhat (double), the parameter gradients, then dx.
+/// dy at o, masked by the fused ReLU's output when there was one.
 template <class T>
-__global__ void bn_backward(index_t n, index_t c, index_t l, const T* dy, const T* xhat,
-                            const T* gamma, const T* inv_std, T* dx, T* dgamma, T* dbeta) {
+__device__ inline T bn_grad(const T* dy, const T* relu_y, index_t o) {
+  return relu_y == nullptr || relu_y[o] > T(0) ? dy[o] : T(0);
+}
+
+/// One block per channel: Σdy and Σdy·x̂ (double; x̂ recomputed from x), the parameter
+/// gradients, then dx.
+template <class T>
+__global__ void bn_backward(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                            const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
+                            T* dx, T* dgamma, T* dbeta) {
   const index_t ch = blockIdx.x, m = n * l;
+  const T mt = mean[ch], ist = inv_std[ch];
   double sdy = 0.0, sdyx = 0.0;
   for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
     const index_t o = bn_offset(e, ch, c, l);
-    sdy += static_cast<double>(dy[o]);
-    sdyx += static_cast<double>(dy[o]) * static_cast<double>(xhat[o]);
+    const T d = bn_grad(dy, relu_y, o);
+    sdy += static_cast<double>(d);
+    sdyx += static_cast<double>(d) * static_cast<double>((x[o] - mt) * ist);
   }
   sdy = cuda_backend::block_sum(sdy);
   sdyx = cuda_backend::block_sum(sdyx);
@@ -87,7 +104,7 @@ __global__ void bn_backward(index_t n, index_t c, index_t l, const T* dy, const 
   const T mean_dy = static_cast<T>(sdy / md), mean_dyx = static_cast<T>(sdyx / md);
   for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
     const index_t o = bn_offset(e, ch, c, l);
-    dx[o] = (dy[o] - mean_dy - xhat[o] * mean_dyx) * k;
+    dx[o] = (bn_grad(dy, relu_y, o) - mean_dy - (x[o] - mt) * ist * mean_dyx) * k;
   }
 }
 
@@ -107,31 +124,32 @@ template <>
 struct batch_norm_kernel<cuda_t> {
   template <class T>
   static void forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                            const T* beta, double eps, T* y, T* xhat, T* mean, T* var,
-                            T* inv_std) {
+                            const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
+                            const T* residual, bool relu) {
     if (c == 0) return;
     cuda_detail::bn_forward_train<T><<<static_cast<unsigned>(c), cuda_detail::bn_threads>>>(
-        n, c, l, x, gamma, beta, eps, y, xhat, mean, var, inv_std);
+        n, c, l, x, gamma, beta, eps, y, mean, var, inv_std, residual, relu);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
   template <class T>
   static void forward_eval(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                            const T* beta, const T* running_mean, const T* running_var,
-                           double eps, T* y) {
+                           double eps, T* y, const T* residual, bool relu) {
     const index_t total = n * c * l;
     if (total == 0) return;
     cuda_detail::bn_forward_eval<T><<<cuda_backend::grid_for(total), cuda_backend::block_threads>>>(
-        n, c, l, x, gamma, beta, running_mean, running_var, eps, y);
+        n, c, l, x, gamma, beta, running_mean, running_var, eps, y, residual, relu);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
   template <class T>
-  static void backward(index_t n, index_t c, index_t l, const T* dy, const T* xhat,
-                       const T* gamma, const T* inv_std, T* dx, T* dgamma, T* dbeta) {
+  static void backward(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                       const T* gamma, const T* inv_std, const T* relu_y, T* dx, T* dgamma,
+                       T* dbeta) {
     if (c == 0) return;
     cuda_detail::bn_backward<T><<<static_cast<unsigned>(c), cuda_detail::bn_threads>>>(
-        n, c, l, dy, xhat, gamma, inv_std, dx, dgamma, dbeta);
+        n, c, l, dy, x, mean, gamma, inv_std, relu_y, dx, dgamma, dbeta);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
