@@ -5,7 +5,7 @@
 //   bench_cuda augment [views (1024)] [reps (10)]  device two_views: CIFAR policy on 32×32
 //                                                   images, then the ImageNet policy (blur on)
 //                                                   to 224 px from 256×256 images (views / 4)
-// Add --tf32 to let float GEMMs use TF32 tensor cores. Prints "#" lines for people and
+// Add --precision tf32|bf16 (or --tf32) for the float GEMMs' mode (docs/cuda.md). Prints "#" lines for people and
 // "result <name> <value>" lines for benchmarks/gpu_check.sh, next to benchmarks/cuda_torch.py.
 #include <algorithm>
 #include <chrono>
@@ -94,8 +94,18 @@ int augment_bench(index_t views, int reps) {
 int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--tf32") {
-      cuda_backend::set_tf32(true);
+    const std::string a = argv[i];
+    if (a == "--tf32") {
+      cuda_backend::set_precision(cuda_backend::precision::tf32);
+    } else if (a == "--precision" && i + 1 < argc) {
+      const std::string p = argv[++i];
+      if (p != "fp32" && p != "tf32" && p != "bf16") {
+        std::printf("bench_cuda: --precision %s: expected fp32, tf32 or bf16\n", p.c_str());
+        return 2;
+      }
+      cuda_backend::set_precision(p == "tf32"   ? cuda_backend::precision::tf32
+                                  : p == "bf16" ? cuda_backend::precision::bf16
+                                                : cuda_backend::precision::fp32);
     } else {
       args.emplace_back(argv[i]);
     }
@@ -104,8 +114,8 @@ int main(int argc, char** argv) {
     std::printf("bench_cuda: no CUDA device (%s)\n", cuda_backend::unavailable_reason().c_str());
     return 77;
   }
-  std::printf("# %s, TF32 %s\n", cuda_backend::device_description().c_str(),
-              cuda_backend::tf32_enabled() ? "on" : "off");
+  std::printf("# %s, GEMM precision %s\n", cuda_backend::device_description().c_str(),
+              cuda_backend::to_string(cuda_backend::current_precision()));
   const std::string what = args.empty() ? "step" : args[0];
   const auto arg = [&](std::size_t i, long fallback) {
     return args.size() > i ? std::atol(args[i].c_str()) : fallback;
@@ -118,6 +128,6 @@ int main(int argc, char** argv) {
     std::printf("bench_cuda: %s\n", e.what());
     return 1;
   }
-  std::printf("usage: bench_cuda step|nt_xent|augment [size] [reps] [--tf32]\n");
+  std::printf("usage: bench_cuda step|nt_xent|augment [size] [reps] [--precision fp32|tf32|bf16]\n");
   return 2;
 }

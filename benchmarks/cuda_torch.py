@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """PyTorch reference of bench_cuda, on the same GPU: the same SimCLR step and NT-Xent.
 
-    cuda_torch.py step    [views (1024)] [reps (10)] [--tf32]
+    cuda_torch.py step    [views (1024)] [reps (10)] [--tf32 | --bf16]
     cuda_torch.py nt_xent [2N (8192)]    [reps (20)] [--tf32]
 
 step: ResNet-18 with the CIFAR stem (3×3/1 conv, no max-pool; torchvision's BasicBlock layout,
 written out here so torchvision is not needed) on 3×32×32, MLP head 512 → 512 → 128 (BN after the first Linear,
 simclr's head::mlp v1),
-NT-Xent τ = 0.5, SGD momentum 0.9, eager mode, cuDNN (benchmark mode on). nt_xent: the
+NT-Xent τ = 0.5, SGD momentum 0.9, eager mode, cuDNN (benchmark mode on); --bf16 runs the
+forward pass and the loss under torch.autocast(bfloat16) (float weights: PyTorch's usual mixed
+precision, the counterpart of simclr's precision::bf16). nt_xent: the
 straightforward implementation of benchmarks/nt_xent_torch.py, D = 128, τ = 0.1.
 Prints "result torch_<name> <value>" lines for benchmarks/gpu_check.sh.
 """
@@ -71,15 +73,17 @@ def median_ms(reps, f):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--tf32"]
+    args = [a for a in sys.argv[1:] if a not in ("--tf32", "--bf16")]
     tf32 = "--tf32" in sys.argv
+    bf16 = "--bf16" in sys.argv
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
     what = args[0] if args else "step"
     dev = torch.device("cuda")
     print(f"# torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
-          f"{torch.cuda.get_device_name()}, TF32 {'on' if tf32 else 'off'}")
+          f"{torch.cuda.get_device_name()}, TF32 {'on' if tf32 else 'off'}, "
+          f"bf16 autocast {'on' if bf16 else 'off'}")
     torch.manual_seed(1)
     if what == "step":
         views = int(args[1]) if len(args) > 1 else 1024
@@ -92,7 +96,8 @@ def main():
 
         def one_step():
             opt.zero_grad(set_to_none=True)
-            loss = nt_xent(net(x), 0.5)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=bf16):
+                loss = nt_xent(net(x), 0.5)
             loss.backward()
             opt.step()
             out["loss"] = loss.item()  # the value comes to the host, as simclr's does
@@ -117,7 +122,7 @@ def main():
         print(f"# torch   nt_xent  2N {rows}  D 128  median {ms:8.3f} ms  loss {out['loss']:.5f}")
         print(f"result torch_nt_xent_ms {ms:.4f}")
     else:
-        sys.exit("usage: cuda_torch.py step|nt_xent [size] [reps] [--tf32]")
+        sys.exit("usage: cuda_torch.py step|nt_xent [size] [reps] [--tf32 | --bf16]")
 
 
 if __name__ == "__main__":

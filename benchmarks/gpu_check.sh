@@ -2,7 +2,7 @@
 # One-shot GPU check: builds every CUDA target for Hopper (sm_90) plus portable PTX, runs all
 # CUDA tests and the CUDA example, then benchmarks a SimCLR training step of ResNet-18 (CIFAR
 # stem, 32×32, 1024 views) and NT-Xent at 2N = 8192 next to PyTorch on the same GPU (float32,
-# then TF32), printing views/s, ms and the ratios. Meant for a GPU machine with minutes of
+# then TF32, then the step in bf16 mixed precision), printing views/s, ms and the ratios. Meant for a GPU machine with minutes of
 # time (the whole run stays under 8 minutes on an H200): it fails fast and says where.
 # Usage: benchmarks/gpu_check.sh [build-dir]     SIMCLR_GPU_CHECK_BENCH=0 skips the benchmarks.
 set -euo pipefail
@@ -56,11 +56,14 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
   }
   for prec in fp32 tf32; do
     flag=""; [ "$prec" = tf32 ] && flag="--tf32"
-    bench "$prec" "$build/benchmarks/bench_cuda" step 1024 10 $flag
+    bench "$prec" "$build/benchmarks/bench_cuda" step 1024 10 --precision "$prec"
     bench "$prec" python3 "$root/benchmarks/cuda_torch.py" step 1024 10 $flag
-    bench "$prec" "$build/benchmarks/bench_cuda" nt_xent 8192 20 $flag
+    bench "$prec" "$build/benchmarks/bench_cuda" nt_xent 8192 20 --precision "$prec"
     bench "$prec" python3 "$root/benchmarks/cuda_torch.py" nt_xent 8192 20 $flag
   done
+  # bf16: simclr's GEMM inputs in bf16 vs PyTorch's autocast (the loss is float in both).
+  bench bf16 "$build/benchmarks/bench_cuda" step 1024 10 --precision bf16
+  bench bf16 python3 "$root/benchmarks/cuda_torch.py" step 1024 10 --bf16
   bench fp32 "$build/benchmarks/bench_cuda" augment 1024 10
   step "summary (ratio > 1: simclr faster)"
   awk '{v[$1" "$2]=$3}
@@ -72,6 +75,8 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
            printf "%s  ResNet-18 step, 1024 views: simclr %8.0f views/s  torch %8.0f views/s  ratio %.2f\n", prec, s, t, (t > 0 ? s / t : 0)
            printf "%s  NT-Xent fwd+bwd, 2N = 8192: simclr %8.3f ms       torch %8.3f ms       ratio %.2f\n", prec, a, b, (a > 0 ? b / a : 0)
          }
+         s = v["bf16 simclr_step_views_per_s"]; t = v["bf16 torch_step_views_per_s"]
+         printf "bf16  ResNet-18 step, 1024 views: simclr %8.0f views/s  torch %8.0f views/s  ratio %.2f (torch: autocast)\n", s, t, (t > 0 ? s / t : 0)
          printf "device augmentation (two_views): CIFAR policy 32 px %10.0f views/s, ImageNet policy 224 px %8.0f views/s\n", v["fp32 simclr_augment_cifar_views_per_s"], v["fp32 simclr_augment_imagenet_views_per_s"]
        }' "$results"
   rm -f "$results"

@@ -38,21 +38,79 @@ namespace simclr::cuda_backend {
   return it->second;
 }
 
+/// How float GEMMs (cuBLAS) compute. Every mode keeps float tensors in memory and sums products
+/// in float; they differ in how the GEMM inputs are rounded on the way into the tensor cores:
+/// - fp32: not at all (full float, relative errors around 1e-6) — the default;
+/// - tf32: to a 10-bit mantissa (TF32 tensor cores; errors around 1e-3, several times faster
+///   on Ampere and Hopper);
+/// - bf16: to an 8-bit mantissa (bf16 tensor cores, CUBLAS_COMPUTE_32F_FAST_16BF; errors
+///   around 1e-2, the fastest). Weights, gradients, optimizer state and the loss stay float
+///   (the mixed-precision recipe's fp32 master weights); the losses' similarity GEMMs and
+///   softmax run in full float (loss_precision), so no exp of a bf16-rounded logit is formed.
+/// Double GEMMs are unaffected.
+enum class precision { fp32, tf32, bf16 };
+
 namespace detail {
-inline std::atomic<bool>& tf32_flag() {
-  static std::atomic<bool> flag{[] {
-    const char* s = std::getenv("SIMCLR_CUDA_TF32");
-    return s != nullptr && std::strcmp(s, "1") == 0;
-  }()};
-  return flag;
+inline precision precision_from_environment() {
+  // SIMCLR_CUDA_PRECISION=fp32|tf32|bf16; the older SIMCLR_CUDA_TF32=1 means tf32.
+  if (const char* p = std::getenv("SIMCLR_CUDA_PRECISION"); p != nullptr) {
+    if (std::strcmp(p, "tf32") == 0) return precision::tf32;
+    if (std::strcmp(p, "bf16") == 0) return precision::bf16;
+    return precision::fp32;
+  }
+  const char* s = std::getenv("SIMCLR_CUDA_TF32");
+  return s != nullptr && std::strcmp(s, "1") == 0 ? precision::tf32 : precision::fp32;
+}
+/// The process-wide mode, and a per-thread override (precision_scope) that wins when set.
+inline std::atomic<precision>& global_precision() {
+  static std::atomic<precision> p{precision_from_environment()};
+  return p;
+}
+inline int& scoped_precision() {  // −1: no scope active on this thread
+  thread_local int p = -1;
+  return p;
 }
 }  // namespace detail
 
-/// Whether float GEMMs (cuBLAS) may use TF32 tensor cores: inputs rounded to a 10-bit mantissa,
-/// products summed in float — several times faster on Ampere and Hopper, with relative errors
-/// around 1e-3 instead of 1e-6. Off by default (full float); SIMCLR_CUDA_TF32=1 turns it on at
-/// start-up. Affects every float GEMM issued afterwards, from any thread; double is unaffected.
-inline void set_tf32(bool on) noexcept { detail::tf32_flag().store(on); }
-[[nodiscard]] inline bool tf32_enabled() noexcept { return detail::tf32_flag().load(); }
+/// Sets the mode of every float GEMM issued afterwards, from any thread (see `precision`).
+inline void set_precision(precision p) noexcept { detail::global_precision().store(p); }
+/// The mode the calling thread's next float GEMM uses.
+[[nodiscard]] inline precision current_precision() noexcept {
+  const int scoped = detail::scoped_precision();
+  return scoped >= 0 ? static_cast<precision>(scoped) : detail::global_precision().load();
+}
+/// The name of a mode: "fp32", "tf32" or "bf16".
+[[nodiscard]] inline const char* to_string(precision p) noexcept {
+  return p == precision::tf32 ? "tf32" : p == precision::bf16 ? "bf16" : "fp32";
+}
+
+/// Within its lifetime, the calling thread's float GEMMs use `p` whatever set_precision says
+/// (scopes nest; the previous one comes back at the end). The losses hold
+/// precision_scope(loss_precision()) around their GEMMs.
+class precision_scope {
+ public:
+  explicit precision_scope(precision p) noexcept : saved_(detail::scoped_precision()) {
+    detail::scoped_precision() = static_cast<int>(p);
+  }
+  ~precision_scope() { detail::scoped_precision() = saved_; }
+  precision_scope(const precision_scope&) = delete;
+  precision_scope& operator=(const precision_scope&) = delete;
+
+ private:
+  int saved_;
+};
+
+/// The mode the losses' GEMMs (similarities and their gradients) run in: the current one, except
+/// bf16, which becomes full float there — a cosine rounded to 8 bits and divided by τ = 0.1 would
+/// move a logit by up to 0.04 before the softmax.
+[[nodiscard]] inline precision loss_precision() noexcept {
+  const precision p = current_precision();
+  return p == precision::bf16 ? precision::fp32 : p;
+}
+
+/// TF32 on or off: set_precision(tf32) or set_precision(fp32). SIMCLR_CUDA_TF32=1 in the
+/// environment turns it on at start-up.
+inline void set_tf32(bool on) noexcept { set_precision(on ? precision::tf32 : precision::fp32); }
+[[nodiscard]] inline bool tf32_enabled() noexcept { return current_precision() == precision::tf32; }
 
 }  // namespace simclr::cuda_backend

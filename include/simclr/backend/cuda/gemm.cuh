@@ -30,10 +30,18 @@ struct gemm_kernel<cuda_t> {
     // cuBLAS needs ld ≥ 1 even for empty operands.
     const int la = static_cast<int>(lda > 0 ? lda : 1), lb = static_cast<int>(ldb > 0 ? ldb : 1);
     if constexpr (std::is_same_v<T, float>) {
-      SIMCLR_CUDA_CHECK(cublasSetMathMode(
-          h, cuda_backend::tf32_enabled() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-      SIMCLR_CUDA_CHECK(cublasSgemm(h, op_b, op_a, ni, mi, ki, &alpha, b, lb, a, la, &beta, c,
-                                    static_cast<int>(ldc)));
+      // The mode of cuda_backend::current_precision(): float in and out, the inputs rounded to
+      // TF32 or bf16 for the tensor cores, products summed in float.
+      const cuda_backend::precision p = cuda_backend::current_precision();
+      SIMCLR_CUDA_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+      const cublasComputeType_t compute = p == cuda_backend::precision::tf32
+                                              ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                          : p == cuda_backend::precision::bf16
+                                              ? CUBLAS_COMPUTE_32F_FAST_16BF
+                                              : CUBLAS_COMPUTE_32F;
+      SIMCLR_CUDA_CHECK(cublasGemmEx(h, op_b, op_a, ni, mi, ki, &alpha, b, CUDA_R_32F, lb, a,
+                                     CUDA_R_32F, la, &beta, c, CUDA_R_32F, static_cast<int>(ldc),
+                                     compute, CUBLAS_GEMM_DEFAULT));
     } else {
       SIMCLR_CUDA_CHECK(cublasDgemm(h, op_b, op_a, ni, mi, ki, &alpha, b, lb, a, la, &beta, c,
                                     static_cast<int>(ldc)));

@@ -123,6 +123,7 @@ struct nt_xent_kernel<cuda_t> {
                           index_t m, const nt_xent_params& p, T* dz,
                           tensor<T, cuda_t>& workspace) {
     using gemm = ops::gemm_kernel<cuda_t>;
+    const cuda_backend::precision_scope full(cuda_backend::loss_precision());  // never bf16
     const index_t n = nr.rows, d = nr.d;
     const T* u = nr.u.data();
     tensor<T, cuda_t> ua;  // (M, d) the anchors' unit rows (u itself for the whole batch)

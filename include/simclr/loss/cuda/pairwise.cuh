@@ -37,6 +37,7 @@ template <class T, class RowOp>
 cpu_detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps,
                                         bool allow_small, const char* name, RowOp row_op, T* dz) {
   using gemm = ops::gemm_kernel<cuda_t>;
+  const cuda_backend::precision_scope full(cuda_backend::loss_precision());  // never bf16
   const auto nr = normalise_rows(z, rows, d, eps, allow_small, name);
   tensor<T, cuda_t> c(shape{rows, rows}, uninitialized), g(shape{rows, rows}, uninitialized);
   gemm::run<T>(false, true, rows, rows, d, T(1), nr.u.data(), d, nr.u.data(), d, T(0), c.data(),
