@@ -1,6 +1,7 @@
 #include <simclr/nn/conv2d.hpp>
 
 #include <cstring>
+#include <utility>
 
 #include <doctest/doctest.h>
 
@@ -93,7 +94,8 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
        {conv_case{70, 8, 4, 20, 3, 1, 1, false}, conv_case{3, 5, 28, 16, 3, 1, 1, true},
         conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
         conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{600, 2, 2, 9, 1, 1, 0, false},
-        conv_case{3, 40, 4, 24, 3, 1, 1, true}}) {
+        conv_case{3, 40, 4, 24, 3, 1, 1, true}, conv_case{2, 40, 12, 19, 3, 1, 1, false},
+        conv_case{2, 12, 16, 9, 5, 1, 2, true}}) {
     nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
     nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
     cf.reset_parameters(random::key(7));
@@ -131,14 +133,17 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
 
 TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
   // Weight gradient by image chunks (stride 2, stride 1) and by channel blocks (64 channels).
-  for (const nn::conv2d_options o :
-       {nn::conv2d_options{8, 16, 3, 2, 1}, nn::conv2d_options{8, 16, 3, 1, 1},
-        nn::conv2d_options{64, 16, 3, 2, 1}}) {
-    auto run = [&o](std::size_t threads) {
+  // And larger maps (16×16: other image groups and column panels).
+  for (const auto& [o, size] :
+       {std::pair{nn::conv2d_options{8, 16, 3, 2, 1}, 9}, std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 9},
+        std::pair{nn::conv2d_options{64, 16, 3, 2, 1}, 9}, std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 16}}) {
+    const nn::conv2d_options opt = o;
+    const index_t side = size;
+    auto run = [&opt, side](std::size_t threads) {
       parallel::set_num_threads(threads);
-      nn::conv2d<float> conv(o);
+      nn::conv2d<float> conv(opt);
       conv.reset_parameters(random::key(1));
-      tensor<float> x(shape{37, o.in_channels, 9, 9}, uninitialized);
+      tensor<float> x(shape{37, opt.in_channels, side, side}, uninitialized);
       random::fill_normal(x.view(), random::key(2));
       auto y = conv.forward(x, mode::train);
       tensor<float> dy(y.shape(), uninitialized);
