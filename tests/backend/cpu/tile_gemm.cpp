@@ -58,3 +58,24 @@ TEST_CASE("tile_gemm: edge shapes, both layouts of A, cache blocks match a doubl
     }
   }
 }
+
+TEST_CASE("transpose: 16 × 16 register blocks and the edges give the exact transpose") {
+  for (index_t rows : {1, 15, 16, 17, 33, 64}) {
+    for (index_t cols : {1, 16, 20, 49, 196}) {
+      CAPTURE(rows);
+      CAPTURE(cols);
+      tensor<float> a(shape{rows, cols + 2}, uninitialized);  // lds > cols
+      random::fill_uniform(a.view(), random::key(9));
+      tensor<float> t(shape{cols, rows + 3}, uninitialized);  // ldd > rows
+      t.fill(-7.0f);
+      detail::transpose(rows, cols, a.data(), cols + 2, t.data(), rows + 3);
+      bool exact = true, untouched = true;
+      for (index_t c = 0; c < cols; ++c) {
+        for (index_t r = 0; r < rows; ++r) exact = exact && t(c, r) == a(r, c);
+        for (index_t r = rows; r < rows + 3; ++r) untouched = untouched && t(c, r) == -7.0f;
+      }
+      CHECK(exact);
+      CHECK(untouched);
+    }
+  }
+}

@@ -272,8 +272,7 @@ struct conv2d_kernel<cpu_t> {
   /// dyᵀ (hwo, Cout) of image i into dst.
   template <class T>
   static void transpose_image(const T* dy, index_t c_out, index_t hwo, T* dst) {
-    for (index_t q = 0; q < hwo; ++q)
-      for (index_t co = 0; co < c_out; ++co) dst[q * c_out + co] = dy[co * hwo + q];
+    simclr::detail::transpose(c_out, hwo, dy, hwo, dst, c_out);
   }
 
   /// dw += ∂/∂w, parallel over chunks of whole image groups (at most max_weight_parts): each

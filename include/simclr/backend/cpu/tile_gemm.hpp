@@ -136,6 +136,45 @@ __attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n,
     if (kk == 0) break;
   }
 }
+
+// GCC 12's unpack/shuffle intrinsics start from _mm512_undefined_ps() and warn about it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+/// dst (16 × 16, ldd) ← srcᵀ (16 × 16, lds): four rounds of in-register shuffles (pairs, quads,
+/// 128-bit lanes, 256-bit halves) instead of 256 scalar loads and stores.
+__attribute__((target("avx512f"))) inline void avx512_transpose16(const float* src, index_t lds,
+                                                                  float* dst, index_t ldd) {
+  __m512 r[16], t[16];
+  SIMCLR_TILE_UNROLL
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
+  SIMCLR_TILE_UNROLL
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  SIMCLR_TILE_UNROLL
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  SIMCLR_TILE_UNROLL
+  for (int h = 0; h < 16; h += 8)
+    SIMCLR_TILE_UNROLL
+    for (int i = 0; i < 4; ++i) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xDD);
+    }
+  SIMCLR_TILE_UNROLL
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+  }
+  SIMCLR_TILE_UNROLL
+  for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ldd, r[i]);
+}
+#pragma GCC diagnostic pop
 #endif
 
 /// C (m × n, row-major, ldc) ← A·B (C + A·B when `accumulate`), A(r, k) = a[r·a_rs + k·a_cs], B
@@ -162,6 +201,29 @@ void tile_gemm(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index
   Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>> cm(c, m, n, Eigen::OuterStride<>(ldc));
   if (!accumulate) cm.setZero();
   cm.noalias() += am * bm;  // one Eigen product per scalar type (keeps compile times down)
+}
+
+/// dst (cols × rows, ldd) ← srcᵀ for src (rows × cols, lds): 16 × 16 blocks in registers for
+/// float on AVX-512, the edges (and anything else) element by element.
+template <class T>
+void transpose(index_t rows, index_t cols, const T* src, index_t lds, T* dst, index_t ldd) {
+  index_t r0 = 0, c0 = 0;
+#if SIMCLR_HAVE_AVX512_TILES
+  if constexpr (std::is_same_v<T, float>) {
+    if (cpu_has_avx512f()) {
+      r0 = rows - rows % 16;
+      c0 = cols - cols % 16;
+      for (index_t r = 0; r < r0; r += 16)
+        for (index_t c = 0; c < c0; c += 16)
+          avx512_transpose16(src + r * lds + c, lds, dst + c * ldd + r, ldd);
+    }
+  }
+#endif
+  // The rest: columns [c0, cols) of rows [0, r0), and all columns of rows [r0, rows).
+  for (index_t r = 0; r < r0; ++r)
+    for (index_t c = c0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+  for (index_t c = 0; c < cols; ++c)
+    for (index_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
 
 }  // namespace simclr::detail
