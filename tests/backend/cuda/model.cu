@@ -43,6 +43,15 @@ void check_training_step(const encoders::resnet_options& o, const shape& views_s
   const auto x = random_host(views_shape, 52);
   parity::check_close(cpu.embed(x), gpu.embed(to_device(x)), 2e-3, "eval embedding");
 }
+
+/// The fit tests' model: a width-4 ResNet-18 on 1 channel, MLP head, NT-Xent.
+template <class B>
+auto tiny_model(B) {
+  return model{encoders::resnet18<float, B>({.base_width = 4, .in_channels = 1,
+                                             .stem = encoders::stem::cifar, .seed = 1}),
+               head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
+               loss::nt_xent<float, B>({.temperature = 0.5})};
+}
 }  // namespace
 
 TEST_CASE("cuda training step equals the cpu: ResNet-18 (CIFAR stem, width 16), MLP head, NT-Xent, LARS") {
@@ -90,13 +99,6 @@ TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batche
   namespace fs = std::filesystem;
   const test::toy_images data(16, 12, 2, 7);
   const auto policy = augment::fashion_mnist_policy(10);
-  const auto make = [](auto backend) {
-    using B = decltype(backend);
-    return model{encoders::resnet18<float, B>({.base_width = 4, .in_channels = 1,
-                                               .stem = encoders::stem::cifar, .seed = 1}),
-                 head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
-                 loss::nt_xent<float, B>({.temperature = 0.5})};
-  };
   const auto options = [](const fs::path& dir) {
     fs::remove_all(dir);
     return train::trainer_options{.epochs = 1, .batch_size = 8, .seed = 11, .base_lr = 0.3,
@@ -104,8 +106,8 @@ TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batche
                                   .progress = train::trainer_options::progress_style::none,
                                   .metadata = {}};
   };
-  auto cpu = make(cpu_t{});
-  auto gpu = make(cuda_t{});
+  auto cpu = tiny_model(cpu_t{});
+  auto gpu = tiny_model(cuda_t{});
   optim::sgd<float> opt_cpu({.momentum = 0.9});
   optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
   const fs::path dir_cpu = fs::temp_directory_path() / "simclr-cuda-fit-cpu";
@@ -118,7 +120,7 @@ TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batche
   parity::check_state<float>(cpu, gpu, 2e-3);
 
   // The device checkpoint loads into a fresh device model: the same state, exactly.
-  auto fresh = make(cuda_t{});
+  auto fresh = tiny_model(cuda_t{});
   optim::sgd<float, cuda_t> fresh_opt({.momentum = 0.9});
   const auto info = train::load_checkpoint(rg.last_checkpoint, fresh, fresh_opt);
   CHECK(info.epoch == 1);
@@ -138,13 +140,6 @@ TEST_CASE("cuda train::fit with device_augment: views made on the device train l
   namespace fs = std::filesystem;
   const test::toy_images data(16, 12, 2, 7);
   const auto policy = augment::fashion_mnist_policy(10);
-  const auto make = [](auto backend) {
-    using B = decltype(backend);
-    return model{encoders::resnet18<float, B>({.base_width = 4, .in_channels = 1,
-                                               .stem = encoders::stem::cifar, .seed = 1}),
-                 head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
-                 loss::nt_xent<float, B>({.temperature = 0.5})};
-  };
   const auto options = [](const fs::path& dir, bool device_augment) {
     fs::remove_all(dir);
     return train::trainer_options{.epochs = 2, .batch_size = 8, .seed = 11, .base_lr = 0.3,
@@ -153,8 +148,8 @@ TEST_CASE("cuda train::fit with device_augment: views made on the device train l
                                   .progress = train::trainer_options::progress_style::none,
                                   .metadata = {}};
   };
-  auto cpu = make(cpu_t{});
-  auto gpu = make(cuda_t{});
+  auto cpu = tiny_model(cpu_t{});
+  auto gpu = tiny_model(cuda_t{});
   optim::sgd<float> opt_cpu({.momentum = 0.9});
   optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
   const auto rc = train::fit(cpu, opt_cpu, data, policy,
