@@ -397,29 +397,32 @@ inline void expect_view_source(const view_params& p, index_t h, index_t w, index
 }
 }  // namespace detail
 
+namespace detail {
+/// apply_view on the calling thread into a fresh (C, out_h, out_w) image.
+template <class Source>
+[[nodiscard]] image_f32 apply_view_serial(const view_params& p, Source src) {
+  image_f32 out(shape{p.channels, p.out_h, p.out_w}, uninitialized);  // (C, S, S)
+  std::vector<float> scratch(static_cast<std::size_t>(view_scratch_size(p)));
+  apply_view(serial_executor{}, p, src, out.data(), scratch.data());
+  return out;
+}
+}  // namespace detail
+
 /// View `p` of an (H, W, C) 8-bit image as a (C, out_h, out_w) float image, on the calling
 /// thread. Throws shape_error when the image is not the size `p` was drawn for.
 [[nodiscard]] inline image_f32 apply_view(const view_params& p, const image_u8& img) {
   expect_image(img, "augment::apply_view");
   detail::expect_view_source(p, img.extent(0), img.extent(1), img.extent(2));
-  image_f32 out(shape{p.channels, p.out_h, p.out_w}, uninitialized);  // (C, S, S)
-  std::vector<float> scratch(static_cast<std::size_t>(view_scratch_size(p)));
-  apply_view(serial_executor{}, p,
-             u8_hwc_source{img.data(), img.extent(0), img.extent(1), img.extent(2)}, out.data(),
-             scratch.data());
-  return out;
+  return detail::apply_view_serial(
+      p, u8_hwc_source{img.data(), img.extent(0), img.extent(1), img.extent(2)});
 }
 
 /// View `p` of a (C, H, W) float image as a (C, out_h, out_w) float image.
 [[nodiscard]] inline image_f32 apply_view(const view_params& p, const image_f32& img) {
   expect_image(img, "augment::apply_view");
   detail::expect_view_source(p, img.extent(1), img.extent(2), img.extent(0));
-  image_f32 out(shape{p.channels, p.out_h, p.out_w}, uninitialized);  // (C, S, S)
-  std::vector<float> scratch(static_cast<std::size_t>(view_scratch_size(p)));
-  apply_view(serial_executor{}, p,
-             f32_chw_source{img.data(), img.extent(1), img.extent(2), img.extent(0)}, out.data(),
-             scratch.data());
-  return out;
+  return detail::apply_view_serial(
+      p, f32_chw_source{img.data(), img.extent(1), img.extent(2), img.extent(0)});
 }
 
 }  // namespace simclr::augment

@@ -44,6 +44,17 @@ void check_training_step(const encoders::resnet_options& o, const shape& views_s
   parity::check_close(cpu.embed(x), gpu.embed(to_device(x)), 2e-3, "eval embedding");
 }
 
+/// The fit tests' options: batches of 8, seed 11, no progress output, into a fresh `dir`.
+train::trainer_options fit_options(const std::filesystem::path& dir, index_t epochs,
+                                   bool device_augment) {
+  std::filesystem::remove_all(dir);
+  return train::trainer_options{.epochs = epochs, .batch_size = 8, .seed = 11, .base_lr = 0.3,
+                                .warmup_epochs = 1, .out_dir = dir,
+                                .device_augment = device_augment,
+                                .progress = train::trainer_options::progress_style::none,
+                                .metadata = {}};
+}
+
 /// The fit tests' model: a width-4 ResNet-18 on 1 channel, MLP head, NT-Xent.
 template <class B>
 auto tiny_model(B) {
@@ -99,21 +110,14 @@ TEST_CASE("cuda train::fit and checkpoints: a device model trains on host batche
   namespace fs = std::filesystem;
   const test::toy_images data(16, 12, 2, 7);
   const auto policy = augment::fashion_mnist_policy(10);
-  const auto options = [](const fs::path& dir) {
-    fs::remove_all(dir);
-    return train::trainer_options{.epochs = 1, .batch_size = 8, .seed = 11, .base_lr = 0.3,
-                                  .warmup_epochs = 1, .out_dir = dir,
-                                  .progress = train::trainer_options::progress_style::none,
-                                  .metadata = {}};
-  };
   auto cpu = tiny_model(cpu_t{});
   auto gpu = tiny_model(cuda_t{});
   optim::sgd<float> opt_cpu({.momentum = 0.9});
   optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
   const fs::path dir_cpu = fs::temp_directory_path() / "simclr-cuda-fit-cpu";
   const fs::path dir_gpu = fs::temp_directory_path() / "simclr-cuda-fit-gpu";
-  const auto rc = train::fit(cpu, opt_cpu, data, policy, options(dir_cpu));
-  const auto rg = train::fit(gpu, opt_gpu, data, policy, options(dir_gpu));
+  const auto rc = train::fit(cpu, opt_cpu, data, policy, fit_options(dir_cpu, 1, false));
+  const auto rg = train::fit(gpu, opt_gpu, data, policy, fit_options(dir_gpu, 1, false));
   REQUIRE(rc.steps.size() == rg.steps.size());
   for (std::size_t i = 0; i < rc.steps.size(); ++i)
     CHECK(rg.steps[i].loss == doctest::Approx(rc.steps[i].loss).epsilon(1e-4));
@@ -140,22 +144,14 @@ TEST_CASE("cuda train::fit with device_augment: views made on the device train l
   namespace fs = std::filesystem;
   const test::toy_images data(16, 12, 2, 7);
   const auto policy = augment::fashion_mnist_policy(10);
-  const auto options = [](const fs::path& dir, bool device_augment) {
-    fs::remove_all(dir);
-    return train::trainer_options{.epochs = 2, .batch_size = 8, .seed = 11, .base_lr = 0.3,
-                                  .warmup_epochs = 1, .out_dir = dir,
-                                  .device_augment = device_augment,
-                                  .progress = train::trainer_options::progress_style::none,
-                                  .metadata = {}};
-  };
   auto cpu = tiny_model(cpu_t{});
   auto gpu = tiny_model(cuda_t{});
   optim::sgd<float> opt_cpu({.momentum = 0.9});
   optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
   const auto rc = train::fit(cpu, opt_cpu, data, policy,
-                             options(fs::temp_directory_path() / "simclr-cuda-aug-cpu", false));
+                             fit_options(fs::temp_directory_path() / "simclr-cuda-aug-cpu", 2, false));
   const auto rg = train::fit(gpu, opt_gpu, data, policy,
-                             options(fs::temp_directory_path() / "simclr-cuda-aug-gpu", true));
+                             fit_options(fs::temp_directory_path() / "simclr-cuda-aug-gpu", 2, true));
   REQUIRE(rc.steps.size() == 4);
   REQUIRE(rg.steps.size() == rc.steps.size());
   for (std::size_t i = 0; i < rc.steps.size(); ++i)
