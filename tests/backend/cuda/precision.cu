@@ -51,23 +51,33 @@ TEST_CASE("cuda precision: set_precision, nested scopes, set_tf32 as before") {
   CHECK(cuda_backend::current_precision() == precision::fp32);
 }
 
-TEST_CASE("cuda precision: a 3×3 convolution in each mode against the cpu") {
+TEST_CASE("cuda precision: a 3×3 convolution in each mode against the cpu, both directions") {
   restore_precision guard;
-  const nn::conv2d_options o{16, 32, 3, 1, 1, false};
+  const nn::conv2d_options o{16, 32, 3, 1, 1, true};
   nn::conv2d<float> cpu(o);
-  nn::conv2d<float, cuda_t> gpu(o);
   cpu.reset_parameters(random::key(3));
-  parity::copy_state<float>(cpu, gpu);
   const auto x = random_host(shape{8, 16, 12, 12}, 4);
-  const auto y = cpu.forward(x, mode::eval);
-  // Inputs rounded to a 24-, 11- and 8-bit significand, 144 products summed in float: errors
-  // relative to the output's scale well under 2⁻²⁴·12, 2⁻¹¹·4 and 2⁻⁸·4.
+  const auto dy = random_host(shape{8, 32, 12, 12}, 6);
+  const auto y = cpu.forward(x, mode::train);
+  const auto dx = cpu.backward(dy);
+  // Inputs rounded to a 24-, 11- and 8-bit significand, 144 (dx: 288, dw: 1152) products summed
+  // in float: errors relative to the output's scale well under 2⁻²⁴·12, 2⁻¹¹·4 and 2⁻⁸·4. Under
+  // bf16 the columns, the weights and dy are stored in bf16 (run_bf16); the bias gradient sums
+  // dy itself and stays exact to float.
   for (const auto& [p, tol] : {std::pair{precision::fp32, 1e-5}, std::pair{precision::tf32, 2e-3},
                                std::pair{precision::bf16, 1.6e-2}}) {
     cuda_backend::set_precision(p);
-    const double err = relative_to_scale(y, gpu.forward(to_device(x), mode::eval));
-    INFO(cuda_backend::to_string(p) << ": max error / scale " << err);
-    CHECK(err <= tol);
+    nn::conv2d<float, cuda_t> gpu(o);
+    parity::copy_state<float>(cpu, gpu);
+    memory<cuda_t>::zero(gpu.weight_grad().data(), gpu.weight_grad().bytes());
+    memory<cuda_t>::zero(gpu.bias_grad().data(), gpu.bias_grad().bytes());
+    const auto yg = gpu.forward(to_device(x), mode::train);
+    const auto dxg = gpu.backward(to_device(dy));
+    INFO(cuda_backend::to_string(p));
+    CHECK(relative_to_scale(y, yg) <= tol);
+    CHECK(relative_to_scale(dx, dxg) <= tol);
+    CHECK(relative_to_scale(cpu.weight_grad(), gpu.weight_grad()) <= tol);
+    CHECK(relative_to_scale(cpu.bias_grad(), gpu.bias_grad()) <= 1e-5);
   }
 }
 

@@ -30,7 +30,7 @@ struct conv2d_kernel<cpu_t> {
   /// K = C·kh·kw rows, out_plane() columns, zero where the window leaves the image.
   template <class T>
   static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset,
-                     const std::uint16_t* masks = nullptr) {
+                     [[maybe_unused]] const std::uint16_t* masks = nullptr) {
     const index_t ho = g.out_height(), wo = g.out_width();
 #if SIMCLR_HAVE_AVX512_TILES
     if constexpr (std::is_same_v<T, float>) {

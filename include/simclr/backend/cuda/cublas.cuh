@@ -43,8 +43,10 @@ namespace simclr::cuda_backend {
 /// - fp32: not at all (full float, relative errors around 1e-6) — the default;
 /// - tf32: to a 10-bit mantissa (TF32 tensor cores; errors around 1e-3, several times faster
 ///   on Ampere and Hopper);
-/// - bf16: to an 8-bit mantissa (bf16 tensor cores, CUBLAS_COMPUTE_32F_FAST_16BF; errors
-///   around 1e-2, the fastest). Weights, gradients, optimizer state and the loss stay float
+/// - bf16: to an 8-bit mantissa (bf16 tensor cores; errors around 1e-2, the fastest). The
+///   convolutions store their GEMM operands (columns, weights, output gradients) in bf16 and
+///   call gemm_kernel<cuda_t>::run_bf16; other float GEMMs use CUBLAS_COMPUTE_32F_FAST_16BF.
+///   Weights, gradients, optimizer state and the loss stay float
 ///   (the mixed-precision recipe's fp32 master weights); the losses' similarity GEMMs and
 ///   softmax run in full float (loss_precision), so no exp of a bf16-rounded logit is formed.
 /// Double GEMMs are unaffected.
