@@ -90,6 +90,24 @@ TEST_CASE("device two_views = CPU two_views: ImageNet policy with blur and solar
   CHECK(tf1 <= tolerance);
 }
 
+TEST_CASE("device two_views: a small blur scratch budget splits the views into launches") {
+  // Scratch for 5 views per launch: 24 views run in 5 launches, the last one short, and give
+  // the same bytes as one launch.
+  const image_batch b = make_images(12, 40, 48, 3, 4);
+  policy_options o;
+  o.size = 32;
+  o.blur_p = 1.0;  // every view blurs, so every view needs scratch
+  const auto policy = make_simclr_policy(o);
+  const auto images = to_device(b.stacked);
+  const u8_hwc_source src{images.data(), 40, 48, 3};
+  const tensor<float> whole =
+      to_host(cuda_detail::two_views_on_device(policy, src, 12, {3, 1, 0}, {}));
+  const tensor<float> split =
+      to_host(cuda_detail::two_views_on_device(policy, src, 12, {3, 1, 0}, {}, 5 * 3 * 32 * 32));
+  REQUIRE(whole.shape() == split.shape());
+  CHECK(std::equal(whole.data(), whole.data() + whole.numel(), split.data()));
+}
+
 TEST_CASE("device two_views = CPU two_views: Fashion-MNIST policy, 1 channel") {
   const image_batch b = make_images(64, 28, 28, 1, 3);
   const double d = device_vs_cpu(fashion_mnist_policy(), b, {5, 0, 2});

@@ -59,13 +59,18 @@ struct block_executor {
 /// Threads per view block (a multiple of 32, as block_sum needs).
 inline constexpr unsigned view_threads = 256;
 
-/// One block per view: view `blockIdx.x` (= v·N + i) of image i, written to row blockIdx.x.
-/// `src` points at image 0; image i starts `image_stride` elements later.
+/// Floats of blur scratch one launch may use (256 MiB): views beyond it run in further launches.
+inline constexpr index_t view_scratch_budget = index_t{1} << 26;
+
+/// One block per view: view `job` = first + blockIdx.x (= v·N + i) of image i, written to row
+/// job. `src` points at image 0; image i starts `image_stride` elements later. Each block of
+/// the launch has its own `scratch_per_view` floats of `scratch`.
 template <class Source>
 __global__ void __launch_bounds__(view_threads)
     two_views_kernel(const view_params* params, Source src, index_t image_stride, index_t n,
-                     float* out, index_t per_view, float* scratch, index_t scratch_per_view) {
-  const index_t job = blockIdx.x;
+                     index_t first, float* out, index_t per_view, float* scratch,
+                     index_t scratch_per_view) {
+  const index_t job = first + blockIdx.x;
   // The record in shared memory (raw words: a __shared__ object may not have initialisers).
   __shared__ alignas(alignof(view_params)) unsigned char raw[sizeof(view_params)];
   static_assert(sizeof(view_params) % sizeof(std::uint32_t) == 0);
@@ -78,14 +83,17 @@ __global__ void __launch_bounds__(view_threads)
   Source s = src;
   s.data += (job % n) * image_stride;
   apply_view(block_executor{}, p, s, out + job * per_view,
-             scratch_per_view > 0 ? scratch + job * scratch_per_view : nullptr);
+             scratch_per_view > 0 ? scratch + blockIdx.x * scratch_per_view : nullptr);
 }
 
-/// Draws the 2N records on the host, copies them to the device and runs one block per view.
+/// Draws the 2N records on the host, copies them to the device and runs one block per view, in
+/// launches of as many views as `scratch_budget` floats of blur scratch hold (all of them when no
+/// op blurs).
 template <class Policy, class Source>
 [[nodiscard]] tensor<float, cuda_t> two_views_on_device(const Policy& policy, Source src,
                                                         index_t n, const batch_position& at,
-                                                        std::span<const std::uint64_t> samples) {
+                                                        std::span<const std::uint64_t> samples,
+                                                        index_t scratch_budget = view_scratch_budget) {
   const std::vector<view_params> params =
       draw_two_views_params(policy, n, src.h, src.w, src.c, at, samples);
   const view_params& first = params.front();
@@ -105,13 +113,22 @@ template <class Policy, class Source>
   tensor<std::uint8_t, cuda_t> records(shape{bytes}, uninitialized);  // (2N) view_params
   SIMCLR_CUDA_CHECK(cudaMemcpy(records.data(), params.data(), static_cast<std::size_t>(bytes),
                                cudaMemcpyHostToDevice));
-  tensor<float, cuda_t> scratch(shape{scratch_per_view > 0 ? 2 * n * scratch_per_view : 1},
-                                uninitialized);  // (2N, C, S, S) blur passes
+  const index_t views = 2 * n;
+  const index_t per_launch =
+      scratch_per_view > 0
+          ? std::clamp<index_t>(scratch_budget / scratch_per_view, 1, views)
+          : views;
+  tensor<float, cuda_t> scratch(shape{std::max<index_t>(1, per_launch * scratch_per_view)},
+                                uninitialized);  // (views per launch, C, S, S) blur passes
   const index_t image_stride = src.h * src.w * src.c;
-  two_views_kernel<Source><<<static_cast<unsigned>(2 * n), view_threads>>>(
-      reinterpret_cast<const view_params*>(records.data()), src, image_stride, n, out.data(),
-      per_view, scratch.data(), scratch_per_view);
-  SIMCLR_CUDA_CHECK_LAUNCH();
+  // Launches run in order on the default stream, so each reuses the scratch of the last.
+  for (index_t first = 0; first < views; first += per_launch) {
+    const auto blocks = static_cast<unsigned>(std::min(per_launch, views - first));
+    two_views_kernel<Source><<<blocks, view_threads>>>(
+        reinterpret_cast<const view_params*>(records.data()), src, image_stride, n, first,
+        out.data(), per_view, scratch.data(), scratch_per_view);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
   return out;  // `records` and `scratch` go back to the cache; later work on the default
                // stream (the only stream simclr uses) runs after this kernel
 }
