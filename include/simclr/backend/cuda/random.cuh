@@ -15,17 +15,22 @@
 namespace simclr::random {
 
 namespace detail {
+// lo + (hi − lo)·u with the product rounded on its own, as the host computes it: nvcc would
+// otherwise contract it into an FMA and the device fill would differ in the last bit.
+__device__ inline float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+__device__ inline double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+
 template <class T>
 __global__ void fill_uniform_kernel(T* out, index_t n, key k, T lo, T hi) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    out[i] = lo + (hi - lo) * uniform_at<T>(k, static_cast<std::uint64_t>(i));
+    out[i] = lo + mul_rn(hi - lo, uniform_at<T>(k, static_cast<std::uint64_t>(i)));
 }
 template <class T>
 __global__ void fill_normal_kernel(T* out, index_t n, key k, T mean, T stddev) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    out[i] = mean + stddev * normal_at<T>(k, static_cast<std::uint64_t>(i));
+    out[i] = mean + mul_rn(stddev, normal_at<T>(k, static_cast<std::uint64_t>(i)));
 }
 template <class T>
 void expect_dense_device(tensor_view<T, cuda_t> v) {
