@@ -5,6 +5,8 @@
 # then TF32, then the step in bf16 mixed precision), printing views/s, ms and the ratios. Meant for a GPU machine with minutes of
 # time (the whole run stays under 8 minutes on an H200): it fails fast and says where.
 # Usage: benchmarks/gpu_check.sh [build-dir]     SIMCLR_GPU_CHECK_BENCH=0 skips the benchmarks.
+# On a machine that cannot reach a package mirror (this workplace's GPU machines), first run
+# benchmarks/gpu_deps.sh where one is reachable and carry the .gpu-deps folder it fills.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build-gpu}"
@@ -14,11 +16,46 @@ step() { echo; echo "== [$(( $(date +%s) - t0 ))s] $*"; }
 step "machine"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi: not found"
 nvcc="${CUDACXX:-/usr/local/cuda/bin/nvcc}"
+[ -x "$nvcc" ] || nvcc="$(command -v nvcc || echo "$nvcc")"
 [ -x "$nvcc" ] || { echo "FAIL: no nvcc at $nvcc (set CUDACXX)"; exit 1; }
 "$nvcc" --version | tail -n 2
 
 step "dependencies"
-"$root/scripts/deps.sh"
+# A GPU machine without a package mirror: benchmarks/gpu_deps.sh, run where one is reachable,
+# left the .deb files in .gpu-deps (carried with the tree); unpack them into a private prefix
+# and point CMake, the compilers and the linker at it. Otherwise install what is missing.
+debs=("$root"/.gpu-deps/*.deb)
+if [ -e "${debs[0]}" ]; then
+  prefix="${SIMCLR_DEPS_PREFIX:-/tmp/simclr-deps}"
+  mkdir -p "$prefix"
+  for f in "${debs[@]}"; do
+    if command -v dpkg-deb >/dev/null; then
+      dpkg-deb -x "$f" "$prefix"
+    else  # no dpkg: a .deb is an ar archive around data.tar.*
+      member="$(ar t "$f" | grep '^data\.tar')"
+      ar p "$f" "$member" | tar -x -a -f - -C "$prefix" 2>/dev/null ||
+        ar p "$f" "$member" | tar -x -J -f - -C "$prefix"
+    fi
+  done
+  # Absolute links (libz.so -> /lib/x86_64-linux-gnu/libz.so.1.2.13) point into the prefix.
+  while IFS= read -r link; do
+    target="$(readlink "$link")"
+    case "$target" in /*) [ -e "$prefix$target" ] && ln -sfn "$prefix$target" "$link" ;; esac
+  done < <(find "$prefix" -type l)
+  export CMAKE_PREFIX_PATH="$prefix/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export CPATH="$prefix/usr/include${CPATH:+:$CPATH}"
+  for lib in "$prefix/usr/lib/x86_64-linux-gnu" "$prefix/lib/x86_64-linux-gnu"; do
+    export LIBRARY_PATH="$lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
+  done
+  echo "unpacked ${#debs[@]} packages from .gpu-deps into $prefix"
+  command -v cmake >/dev/null || { echo "FAIL: no cmake on this machine"; exit 1; }
+  command -v ninja >/dev/null || { echo "FAIL: no ninja on this machine"; exit 1; }
+else
+  "$root/scripts/deps.sh" || {
+    echo "FAIL: dependencies (no package mirror? run benchmarks/gpu_deps.sh where one is"
+    echo "      reachable and carry .gpu-deps with the tree)"; exit 1; }
+fi
+"${CXX:-c++}" --version | head -n 1
 
 step "configure ($build)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
