@@ -2,8 +2,11 @@
 # One-shot GPU check: builds every CUDA target for Hopper (sm_90) plus portable PTX, runs all
 # CUDA tests and the CUDA example, then benchmarks a SimCLR training step of ResNet-18 (CIFAR
 # stem, 32×32, 1024 views) and NT-Xent at 2N = 8192 next to PyTorch on the same GPU (float32,
-# then TF32, then the step in bf16 mixed precision), printing views/s, ms and the ratios. Meant for a GPU machine with minutes of
-# time (the whole run stays under 8 minutes on an H200): it fails fast and says where.
+# then TF32, then the step in bf16 mixed precision), printing views/s, ms and the ratios. Meant
+# for a GPU machine with minutes of time (the whole run stays under 8 minutes on an H200): a
+# missing tool or dependency, a configure or build error stops it at once and says where; a
+# failing test, example or benchmark is recorded and the rest still runs (with a memcheck of the
+# tests up to the first failure), then the summary lists every failure and exits 1.
 # Usage: benchmarks/gpu_check.sh [build-dir]     SIMCLR_GPU_CHECK_BENCH=0 skips the benchmarks.
 # On a machine that cannot reach a package mirror (this workplace's GPU machines), first run
 # benchmarks/gpu_deps.sh where one is reachable and carry the .gpu-deps folder it fills.
