@@ -34,12 +34,17 @@ void check_training_step(const encoders::resnet_options& o, const shape& views_s
     const auto mc = cpu.train_step(views, opt_cpu, 0.3);
     const auto mg = gpu.train_step(to_device(views), opt_gpu, 0.3);
     CAPTURE(step);
-    // Tolerance: 1e-4 relative on the loss, 2e-3 (relative to 1 + |x|) on every tensor — float
-    // GEMMs in another order through ~20 layers, BatchNorm on small batches amplifying them.
+    // Tolerance: 1e-4 relative on the loss and entropy — float GEMMs in another order through
+    // ~20 layers, BatchNorm on small batches amplifying them.
     CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(1e-4));
     CHECK(mg.mean_entropy == doctest::Approx(mc.mean_entropy).epsilon(1e-4));
   }
-  parity::check_state<float>(cpu, gpu, 2e-3);
+  // The state after two LARS steps at lr 0.3 within 2e-2, not 2e-3: on the CPU alone, views and
+  // parameters moved by one ulp move it by up to 2.8e-3 (ImageNet stem, stem weight gradient)
+  // and 7.9e-3 (CIFAR stem, layer1.0.conv2 weight gradient: a discrete jump, as from a ReLU input
+  // near 0 changing sign), and the GPU's float sums round differently in every layer. A wrong
+  // kernel is off by far more.
+  parity::check_state<float>(cpu, gpu, 2e-2);
   const auto x = random_host(views_shape, 52);
   parity::check_close(cpu.embed(x), gpu.embed(to_device(x)), 2e-3, "eval embedding");
 }
