@@ -34,9 +34,10 @@ void check_training_step(const encoders::resnet_options& o, const shape& views_s
     const auto mc = cpu.train_step(views, opt_cpu, 0.3);
     const auto mg = gpu.train_step(to_device(views), opt_gpu, 0.3);
     CAPTURE(step);
-    // Tolerance: 1e-4 relative on the loss and entropy — float GEMMs in another order through
-    // ~20 layers, BatchNorm on small batches amplifying them.
-    CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(1e-4));
+    // Tolerance: 5e-4 relative on the loss, 1e-4 on the entropy — float GEMMs in another order
+    // through ~20 layers, BatchNorm on small batches and the first LARS step amplifying them: on
+    // the CPU alone, layer outputs moved by up to three ulps move the second loss by up to 9e-5.
+    CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(5e-4));
     CHECK(mg.mean_entropy == doctest::Approx(mc.mean_entropy).epsilon(1e-4));
   }
   // The state after two LARS steps at lr 0.3 within 2e-2, not 2e-3: on the CPU alone, views and
