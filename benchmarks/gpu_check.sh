@@ -58,7 +58,8 @@ else
     echo "FAIL: dependencies (no package mirror? run benchmarks/gpu_deps.sh where one is"
     echo "      reachable and carry .gpu-deps with the tree)"; exit 1; }
 fi
-"${CXX:-c++}" --version | head -n 1
+command -v "${CXX:-c++}" >/dev/null || { echo "FAIL: no host C++ compiler ${CXX:-c++} (nvcc needs one)"; exit 1; }
+"${CXX:-c++}" --version | head -n 1 || true
 
 step "configure ($build)"
 configure_log="$(mktemp)"
@@ -74,8 +75,8 @@ rm -f "$configure_log"
 failures=()
 
 step "build CUDA targets"
-cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda \
-  simclr_cuda_header_check
+# (The header self-checks, simclr_cuda_header_check, compile in CI; no device time for them.)
+cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda
 
 step "CUDA tests"
 set +e
@@ -87,8 +88,8 @@ if [ $rc -ne 0 ]; then
   failures+=("CUDA tests (exit $rc)")
   echo "FAIL: CUDA tests (exit $rc); going on to the example and the benchmarks"
   if command -v compute-sanitizer >/dev/null; then
-    step "memcheck of the CUDA tests up to the first failure (2-minute cap)"
-    timeout 120 compute-sanitizer --tool memcheck --print-limit 10 \
+    step "memcheck of the CUDA tests up to the first failure (90-second cap)"
+    timeout 90 compute-sanitizer --tool memcheck --print-limit 10 \
       "$build/tests/test_cuda" --abort-after=1 || true
   fi
 fi
