@@ -135,7 +135,10 @@ TEST_CASE("nt_xent: all-equal embeddings give log(2N - 1) and raise the collapse
       const auto r = l(z);
       CHECK(r.value == doctest::Approx(std::log(2.0 * static_cast<double>(n) - 1.0)).epsilon(1e-12));
       CHECK(r.collapse_value == doctest::Approx(std::log(2.0 * static_cast<double>(n) - 1.0)));
-      if (n == 1) continue;  // 2N = 2 has no negatives: L = 0 for every batch
+      if (n == 1) {  // 2N = 2 has no negatives: L = 0 for every batch, no collapse to flag
+        CHECK_FALSE(r.near_collapse);
+        continue;
+      }
       CHECK(r.near_collapse);
       CHECK(r.top1_accuracy == 0.0);  // ties: the positive is not strictly the arg-max
       CHECK(r.mean_entropy == doctest::Approx(std::log(2.0 * static_cast<double>(n) - 1.0)));

@@ -31,7 +31,8 @@ struct nt_xent_options {
   /// When false (default) a row with ‖z‖ < ε is a value_error (a dead embedding); when true it
   /// is divided by ε as F.normalize does.
   bool allow_small_rows = false;
-  /// near_collapse is raised when |L − log(2N−1)| ≤ collapse_tolerance · log(2N−1).
+  /// near_collapse is raised when |L − log(2N−1)| ≤ collapse_tolerance · log(2N−1) (never for
+  /// 2N = 2, where L = 0 for every z).
   double collapse_tolerance = 0.01;
 };
 
@@ -131,8 +132,10 @@ class nt_xent {
     r.top1_accuracy = static_cast<double>(s.top1_correct) / n;
     r.mean_entropy = s.entropy / n;
     r.collapse_value = scale * std::log(n - 1.0);
-    r.near_collapse =
-        std::abs(r.value - r.collapse_value) <= options_.collapse_tolerance * r.collapse_value;
+    // 2N = 2: each anchor's only other row is its positive, L = 0 = log(1) for every z, and the
+    // comparison would only test float rounding of 0 (it differed between the CPU and CUDA).
+    r.near_collapse = rows > 2 && std::abs(r.value - r.collapse_value) <=
+                                      options_.collapse_tolerance * r.collapse_value;
     return r;
   }
 
