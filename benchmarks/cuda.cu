@@ -7,6 +7,8 @@
 //                                                   to 224 px from 256×256 images (views / 4)
 // Add --precision tf32|bf16 (or --tf32) for the float GEMMs' mode (docs/cuda.md). Prints "#" lines for people and
 // "result <name> <value>" lines for benchmarks/gpu_check.sh, next to benchmarks/cuda_torch.py.
+// --profile: after the timed calls, one more call between cudaProfilerStart and cudaProfilerStop,
+// so `ncu --profile-from-start off` sees exactly one step (benchmarks/gpu_profile.sh).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,13 +16,17 @@
 #include <string>
 #include <vector>
 
+#include <cuda_profiler_api.h>
+
 #include <simclr/cuda.cuh>
 
 using namespace simclr;
 
 namespace {
+bool profile_one_call = false;
+
 /// Median milliseconds of `reps` calls of f after two warm-up calls, the device synchronised
-/// around each call.
+/// around each call; with --profile, one more call inside a profiler range.
 template <class F>
 double median_ms(int reps, F&& f) {
   std::vector<double> ms;
@@ -31,6 +37,12 @@ double median_ms(int reps, F&& f) {
     cuda_backend::synchronize();
     const auto t1 = std::chrono::steady_clock::now();
     if (r >= 2) ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  if (profile_one_call) {
+    SIMCLR_CUDA_CHECK(cudaProfilerStart());
+    f();
+    cuda_backend::synchronize();
+    SIMCLR_CUDA_CHECK(cudaProfilerStop());
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
@@ -95,7 +107,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--tf32") {
+    if (a == "--profile") {
+      profile_one_call = true;
+    } else if (a == "--tf32") {
       cuda_backend::set_precision(cuda_backend::precision::tf32);
     } else if (a == "--precision" && i + 1 < argc) {
       const std::string p = argv[++i];

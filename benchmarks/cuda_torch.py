@@ -11,7 +11,8 @@ NT-Xent τ = 0.5, SGD momentum 0.9, eager mode, cuDNN (benchmark mode on); --bf1
 forward pass and the loss under torch.autocast(bfloat16) (float weights: PyTorch's usual mixed
 precision, the counterpart of simclr's precision::bf16). nt_xent: the
 straightforward implementation of benchmarks/nt_xent_torch.py, D = 128, τ = 0.1.
-Prints "result torch_<name> <value>" lines for benchmarks/gpu_check.sh.
+Prints "result torch_<name> <value>" lines for benchmarks/gpu_check.sh. --profile: after the
+timed calls, one more under torch.profiler, and a table of its CUDA kernels (gpu_profile.sh).
 """
 import statistics
 import sys
@@ -69,11 +70,21 @@ def median_ms(reps, f):
         torch.cuda.synchronize()
         if r >= 2:
             times.append((time.perf_counter() - t0) * 1e3)
+    if PROFILE:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            f()
+            torch.cuda.synchronize()
+        print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=30,
+                                        max_name_column_width=90))
     return statistics.median(times)
 
 
+PROFILE = "--profile" in sys.argv
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a not in ("--tf32", "--bf16")]
+    args = [a for a in sys.argv[1:] if a not in ("--tf32", "--bf16", "--profile")]
     tf32 = "--tf32" in sys.argv
     bf16 = "--bf16" in sys.argv
     torch.backends.cuda.matmul.allow_tf32 = tf32

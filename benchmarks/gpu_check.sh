@@ -2,7 +2,8 @@
 # One-shot GPU check: builds every CUDA target for Hopper (sm_90) plus portable PTX, runs all
 # CUDA tests and the CUDA example, then benchmarks a SimCLR training step of ResNet-18 (CIFAR
 # stem, 32×32, 1024 views) and NT-Xent at 2N = 8192 next to PyTorch on the same GPU (float32,
-# then TF32, then the step in bf16 mixed precision), printing views/s, ms and the ratios. Meant
+# then TF32, then the step in bf16 mixed precision; the step again with cuDNN's algorithms
+# timed), printing views/s, ms and the ratios. Meant
 # for a GPU machine with minutes of time (the whole run stays under 8 minutes on an H200): a
 # missing tool or dependency, a configure or build error stops it at once and says where; a
 # failing test, example or benchmark is recorded and the rest still runs (with a memcheck of the
@@ -10,6 +11,10 @@
 # Usage: benchmarks/gpu_check.sh [build-dir]     SIMCLR_GPU_CHECK_BENCH=0 skips the benchmarks.
 # On a machine that cannot reach a package mirror (this workplace's GPU machines), first run
 # benchmarks/gpu_deps.sh where one is reachable and carry the .gpu-deps folder it fills.
+# Or build the three programs where the compilers and packages are (benchmarks/gpu_prebuild.sh
+# fills .gpu-bin) and run them on the GPU machine with SIMCLR_GPU_CHECK_PREBUILT=1:
+#   SIMCLR_GPU_CHECK_PREBUILT=1 benchmarks/gpu_check.sh .gpu-bin
+# which skips the dependencies, configure and build steps (minutes of GPU-machine time).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:-$root/build-gpu}"
@@ -18,6 +23,17 @@ step() { echo; echo "== [$(( $(date +%s) - t0 ))s] $*"; }
 
 step "machine"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi: not found"
+prebuilt="${SIMCLR_GPU_CHECK_PREBUILT:-0}"
+if [ "$prebuilt" != 0 ]; then
+  for exe in tests/test_cuda examples/cuda_quickstart benchmarks/bench_cuda; do
+    [ -x "$build/$exe" ] || { echo "FAIL: SIMCLR_GPU_CHECK_PREBUILT is set but $build/$exe is missing (run benchmarks/gpu_prebuild.sh)"; exit 1; }
+  done
+  cat "$build/BUILT" 2>/dev/null || true
+  . "$root/benchmarks/gpu_libs.sh"
+  gpu_libs_resolve "$build/tests/test_cuda" "$build/benchmarks/bench_cuda" ||
+    { echo "FAIL: the prebuilt programs need libraries this machine lacks"; exit 1; }
+  echo "prebuilt programs in $build: no dependencies, configure or build step"
+else
 nvcc="${CUDACXX:-/usr/local/cuda/bin/nvcc}"
 [ -x "$nvcc" ] || nvcc="$(command -v nvcc || echo "$nvcc")"
 [ -x "$nvcc" ] || { echo "FAIL: no nvcc at $nvcc (set CUDACXX)"; exit 1; }
@@ -70,13 +86,14 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   >"$configure_log" 2>&1 || { cat "$configure_log"; echo "FAIL: configure"; exit 1; }
 rm -f "$configure_log"
 
-# From here on a failing test, example or benchmark is recorded and the script goes on, so one
-# run on a scarce GPU still gives every number it can; it exits 1 at the end if anything failed.
-failures=()
-
 step "build CUDA targets"
 # (The header self-checks, simclr_cuda_header_check, compile in CI; no device time for them.)
 cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda
+fi
+
+# From here on a failing test, example or benchmark is recorded and the script goes on, so one
+# run on a scarce GPU still gives every number it can; it exits 1 at the end if anything failed.
+failures=()
 
 step "CUDA tests"
 set +e
@@ -122,6 +139,11 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
   # bf16: simclr's GEMM inputs in bf16 vs PyTorch's autocast (the loss is float in both).
   bench bf16 "$build/benchmarks/bench_cuda" step 1024 10 --precision bf16
   bench bf16 python3 "$root/benchmarks/cuda_torch.py" step 1024 10 --bf16
+  # cuDNN algorithms timed (SIMCLR_CUDNN_BENCHMARK=1, PyTorch's cudnn.benchmark) instead of
+  # chosen by its heuristics (the default, reproducible across processes): docs/cuda.md.
+  for prec in fp32 tf32 bf16; do
+    bench "$prec-timed" env SIMCLR_CUDNN_BENCHMARK=1 "$build/benchmarks/bench_cuda" step 1024 10 --precision "$prec"
+  done
   bench fp32 "$build/benchmarks/bench_cuda" augment 1024 10
   step "summary (ratio > 1: simclr faster)"
   awk '{v[$1" "$2]=$3}
@@ -135,6 +157,11 @@ if [ "${SIMCLR_GPU_CHECK_BENCH:-1}" != 0 ]; then
          }
          s = v["bf16 simclr_step_views_per_s"]; t = v["bf16 torch_step_views_per_s"]
          printf "bf16  ResNet-18 step, 1024 views: simclr %8.0f views/s  torch %8.0f views/s  ratio %.2f (torch: autocast)\n", s, t, (t > 0 ? s / t : 0)
+         for (p = 1; p <= 3; p++) {
+           prec = p == 1 ? "fp32" : p == 2 ? "tf32" : "bf16"
+           s = v[prec"-timed simclr_step_views_per_s"]; t = v[prec" torch_step_views_per_s"]
+           printf "%s  ResNet-18 step, cuDNN algorithms timed (SIMCLR_CUDNN_BENCHMARK=1): simclr %8.0f views/s  ratio %.2f\n", prec, s, (t > 0 ? s / t : 0)
+         }
          printf "device augmentation (two_views): CIFAR policy 32 px %10.0f views/s, ImageNet policy 224 px %8.0f views/s\n", v["fp32 simclr_augment_cifar_views_per_s"], v["fp32 simclr_augment_imagenet_views_per_s"]
        }' "$results"
   rm -f "$results"
