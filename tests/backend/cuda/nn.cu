@@ -28,20 +28,49 @@ void check_layer(CpuLayer& cpu, CudaLayer& gpu, const shape& in, const std::stri
   check_close(cpu.forward(x2, mode::eval), gpu.forward(to_device(x2), mode::eval), tol,
               what + " eval forward");
 }
+
+/// Runs one CUDA convolution kernel struct K (conv2d_im2col_cuda or conv2d_cudnn) directly
+/// against conv2d_kernel<cpu_t>: y, dx, dw (accumulated onto a non-zero start) and the bias
+/// gradient. dw within `dw_tol` (long sums), the rest within `tol`.
+template <class K>
+void check_conv_kernel(const nn::window2d& g, index_t c_out, bool with_bias, double tol,
+                       double dw_tol, const std::string& what) {
+  const index_t ho = g.out_height(), wo = g.out_width();
+  const auto x = random_host(shape{g.n, g.channels, g.height, g.width}, 21);
+  const auto w = random_host(shape{c_out, g.channels, g.kernel_h, g.kernel_w}, 22);
+  const auto b = random_host(shape{c_out}, 23);
+  const auto dy = random_host(shape{g.n, c_out, ho, wo}, 24);
+  const auto dw0 = random_host(w.shape(), 25);
+  tensor<float> y(dy.shape()), dx(x.shape()), dw = dw0, db = b;
+  nn::conv2d_kernel<cpu_t>::forward(g, c_out, x.data(), w.data(), with_bias ? b.data() : nullptr,
+                                    y.data());
+  nn::conv2d_kernel<cpu_t>::backward(g, c_out, x.data(), w.data(), dy.data(), dx.data(),
+                                     dw.data(), with_bias ? db.data() : nullptr);
+  const auto xg = to_device(x), wg = to_device(w), bg = to_device(b), dyg = to_device(dy);
+  tensor<float, cuda_t> yg(dy.shape()), dxg(x.shape());
+  auto dwg = to_device(dw0), dbg = to_device(b);
+  K::forward(g, c_out, xg.data(), wg.data(), with_bias ? bg.data() : nullptr, yg.data());
+  K::backward(g, c_out, xg.data(), wg.data(), dyg.data(), dxg.data(), dwg.data(),
+              with_bias ? dbg.data() : nullptr);
+  check_close(y, yg, tol, what + " y");
+  check_close(dx, dxg, tol, what + " dx");
+  check_close(dw, dwg, dw_tol, what + " dw");
+  check_close(db, dbg, tol, what + " dbias");
+}
+
+struct conv_geometry {
+  index_t n, c, h, w, c_out, k, stride, pad;
+  bool bias;
+};
+// Kernels 1/3/7, strides 1/2, padding, bias, a window as large as the padded image.
+const conv_geometry conv_cases[] = {{2, 3, 9, 7, 4, 3, 1, 1, false}, {3, 5, 8, 8, 6, 3, 2, 1, true},
+                                    {2, 3, 15, 13, 4, 7, 2, 3, false}, {4, 8, 6, 6, 16, 1, 2, 0, false},
+                                    {2, 4, 5, 5, 3, 1, 1, 0, true},    {1, 2, 3, 3, 2, 3, 1, 0, false}};
 }  // namespace
 
 TEST_CASE("cuda conv2d matches the cpu: kernels 1/3/7, strides 1/2, padding, bias, groups") {
-  struct geometry {
-    index_t n, c, h, w, c_out, k, stride, pad;
-    bool bias;
-  };
-  // Tolerance 1e-4: float sums of up to 7·7·3 = 147 products, in another order (cuBLAS).
-  for (const geometry& t : {geometry{2, 3, 9, 7, 4, 3, 1, 1, false},
-                            geometry{3, 5, 8, 8, 6, 3, 2, 1, true},
-                            geometry{2, 3, 15, 13, 4, 7, 2, 3, false},
-                            geometry{4, 8, 6, 6, 16, 1, 2, 0, false},
-                            geometry{2, 4, 5, 5, 3, 1, 1, 0, true},
-                            geometry{1, 2, 3, 3, 2, 3, 1, 0, false}}) {
+  // Tolerance 1e-4: float sums of up to 7·7·3 = 147 products, in another order (cuDNN/cuBLAS).
+  for (const conv_geometry& t : conv_cases) {
     const nn::conv2d_options o{t.c, t.c_out, t.k, t.stride, t.pad, t.bias};
     nn::conv2d<float> cpu(o);
     nn::conv2d<float, cuda_t> gpu(o);
@@ -51,14 +80,34 @@ TEST_CASE("cuda conv2d matches the cpu: kernels 1/3/7, strides 1/2, padding, bia
   }
 }
 
+TEST_CASE("cuda conv2d kernels, each path against the cpu: im2col + cuBLAS, and cuDNN") {
+  // The im2col path is conv2d_kernel<cuda_t> in builds without cuDNN; test it in every build.
+  for (const conv_geometry& t : conv_cases) {
+    const nn::window2d g{t.n, t.c, t.h, t.w, t.k, t.k, t.stride, t.pad};
+    check_conv_kernel<nn::conv2d_im2col_cuda>(g, t.c_out, t.bias, 1e-4, 1e-4,
+                                              "im2col k" + std::to_string(t.k));
+#if defined(SIMCLR_HAS_CUDNN)
+    check_conv_kernel<nn::conv2d_cudnn>(g, t.c_out, t.bias, 1e-4, 1e-4,
+                                        "cudnn k" + std::to_string(t.k));
+#endif
+  }
+#if defined(SIMCLR_HAS_CUDNN)
+  CHECK(std::is_base_of_v<nn::conv2d_cudnn, nn::conv2d_kernel<cuda_t>>);
+#else
+  CHECK(std::is_base_of_v<nn::conv2d_im2col_cuda, nn::conv2d_kernel<cuda_t>>);
+#endif
+}
+
 TEST_CASE("cuda conv2d splits large batches into groups with the same result") {
-  // 1×1 conv, 64 → 64 channels on 64×64 maps: 2¹⁸ column elements per image, so the
-  // 2²⁶-element scratch budget takes 256 images per group: 300 images make two groups.
+  // 1×1 conv, 64 → 64 channels on 64×64 maps: 2¹⁸ column elements per image, so the im2col
+  // path's 2²⁶-element scratch budget takes 256 images per group: 300 images make two groups.
   const nn::conv2d_options o{64, 64, 1, 1, 0, false};
   nn::conv2d<float> cpu(o);
   nn::conv2d<float, cuda_t> gpu(o);
-  CHECK(nn::conv2d_kernel<cuda_t>::group_size(nn::window2d{300, 64, 64, 64, 1, 1, 1, 0}, 64) ==
-        256);
+  const nn::window2d g{300, 64, 64, 64, 1, 1, 1, 0};
+  CHECK(nn::conv2d_im2col_cuda::group_size(g, 64) == 256);
+  // The kernel directly (dw: 1.2M-product sums, see below).
+  check_conv_kernel<nn::conv2d_im2col_cuda>(g, 64, false, 1e-4, 2e-2, "im2col grouped");
   cpu.reset_parameters(random::key(5));
   // y and dx: sums of 64 products, 1e-4. dw: each entry sums 300·64·64 ≈ 1.2M products
   // (|dw| ≈ 365), so float rounding alone leaves ~1e-3 absolute — the CPU's own float dw is
@@ -76,6 +125,57 @@ TEST_CASE("cuda batch_norm matches the cpu: (N, C, H, W) and (N, C), train, eval
     cpu.beta() = random_host(cpu.beta().shape(), 7);
     check_layer(cpu, gpu, s, "batch_norm " + s.to_string(), 1e-4);
     CHECK(gpu.num_batches_tracked() == 1);
+  }
+}
+
+TEST_CASE("cuda batch_norm over many slices per channel: large planes, a large mean, fused epilogues") {
+  // 64·32·32 = 65 536 elements per channel: 8 slices of 8192, summed per block and combined in
+  // slice order by every block.
+  const shape s{64, 3, 32, 32};
+  CHECK(nn::cuda_detail::bn_parts(64 * 32 * 32) == 8);
+  CHECK(nn::cuda_detail::bn_parts(1) == 1);
+  CHECK(nn::cuda_detail::bn_parts(index_t{1} << 30) == 256);
+  {
+    nn::batch_norm<float> cpu({3});
+    nn::batch_norm<float, cuda_t> gpu({3});
+    cpu.gamma() = random_host(cpu.gamma().shape(), 6, 0.5f, 1.5f);
+    cpu.beta() = random_host(cpu.beta().shape(), 7);
+    check_layer(cpu, gpu, s, "batch_norm 8 slices", 1e-4);
+  }
+  // x = 10⁴ + U(−1, 1): a one-pass Σx² − (Σx)²/m in float would lose every digit of the
+  // variance; the slices sum x − x₀ in double. Float x − mean moves by an ulp of 10⁴ (1e-3)
+  // when the two means round apart, hence 5e-3 on y and dx; the batch variance to 1e-4.
+  {
+    nn::batch_norm<float> cpu({3});
+    nn::batch_norm<float, cuda_t> gpu({3});
+    parity::copy_state<float>(cpu, gpu);
+    const auto x = random_host(s, 41, 1e4f - 1.0f, 1e4f + 1.0f);
+    const auto y = cpu.forward(x, mode::train);
+    const auto yg = gpu.forward(to_device(x), mode::train);
+    check_close(y, yg, 5e-3, "batch_norm mean 1e4: y");
+    check_close(cpu.running_var(), gpu.running_var(), 1e-4, "batch_norm mean 1e4: running var");
+    check_close(cpu.running_mean(), gpu.running_mean(), 1e-6, "batch_norm mean 1e4: running mean");
+    const auto dy = random_host(s, 42);
+    check_close(cpu.backward(dy), gpu.backward(to_device(dy)), 5e-3, "batch_norm mean 1e4: dx");
+  }
+  // Fused ReLU, and fused residual + ReLU (the caller masks dy), over 8 slices.
+  for (const bool with_residual : {false, true}) {
+    nn::batch_norm<float> cpu({3});
+    nn::batch_norm<float, cuda_t> gpu({3});
+    cpu.beta() = random_host(cpu.beta().shape(), 8);
+    parity::copy_state<float>(cpu, gpu);
+    const auto x = random_host(s, 43), r = random_host(s, 44), dy = random_host(s, 45);
+    const auto rg = to_device(r);
+    const auto y = cpu.forward(tensor<float>(x), mode::train,
+                               {.residual = with_residual ? &r : nullptr, .relu = true});
+    const auto yg = gpu.forward(to_device(x), mode::train,
+                                {.residual = with_residual ? &rg : nullptr, .relu = true});
+    check_close(y, yg, 1e-4, with_residual ? "bn + residual + relu: y" : "bn + relu: y");
+    const auto dx = with_residual ? cpu.backward(nn::relu_grad(y, dy)) : cpu.backward(dy, y);
+    const auto dxg = with_residual ? gpu.backward(nn::relu_grad(yg, to_device(dy)))
+                                   : gpu.backward(to_device(dy), yg);
+    check_close(dx, dxg, 1e-4, with_residual ? "bn + residual + relu: dx" : "bn + relu: dx");
+    parity::check_state<float>(cpu, gpu, 1e-4);
   }
 }
 

@@ -1,21 +1,43 @@
-// simclr::nn::batch_norm_kernel<cuda_t>: per-channel batch normalisation on the device, double sums.
+// simclr::nn::batch_norm_kernel<cuda_t>: per-channel batch normalisation on the device, double sums over channel slices.
 #pragma once
 #if !defined(__CUDACC__)
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
 #endif
 
+#include <algorithm>
+#include <cstdint>
+
 #include <simclr/backend/cuda/launch.cuh>
+#include <simclr/backend/cuda/memory.cuh>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/tensor.hpp>
 
 namespace simclr::nn {
 
 namespace cuda_detail {
-/// Threads per channel block of the batch-norm reductions.
-inline constexpr unsigned bn_threads = 512;
+/// Threads per block of the batch-norm passes.
+inline constexpr unsigned bn_threads = 256;
 
-/// Element e ∈ [0, N·L) of channel ch in an (N, C, L) tensor.
-__device__ inline index_t bn_offset(index_t e, index_t ch, index_t c, index_t l) {
-  return ((e / l) * c + ch) * l + e % l;
+/// The training passes split each channel's N·L elements into `parts` contiguous slices, one
+/// block each (a grid of parts × C blocks), so even 64 channels fill the GPU. The slice count
+/// depends on the shape only, and the per-slice partial sums are combined in slice order by
+/// every block that needs them: results are run-to-run identical on any device.
+[[nodiscard]] inline index_t bn_parts(index_t per_channel) {
+  constexpr index_t per_block = 8192;  // elements of one slice (32 per thread)
+  return std::clamp<index_t>((per_channel + per_block - 1) / per_block, 1, 256);
+}
+
+/// The slice [begin, end) of channel elements that block `part` of `parts` covers.
+__device__ inline void bn_slice(index_t m, index_t part, index_t parts, index_t& begin,
+                                index_t& end) {
+  begin = m * part / parts;
+  end = m * (part + 1) / parts;
+}
+
+/// Element e ∈ [0, N·L) of channel ch in an (N, C, L) tensor (e / l in 32 bits: N·L < 2³²).
+__device__ inline index_t bn_offset(index_t e, index_t ch, index_t c, std::uint32_t l) {
+  const auto e32 = static_cast<std::uint32_t>(e);
+  return (static_cast<index_t>(e32 / l) * c + ch) * l + e32 % l;
 }
 
 /// y = v + residual (if given), then max(y, 0) if `relu`.
@@ -25,33 +47,72 @@ __device__ inline T bn_epilogue(T v, const T* residual, index_t o, bool relu) {
   return relu ? (v > T(0) ? v : T(0)) : v;
 }
 
-/// One block per channel: mean and biased variance (two passes, double sums), then y with the
+/// Pass 1 of training: block (part, ch) sums x − x₀ and (x − x₀)² over its slice in double, x₀
+/// the channel's first element (a shift that keeps Σ(x − x₀)² − (Σ(x − x₀))²/m well conditioned
+/// when |mean| ≫ std), into partial[(ch·parts + part)·2 + {0, 1}].
+template <class T>
+__global__ void bn_partial_moments(index_t n, index_t c, index_t l, const T* x, double* partial) {
+  const index_t part = blockIdx.x, parts = gridDim.x, ch = blockIdx.y, m = n * l;
+  const auto l32 = static_cast<std::uint32_t>(l);
+  index_t begin = 0, end = 0;
+  bn_slice(m, part, parts, begin, end);
+  const double x0 = static_cast<double>(x[ch * l]);
+  double s = 0.0, ss = 0.0;
+  for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const double d = static_cast<double>(x[bn_offset(e, ch, c, l32)]) - x0;
+    s += d;
+    ss += d * d;
+  }
+  s = cuda_backend::block_sum(s);
+  ss = cuda_backend::block_sum(ss);
+  if (threadIdx.x == 0) {
+    partial[(ch * parts + part) * 2] = s;
+    partial[(ch * parts + part) * 2 + 1] = ss;
+  }
+}
+
+/// Σ over the parts of channel ch of partial pair k, in part order (thread 0's result).
+__device__ inline void bn_combine(const double* partial, index_t ch, index_t parts, double& a,
+                                  double& b) {
+  a = 0.0;
+  b = 0.0;
+  for (index_t p = 0; p < parts; ++p) {
+    a += partial[(ch * parts + p) * 2];
+    b += partial[(ch * parts + p) * 2 + 1];
+  }
+}
+
+/// Pass 2 of training: every block combines its channel's partial moments into the mean and
+/// biased variance (block 0 of the channel stores them), then normalises its slice with the
 /// epilogue (residual, ReLU).
 template <class T>
-__global__ void bn_forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                                 const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
-                                 const T* residual, bool relu) {
-  const index_t ch = blockIdx.x, m = n * l;
-  double s = 0.0;
-  for (index_t e = threadIdx.x; e < m; e += blockDim.x)
-    s += static_cast<double>(x[bn_offset(e, ch, c, l)]);
-  const double mu = cuda_backend::block_sum(s) / static_cast<double>(m);
-  const T mt = static_cast<T>(mu);
-  double ss = 0.0;
-  for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
-    const double dv = static_cast<double>(x[bn_offset(e, ch, c, l)] - mt);
-    ss += dv * dv;
-  }
-  const double v = cuda_backend::block_sum(ss) / static_cast<double>(m);
-  const double is = 1.0 / sqrt(v + eps);
+__global__ void bn_normalize_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
+                                   const T* beta, double eps, const double* partial, T* y,
+                                   T* mean, T* var, T* inv_std, const T* residual, bool relu) {
+  const index_t part = blockIdx.x, parts = gridDim.x, ch = blockIdx.y, m = n * l;
+  const auto l32 = static_cast<std::uint32_t>(l);
+  __shared__ T stats[2];  // mean, 1/sqrt(var + eps) in T
   if (threadIdx.x == 0) {
-    mean[ch] = mt;
-    var[ch] = static_cast<T>(v);
-    inv_std[ch] = static_cast<T>(is);
+    double s = 0.0, ss = 0.0;
+    bn_combine(partial, ch, parts, s, ss);
+    const double md = static_cast<double>(m), shifted_mean = s / md;
+    const double mu = static_cast<double>(x[ch * l]) + shifted_mean;
+    const double v = fmax(ss / md - shifted_mean * shifted_mean, 0.0);
+    const double is = 1.0 / sqrt(v + eps);
+    stats[0] = static_cast<T>(mu);
+    stats[1] = static_cast<T>(is);
+    if (part == 0) {
+      mean[ch] = static_cast<T>(mu);
+      var[ch] = static_cast<T>(v);
+      inv_std[ch] = static_cast<T>(is);
+    }
   }
-  const T g = gamma[ch], b = beta[ch], ist = static_cast<T>(is);
-  for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
-    const index_t o = bn_offset(e, ch, c, l);
+  __syncthreads();
+  const T mt = stats[0], ist = stats[1], g = gamma[ch], b = beta[ch];
+  index_t begin = 0, end = 0;
+  bn_slice(m, part, parts, begin, end);
+  for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const index_t o = bn_offset(e, ch, c, l32);
     const T h = (x[o] - mt) * ist;
     y[o] = bn_epilogue(h * g + b, residual, o, relu);
   }
@@ -77,17 +138,20 @@ __device__ inline T bn_grad(const T* dy, const T* relu_y, index_t o) {
   return relu_y == nullptr || relu_y[o] > T(0) ? dy[o] : T(0);
 }
 
-/// One block per channel: Σdy and Σdy·x̂ (double; x̂ recomputed from x), the parameter
-/// gradients, then dx.
+/// Pass 1 of backward: block (part, ch) sums dy and dy·x̂ over its slice in double (x̂
+/// recomputed from x; dy masked by the fused ReLU) into partial[(ch·parts + part)·2 + {0, 1}].
 template <class T>
-__global__ void bn_backward(index_t n, index_t c, index_t l, const T* dy, const T* x,
-                            const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
-                            T* dx, T* dgamma, T* dbeta) {
-  const index_t ch = blockIdx.x, m = n * l;
+__global__ void bn_partial_grad_sums(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                                     const T* mean, const T* inv_std, const T* relu_y,
+                                     double* partial) {
+  const index_t part = blockIdx.x, parts = gridDim.x, ch = blockIdx.y, m = n * l;
+  const auto l32 = static_cast<std::uint32_t>(l);
   const T mt = mean[ch], ist = inv_std[ch];
+  index_t begin = 0, end = 0;
+  bn_slice(m, part, parts, begin, end);
   double sdy = 0.0, sdyx = 0.0;
-  for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
-    const index_t o = bn_offset(e, ch, c, l);
+  for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const index_t o = bn_offset(e, ch, c, l32);
     const T d = bn_grad(dy, relu_y, o);
     sdy += static_cast<double>(d);
     sdyx += static_cast<double>(d) * static_cast<double>((x[o] - mt) * ist);
@@ -95,15 +159,40 @@ __global__ void bn_backward(index_t n, index_t c, index_t l, const T* dy, const 
   sdy = cuda_backend::block_sum(sdy);
   sdyx = cuda_backend::block_sum(sdyx);
   if (threadIdx.x == 0) {
-    dgamma[ch] += static_cast<T>(sdyx);
-    dbeta[ch] += static_cast<T>(sdy);
+    partial[(ch * parts + part) * 2] = sdy;
+    partial[(ch * parts + part) * 2 + 1] = sdyx;
+  }
+}
+
+/// Pass 2 of backward: every block combines its channel's sums (block 0 of the channel adds
+/// them to dbeta and dgamma), then writes dx over its slice when dx is wanted.
+template <class T>
+__global__ void bn_backward_dx(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                               const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
+                               const double* partial, T* dx, T* dgamma, T* dbeta) {
+  const index_t part = blockIdx.x, parts = gridDim.x, ch = blockIdx.y, m = n * l;
+  const auto l32 = static_cast<std::uint32_t>(l);
+  __shared__ T sums[2];  // mean of dy, mean of dy·x̂ in T
+  if (threadIdx.x == 0) {
+    double sdy = 0.0, sdyx = 0.0;
+    bn_combine(partial, ch, parts, sdy, sdyx);
+    if (part == 0) {
+      dgamma[ch] += static_cast<T>(sdyx);
+      dbeta[ch] += static_cast<T>(sdy);
+    }
+    const double md = static_cast<double>(m);
+    sums[0] = static_cast<T>(sdy / md);
+    sums[1] = static_cast<T>(sdyx / md);
   }
   if (dx == nullptr) return;
-  const double md = static_cast<double>(m);
-  const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(inv_std[ch]));
-  const T mean_dy = static_cast<T>(sdy / md), mean_dyx = static_cast<T>(sdyx / md);
-  for (index_t e = threadIdx.x; e < m; e += blockDim.x) {
-    const index_t o = bn_offset(e, ch, c, l);
+  __syncthreads();
+  const T mt = mean[ch], ist = inv_std[ch];
+  const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
+  const T mean_dy = sums[0], mean_dyx = sums[1];
+  index_t begin = 0, end = 0;
+  bn_slice(m, part, parts, begin, end);
+  for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const index_t o = bn_offset(e, ch, c, l32);
     dx[o] = (bn_grad(dy, relu_y, o) - mean_dy - (x[o] - mt) * ist * mean_dyx) * k;
   }
 }
@@ -119,16 +208,24 @@ __global__ void bn_update_running(index_t c, const T* mean, const T* var, T mome
 }  // namespace cuda_detail
 
 /// Same contracts as batch_norm_kernel<cpu_t> (<simclr/backend/cpu/batch_norm.hpp>); device
-/// pointers. One block per channel reduces in double in a fixed order (deterministic).
+/// pointers. Training passes: parts × C blocks sum slices in double, every block combines its
+/// channel's slice sums in slice order (deterministic, see bn_parts), then normalises (or
+/// writes dx for) its slice: two reads of x forward, two of x and dy backward.
 template <>
 struct batch_norm_kernel<cuda_t> {
   template <class T>
   static void forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                             const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
                             const T* residual, bool relu) {
-    if (c == 0) return;
-    cuda_detail::bn_forward_train<T><<<static_cast<unsigned>(c), cuda_detail::bn_threads>>>(
-        n, c, l, x, gamma, beta, eps, y, mean, var, inv_std, residual, relu);
+    if (c == 0 || n * l == 0) return;
+    const index_t parts = cuda_detail::bn_parts(n * l);
+    tensor<double, cuda_t> partial(shape{c * parts * 2}, uninitialized);
+    const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(c));
+    cuda_detail::bn_partial_moments<T><<<grid, cuda_detail::bn_threads>>>(n, c, l, x,
+                                                                         partial.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_normalize_train<T><<<grid, cuda_detail::bn_threads>>>(
+        n, c, l, x, gamma, beta, eps, partial.data(), y, mean, var, inv_std, residual, relu);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
@@ -147,9 +244,15 @@ struct batch_norm_kernel<cuda_t> {
   static void backward(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
                        const T* gamma, const T* inv_std, const T* relu_y, T* dx, T* dgamma,
                        T* dbeta) {
-    if (c == 0) return;
-    cuda_detail::bn_backward<T><<<static_cast<unsigned>(c), cuda_detail::bn_threads>>>(
-        n, c, l, dy, x, mean, gamma, inv_std, relu_y, dx, dgamma, dbeta);
+    if (c == 0 || n * l == 0) return;
+    const index_t parts = cuda_detail::bn_parts(n * l);
+    tensor<double, cuda_t> partial(shape{c * parts * 2}, uninitialized);
+    const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(c));
+    cuda_detail::bn_partial_grad_sums<T><<<grid, cuda_detail::bn_threads>>>(
+        n, c, l, dy, x, mean, inv_std, relu_y, partial.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_backward_dx<T><<<grid, cuda_detail::bn_threads>>>(
+        n, c, l, dy, x, mean, gamma, inv_std, relu_y, partial.data(), dx, dgamma, dbeta);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
