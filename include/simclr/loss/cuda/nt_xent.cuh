@@ -4,6 +4,7 @@
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
 #endif
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <span>
@@ -17,40 +18,86 @@
 namespace simclr::loss {
 
 namespace cuda_detail {
+/// Loads of W elements at once (16 bytes): the row kernels are bound by how many bytes each
+/// thread has in flight, and a row is read once.
+template <class T>
+struct vector_of;
+template <>
+struct vector_of<float> {
+  using type = float4;
+  static constexpr int width = 4;
+};
+template <>
+struct vector_of<double> {
+  using type = double2;
+  static constexpr int width = 2;
+};
+
+/// Calls f(j, row[j]) for the elements j of a length-n row that this thread of the block owns:
+/// W at a time by 16-byte loads when n is a multiple of W (rows then start 16-byte aligned),
+/// else one at a time.
+template <class T, class F>
+__device__ inline void for_each_in_row(const T* row, index_t n, F&& f) {
+  constexpr int w = vector_of<T>::width;
+  using V = typename vector_of<T>::type;
+  if (n % w == 0) {
+    const V* v = reinterpret_cast<const V*>(row);
+    for (index_t c = threadIdx.x; c < n / w; c += blockDim.x) {
+      const V x = v[c];
+      const T* xs = reinterpret_cast<const T*>(&x);
+#pragma unroll
+      for (int l = 0; l < w; ++l) f(c * w + l, xs[l]);
+    }
+  } else {
+    for (index_t j = threadIdx.x; j < n; j += blockDim.x) f(j, row[j]);
+  }
+}
+
 /// One block per anchor row k (global row a = anchors[k], or k when anchors is null) of the
 /// (M, 2N) cosine matrix `sim`: with s = sim·(1/τ), the positive q = (a + N) mod 2N and the
 /// anchor itself skipped,
 ///   mx = max_{j≠a} s_j, e_j = exp(s_j − mx), r = Σ_{j≠a} e_j (double),
 ///   ℓ = mx + log r − s_q, H = ℓ + s_q − Σ e_j s_j / r, top-1: s_q > max_{j∉{a,q}} s_j,
-/// then the row is overwritten with G = (P − Y)/(2N): e_j/(2N r), minus 1/(2N) at q, 0 at a.
-/// Only differences s_j − mx ≤ 0 are exponentiated (no overflow for any τ).
+/// in one read of the row: each thread keeps a running maximum m and sums e^{s − m}, rescaled
+/// when m grows (an online softmax), and the threads' sums are brought to the row maximum before
+/// they are added. Then the row is overwritten with G = (P − Y)/(2N): e_j/(2N r), minus 1/(2N) at
+/// q, 0 at a — or, when `row_max` is given, left as it is, and mx and 1/(2N r) are stored
+/// (row_max[k], row_scale[k]) for nt_xent_symmetric_gradient.
+/// Only differences s_j − m ≤ 0 are exponentiated (no overflow for any τ).
 template <class T>
 __global__ void nt_xent_rows(index_t n, const index_t* anchors, T inv_tau, T* sim,
-                             double* loss, double* entropy, std::int32_t* correct) {
+                             double* loss, double* entropy, std::int32_t* correct, T* row_max,
+                             T* row_scale) {
   const index_t k = blockIdx.x;
   const index_t a = anchors != nullptr ? anchors[k] : k, q = (a + n / 2) % n;
   T* row = sim + k * n;
   const T neg_inf = -INFINITY;
-  T mx = neg_inf, mx_neg = neg_inf;
-  for (index_t j = threadIdx.x; j < n; j += blockDim.x) {
-    if (j == a) continue;
-    const T s = row[j] * inv_tau;
-    mx = s > mx ? s : mx;
+  T m = neg_inf, mx_neg = neg_inf;
+  double r = 0.0, es = 0.0;  // Σ e^{s − m}, Σ e^{s − m}·s of this thread's elements
+  for_each_in_row(row, n, [&](index_t j, T v) {
+    if (j == a) return;
+    const T s = v * inv_tau;
     if (j != q) mx_neg = s > mx_neg ? s : mx_neg;
-  }
-  mx = cuda_backend::block_reduce(mx, cuda_backend::max_op{}, neg_inf);
-  mx_neg = cuda_backend::block_reduce(mx_neg, cuda_backend::max_op{}, neg_inf);
-  const T s_pos = row[q] * inv_tau;
-  double r = 0.0, es = 0.0;
-  for (index_t j = threadIdx.x; j < n; j += blockDim.x) {
-    if (j == a) continue;
-    const T s = row[j] * inv_tau;
-    const double e = static_cast<double>(exp(s - mx));
+    if (s > m) {
+      const double rescale = m == neg_inf ? 0.0 : exp(static_cast<double>(m - s));
+      r *= rescale;
+      es *= rescale;
+      m = s;
+    }
+    const double e = static_cast<double>(exp(s - m));
     r += e;
     es += e * static_cast<double>(s);
+  });
+  const T mx = cuda_backend::block_reduce(m, cuda_backend::max_op{}, neg_inf);
+  mx_neg = cuda_backend::block_reduce(mx_neg, cuda_backend::max_op{}, neg_inf);
+  if (m != neg_inf) {
+    const double to_max = exp(static_cast<double>(m - mx));
+    r *= to_max;
+    es *= to_max;
   }
   r = cuda_backend::block_sum(r);
   es = cuda_backend::block_sum(es);
+  const T s_pos = row[q] * inv_tau;
   const double lse = static_cast<double>(mx) + log(r);
   if (threadIdx.x == 0) {
     loss[k] = lse - static_cast<double>(s_pos);
@@ -59,11 +106,58 @@ __global__ void nt_xent_rows(index_t n, const index_t* anchors, T inv_tau, T* si
   }
   const T inv_nr = static_cast<T>(1.0 / (static_cast<double>(n) * r));
   const T inv_rows = static_cast<T>(1.0 / static_cast<double>(n));
+  if (row_max != nullptr) {
+    if (threadIdx.x == 0) {
+      row_max[k] = mx;
+      row_scale[k] = inv_nr;
+    }
+    return;
+  }
   __syncthreads();  // every thread has read row[q] before it is overwritten
   for (index_t j = threadIdx.x; j < n; j += blockDim.x) {
     T g = j == a ? T(0) : exp(row[j] * inv_tau - mx) * inv_nr;
     if (j == q) g -= inv_rows;
     row[j] = g;
+  }
+}
+
+/// The whole batch (every row an anchor): S is symmetric, so Gᵀ + G is too, and element (i, j)
+/// needs only s_ij = S_ij/τ and the two rows' statistics:
+///   H_ij = e^{s_ij − mx_i}/(2N r_i) + e^{s_ij − mx_j}/(2N r_j) − 2·[j = q_i]/(2N),  H_ii = 0
+/// (j = q_i exactly when i = q_j). `sim` (2N, 2N) is overwritten with H in place, so
+/// ∂L/∂U = H U / τ is one GEMM instead of two. One block per row.
+template <class T>
+__global__ void nt_xent_symmetric_gradient(index_t n, T inv_tau, const T* row_max,
+                                           const T* row_scale, T* sim) {
+  const index_t i = blockIdx.x, q = (i + n / 2) % n;
+  const T inv_rows_pair = static_cast<T>(2.0 / static_cast<double>(n));
+  const T mi = row_max[i], ci = row_scale[i];
+  T* row = sim + i * n;
+  const auto h = [&](index_t j, T v, T mj, T cj) {
+    const T s = v * inv_tau;
+    T g = exp(s - mi) * ci + exp(s - mj) * cj;
+    if (j == q) g -= inv_rows_pair;
+    return j == i ? T(0) : g;
+  };
+  constexpr int w = vector_of<T>::width;
+  using V = typename vector_of<T>::type;
+  if (n % w == 0) {  // 16-byte loads and stores of the row and of the statistics
+    V* rv = reinterpret_cast<V*>(row);
+    const V* mv = reinterpret_cast<const V*>(row_max);
+    const V* cv = reinterpret_cast<const V*>(row_scale);
+    for (index_t c = threadIdx.x; c < n / w; c += blockDim.x) {
+      V x = rv[c];
+      const V mx = mv[c], cx = cv[c];
+      T* xs = reinterpret_cast<T*>(&x);
+      const T* ms = reinterpret_cast<const T*>(&mx);
+      const T* cs = reinterpret_cast<const T*>(&cx);
+#pragma unroll
+      for (int l = 0; l < w; ++l) xs[l] = h(c * w + l, xs[l], ms[l], cs[l]);
+      rv[c] = x;
+    }
+  } else {
+    for (index_t j = threadIdx.x; j < n; j += blockDim.x)
+      row[j] = h(j, row[j], row_max[j], row_scale[j]);
   }
 }
 
@@ -84,11 +178,15 @@ __global__ void gather_rows(index_t m, index_t d, const index_t* anchors, const 
 }
 }  // namespace cuda_detail
 
-/// NT-Xent on the device (same contract as nt_xent_kernel<cpu_t>). One algorithm for the whole
-/// batch and for anchor subsets: S = U_A Uᵀ by cuBLAS, one block per anchor row for the shifted
-/// log-sum-exp, the monitoring values and G in place, then ∂L/∂U = (Gᵀ U_A + scatter(G U))/τ by
-/// cuBLAS and the projection through the normalisation. Per-row results are summed on the host
-/// in row order, so the returned sums are run-to-run identical.
+/// NT-Xent on the device (same contract as nt_xent_kernel<cpu_t>). S = U_A Uᵀ by cuBLAS, one
+/// block per anchor row for the shifted log-sum-exp and the monitoring values, then:
+/// - the whole batch: S is symmetric, so the two sides of the gradient fold into one
+///   symmetric H (nt_xent_symmetric_gradient, in place) and ∂L/∂U = H U / τ is one GEMM —
+///   two GEMMs of 2·(2N)²·D flops in all, not three;
+/// - anchor subsets (the distributed form): G in place per row, then
+///   ∂L/∂U = (Gᵀ U_A + scatter(G U))/τ.
+/// Then the projection through the normalisation. Per-row results are summed on the host in
+/// row order, so the returned sums are run-to-run identical.
 template <>
 struct nt_xent_kernel<cuda_t> {
   template <class T>
@@ -108,6 +206,7 @@ struct nt_xent_kernel<cuda_t> {
     const index_t m = static_cast<index_t>(anchors.size());
     if (m == 0) {
       memory<cuda_t>::zero(d_gathered, sizeof(T) * static_cast<std::size_t>(rows * d));
+      nr.norms.check();
       return {};
     }
     tensor<index_t> host_anchors(shape{m}, uninitialized);
@@ -139,15 +238,25 @@ struct nt_xent_kernel<cuda_t> {
     gemm::run<T>(false, true, m, n, d, T(1), u_a, d, u, d, T(0), sim, n);
     cuda_detail::row_results res(m);
     const T inv_tau = static_cast<T>(1.0 / p.temperature);
-    cuda_detail::nt_xent_rows<T><<<static_cast<unsigned>(m), cuda_backend::block_threads>>>(
-        n, anchors, inv_tau, sim, res.loss.data(), res.entropy.data(), res.correct.data());
-    SIMCLR_CUDA_CHECK_LAUNCH();
-    // ∂L/∂U: the negatives' side Gᵀ U_A / τ for every row, plus the anchors' side G U / τ.
     tensor<T, cuda_t> gu(shape{n, d}, uninitialized);
-    gemm::run<T>(true, false, n, d, m, inv_tau, sim, n, u_a, d, T(0), gu.data(), d);
     if (anchors == nullptr) {
-      gemm::run<T>(false, false, n, d, n, inv_tau, sim, n, u, d, T(1), gu.data(), d);
+      tensor<T, cuda_t> stats(shape{2, n}, uninitialized);  // mx_i, 1/(2N r_i)
+      cuda_detail::nt_xent_rows<T><<<static_cast<unsigned>(n), cuda_backend::block_threads>>>(
+          n, nullptr, inv_tau, sim, res.loss(), res.entropy(), res.correct(),
+          stats.data(), stats.data() + n);
+      SIMCLR_CUDA_CHECK_LAUNCH();
+      cuda_detail::nt_xent_symmetric_gradient<T>
+          <<<static_cast<unsigned>(n), cuda_backend::block_threads>>>(
+          n, inv_tau, stats.data(), stats.data() + n, sim);
+      SIMCLR_CUDA_CHECK_LAUNCH();
+      gemm::run<T>(false, false, n, d, n, inv_tau, sim, n, u, d, T(0), gu.data(), d);
     } else {
+      cuda_detail::nt_xent_rows<T><<<static_cast<unsigned>(m), cuda_backend::block_threads>>>(
+          n, anchors, inv_tau, sim, res.loss(), res.entropy(), res.correct(),
+          nullptr, nullptr);
+      SIMCLR_CUDA_CHECK_LAUNCH();
+      // ∂L/∂U: the negatives' side Gᵀ U_A / τ for every row, plus the anchors' side G U / τ.
+      gemm::run<T>(true, false, n, d, m, inv_tau, sim, n, u_a, d, T(0), gu.data(), d);
       tensor<T, cuda_t> anchor_side(shape{m, d}, uninitialized);
       gemm::run<T>(false, false, m, d, n, inv_tau, sim, n, u, d, T(0), anchor_side.data(), d);
       cuda_detail::add_rows_at<T><<<cuda_backend::grid_for(m * d), cuda_backend::block_threads>>>(
@@ -156,6 +265,7 @@ struct nt_xent_kernel<cuda_t> {
     }
     cuda_detail::project_rows(gu.data(), nr, static_cast<T>(p.gradient_scale), dz);
     const auto s = res.sum();
+    nr.norms.check();
     return {s.loss, s.correct, s.entropy};
   }
 };

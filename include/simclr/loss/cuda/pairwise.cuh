@@ -44,7 +44,7 @@ cpu_detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, dou
                rows);
   row_results res(rows);
   pairwise_rows<T, RowOp><<<cuda_backend::grid_for(rows), cuda_backend::block_threads>>>(
-      rows, row_op, c.data(), g.data(), res.loss.data(), res.correct.data());
+      rows, row_op, c.data(), g.data(), res.loss(), res.correct());
   SIMCLR_CUDA_CHECK_LAUNCH();
   tensor<T, cuda_t> gu(shape{rows, d}, uninitialized);  // (2N, D) ∂L/∂U = G U + Gᵀ U
   gemm::run<T>(false, false, rows, d, rows, T(1), g.data(), rows, nr.u.data(), d, T(0), gu.data(),
@@ -53,6 +53,7 @@ cpu_detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, dou
                d);
   project_rows(gu.data(), nr, T(1), dz);
   const auto s = res.sum();
+  nr.norms.check();
   return {s.loss, s.correct};
 }
 
