@@ -2,6 +2,8 @@
 // and the real Fashion-MNIST files when Debian's dataset-fashion-mnist is installed.
 #include <simclr/data/idx.hpp>
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include <doctest/doctest.h>
@@ -126,6 +128,74 @@ TEST_CASE("read_idx: count mismatch names both files, labels out of range name i
   expect_io_error([&] { return data::read_idx(dir / "img", dir / "lab"); }, dir / "lab",
                   {"expected 0x00000801", "IDX labels file"});
   CHECK_THROWS_AS((void)data::read_idx(dir / "img", dir / "lab", 3, {"a"}), value_error);
+}
+
+TEST_CASE("read_idx: untrusted headers — extents whose product wraps around, promises past the limit") {
+  // The 16-byte reproducer: count 2²⁴, rows 512, columns 2³¹. Their product is 2⁶⁴, which wrapped
+  // to 0 in a 64-bit product and was accepted as 16 777 216 images of 0 bytes.
+  const fs::path wrap = fs::path(SIMCLR_UNTRUSTED_FIXTURES) / "idx-extents-wrap.idx";
+  REQUIRE(fs::file_size(wrap) == 16);
+  expect_io_error([&] { return data::read_idx_images(wrap); }, wrap,
+                  {"field 'columns' is 2147483648", "exceed the limit of 2147483648 bytes"});
+  test::temp_dir dir("idx");
+  const fs::path p = dir / "img";
+  // Each extent fits, the count does not: refused before any allocation or read of data.
+  test::write_file(p, idx_images(0, 28, 28));
+  auto header = idx_images(0, 28, 28);
+  header[4] = 0x7F;  // count 0x7F000000 images of 784 bytes
+  test::write_file(p, header);
+  expect_io_error([&] { return data::read_idx_images(p); }, p,
+                  {"field 'count' is 2130706432", "784 bytes exceed the limit"});
+  // A smaller limit, given by the caller, holds the same way; at the limit is fine.
+  test::write_file(p, idx_images(4, 2, 2));
+  CHECK(data::read_idx_images(p, 16).shape() == shape{4, 2, 2, 1});
+  expect_io_error([&] { return data::read_idx_images(p, 15); }, p,
+                  {"field 'count' is 4", "exceed the limit of 15 bytes"});
+  // A header that promises 2 GiB of data and holds none: "truncated", having grown its buffer
+  // only as data arrived (the allocation would otherwise be the whole promise).
+  auto promise = idx_images(0, 1024, 1024);
+  promise[4] = 0x00;
+  promise[6] = 0x08;  // count 2048 → 2048 × 1 MiB = 2 GiB, exactly the default limit
+  test::write_file(p, promise);
+  expect_io_error([&] { return data::read_idx_images(p); }, p,
+                  {"truncated", "2147483648 bytes of data", "the file has 0 bytes"});
+}
+
+TEST_CASE("read_idx: a gzip bomb is inflated no further than its header promises plus 1 MiB") {
+  // 10 images of 28×28, then 64 MiB of zeros: a 65 kB .gz file. Inflating all of such a file
+  // before looking at the header is what ran the old reader out of memory; now reading stops at
+  // the promised 7840 bytes, and the count of extra bytes at 1 MiB (the message says so).
+  test::temp_dir dir("idx");
+  const fs::path gz = dir / "bomb.gz";
+  {
+    const auto images = idx_images(10, 28, 28);
+    gzFile f = gzopen(gz.string().c_str(), "wb9");
+    REQUIRE(f != nullptr);
+    REQUIRE(gzwrite(f, images.data(), static_cast<unsigned>(images.size())) ==
+            static_cast<int>(images.size()));
+    const std::vector<std::uint8_t> zeros(std::size_t{1} << 20, 0);
+    for (int i = 0; i < 64; ++i)
+      REQUIRE(gzwrite(f, zeros.data(), static_cast<unsigned>(zeros.size())) ==
+              static_cast<int>(zeros.size()));
+    REQUIRE(gzclose(f) == Z_OK);
+  }
+  CHECK(fs::file_size(gz) < 200'000);
+  expect_io_error([&] { return data::read_idx_images(gz); }, gz,
+                  {"7840 bytes of data", "more than 1048576 extra bytes"});
+}
+
+TEST_CASE("read_idx: a FIFO, a directory or a missing file is refused before it is opened") {
+  test::temp_dir dir("idx");
+  test::write_file(dir / "img", idx_images(2, 2, 2));
+  const fs::path fifo = dir / "labels.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Opening a FIFO for reading blocks until a writer comes: the old reader hung here forever.
+  expect_io_error([&] { return data::read_idx(dir / "img", fifo); }, fifo,
+                  {"is a FIFO (named pipe)", "expected an IDX labels file (a regular file)"});
+  expect_io_error([&] { return data::read_idx_images(dir.path); }, dir.path,
+                  {"is a directory", "expected an IDX images file"});
+  expect_io_error([&] { return data::read_idx_images(dir / "none"); }, dir / "none",
+                  {"cannot open", "expected an IDX images file"});
 }
 
 TEST_CASE("fashion_mnist: a missing directory names the file it looked for") {

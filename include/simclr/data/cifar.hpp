@@ -13,11 +13,13 @@
 #include <fstream>
 #include <iterator>
 #include <span>
+#include <new>
 #include <string>
 #include <vector>
 
 #include <simclr/data/dataset.hpp>
 #include <simclr/error.hpp>
+#include <simclr/io/file.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::data {
@@ -103,12 +105,15 @@ inline const std::vector<std::string>& cifar100_coarse_classes() {
   index_t total = 0;
   for (const auto& path : paths) {
     const std::string p = path.string();
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw io_error(p, "is a directory, expected a CIFAR .bin file");
+    io::require_regular_file(path, "a CIFAR .bin file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw io_error(p, std::string("cannot open (") + std::strerror(errno) + ")");
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                    std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> bytes;
+    try {
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } catch (const std::bad_alloc&) {
+      throw io_error(p, "out of memory reading the file");
+    }
     if (in.bad()) throw io_error(p, "read error");
     const auto size = static_cast<index_t>(bytes.size());
     const char* layout = variant == cifar_variant::cifar10

@@ -7,12 +7,14 @@
 // 0x00000803 (N, rows, cols), labels 0x00000801 (N). Files may be gzip-compressed (.gz): zlib's
 // gzread reads both forms. Needs zlib (Debian zlib1g-dev; link ZLIB::ZLIB).
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 
 #include <simclr/data/dataset.hpp>
 #include <simclr/error.hpp>
+#include <simclr/io/file.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::data {
@@ -35,41 +38,74 @@ inline const std::vector<std::string>& fashion_mnist_classes() {
 /// Where Debian's `dataset-fashion-mnist` package installs the four .gz files.
 inline constexpr const char* fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";
 
+/// The most element bytes an IDX file may promise: 2 GiB (Fashion-MNIST's training images are
+/// 47 MB, EMNIST's largest file 550 MB). A header promising more is refused before anything is
+/// allocated or inflated; pass another limit to read_idx_images / read_idx_labels / read_idx.
+inline constexpr std::uint64_t idx_default_max_bytes = std::uint64_t{1} << 31;
+
 namespace detail {
 
-/// All bytes of `path`, gunzipped when it is gzip data (zlib reads plain files unchanged).
-[[nodiscard]] inline std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw io_error(path.string(), "is a directory, expected a file");
-  errno = 0;
-  gzFile f = gzopen(path.string().c_str(), "rb");
-  if (f == nullptr)
-    throw io_error(path.string(), std::string("cannot open (") +
-                                      (errno != 0 ? std::strerror(errno) : "out of memory") + ")");
-  std::vector<std::uint8_t> bytes;
-  std::array<std::uint8_t, 1 << 16> chunk{};
-  for (;;) {
-    const int got = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
-    if (got < 0) {
-      int code = 0;
-      const std::string msg = gzerror(f, &code);
-      gzclose(f);
-      throw io_error(path.string(), "cannot decompress (zlib: " + msg +
-                                        "); the gzip data is corrupt or truncated");
-    }
-    if (got == 0) break;
-    bytes.insert(bytes.end(), chunk.data(), chunk.data() + got);
+/// A gzip or plain file read through zlib (gzread passes plain files through), closed at scope
+/// exit. Reads stop where the caller says: a gzip bomb is never inflated past what the header
+/// promised.
+class gz_reader {
+ public:
+  explicit gz_reader(const std::filesystem::path& path) : path_(path.string()) {
+    errno = 0;
+    f_ = gzopen(path_.c_str(), "rb");
+    if (f_ == nullptr)
+      throw io_error(path_, std::string("cannot open (") +
+                                (errno != 0 ? std::strerror(errno) : "out of memory") + ")");
   }
-  // A gzip stream cut short reads as a short file with Z_BUF_ERROR at the end.
-  int code = 0;
-  const std::string msg = gzerror(f, &code);
-  gzclose(f);
-  if (code != Z_OK && code != Z_STREAM_END)
-    throw io_error(path.string(), "cannot decompress (zlib: " + msg +
-                                      "); the gzip data is corrupt or truncated");
-  return bytes;
-}
+  ~gz_reader() {
+    if (f_ != nullptr) gzclose(f_);
+  }
+  gz_reader(const gz_reader&) = delete;
+  gz_reader& operator=(const gz_reader&) = delete;
+
+  /// Reads up to n bytes into dst and returns how many: fewer only at the end of the data.
+  /// Corrupt or truncated gzip data is an io_error.
+  std::size_t read(std::uint8_t* dst, std::size_t n) {
+    std::size_t done = 0;
+    while (done < n) {
+      const auto want = static_cast<unsigned>(std::min<std::size_t>(n - done, std::size_t{1} << 30));
+      const int got = gzread(f_, dst + done, want);
+      if (got < 0) corrupt();
+      if (got == 0) {
+        // A gzip stream cut short reads as a short file with Z_BUF_ERROR at the end.
+        int code = Z_OK;
+        (void)gzerror(f_, &code);
+        if (code != Z_OK && code != Z_STREAM_END) corrupt();
+        break;
+      }
+      done += static_cast<std::size_t>(got);
+    }
+    return done;
+  }
+
+  /// Bytes left in the data, counted (and dropped) up to `cap`; cap + 1 means "more than cap".
+  std::uint64_t count_rest(std::uint64_t cap) {
+    std::array<std::uint8_t, 1 << 16> chunk{};
+    std::uint64_t rest = 0;
+    while (rest <= cap) {
+      const std::size_t got = read(chunk.data(), chunk.size());
+      if (got == 0) break;
+      rest += got;
+    }
+    return std::min(rest, cap + 1);
+  }
+
+ private:
+  [[noreturn]] void corrupt() {
+    int code = 0;
+    const std::string msg = gzerror(f_, &code);
+    throw io_error(path_, "cannot decompress (zlib: " + msg +
+                              "); the gzip data is corrupt or truncated");
+  }
+
+  std::string path_;
+  gzFile f_ = nullptr;
+};
 
 inline std::uint32_t read_be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
@@ -82,28 +118,32 @@ inline std::string hex32(std::uint32_t v) {
   return buf;
 }
 
-/// A parsed IDX file of unsigned bytes with `dims` dimensions: extents and the element bytes.
+/// A parsed IDX file of unsigned bytes: its extents and its element bytes.
 struct idx_array {
   std::vector<index_t> extents;
-  std::vector<std::uint8_t> bytes;  // the whole file
-  std::size_t offset = 0;           // of the first element
+  std::vector<std::uint8_t> bytes;  // the elements, row-major
 };
 
 /// Reads and validates an IDX file: magic 0x00000800 | dims (unsigned bytes), extents ≥ 1 (the
-/// count may be 0), and exactly as many element bytes as the extents promise. `kind` ("images",
-/// "labels") goes into the messages.
+/// count may be 0) whose product — checked for overflow, extent by extent — is at most
+/// `max_bytes`, and exactly as many element bytes as the extents promise. The header is read
+/// and checked first; the data is then read (inflated) only up to the promised size plus one
+/// byte, into memory that grows as data arrives. `kind` ("images", "labels") goes into the
+/// messages.
 [[nodiscard]] inline idx_array read_idx_file(const std::filesystem::path& path, int dims,
-                                             const char* kind) {
+                                             const char* kind, std::uint64_t max_bytes) {
   const std::string p = path.string();
-  idx_array a;
-  a.bytes = read_maybe_gzip(path);
-  const std::uint32_t expected_magic = 0x00000800u | static_cast<std::uint32_t>(dims);
   const std::string what = std::string("IDX ") + kind + " file";
-  if (a.bytes.size() < 4)
-    throw io_error(p, "field 'magic': the file has " + std::to_string(a.bytes.size()) +
+  io::require_regular_file(path, "an " + what);
+  gz_reader in(path);
+  const std::uint32_t expected_magic = 0x00000800u | static_cast<std::uint32_t>(dims);
+  std::array<std::uint8_t, 4 + 4 * 3> head{};
+  const std::size_t got_magic = in.read(head.data(), 4);
+  if (got_magic < 4)
+    throw io_error(p, "field 'magic': the file has " + std::to_string(got_magic) +
                           " bytes, expected an " + what + " starting with magic " +
                           hex32(expected_magic));
-  const std::uint32_t magic = read_be32(a.bytes.data());
+  const std::uint32_t magic = read_be32(head.data());
   if ((magic & 0xFFFF0000u) != 0 || ((magic >> 8) & 0xFFu) != 0x08u || (magic & 0xFFu) != static_cast<std::uint32_t>(dims)) {
     std::string reason = "field 'magic' is " + hex32(magic) + ", expected " + hex32(expected_magic) +
                          " (" + what + ": unsigned bytes, " + std::to_string(dims) +
@@ -118,24 +158,50 @@ struct idx_array {
     throw io_error(p, reason);
   }
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
-  if (a.bytes.size() < header)
-    throw io_error(p, "truncated header: " + std::to_string(a.bytes.size()) + " bytes, expected " +
+  const std::size_t got_extents = in.read(head.data() + 4, header - 4);
+  if (got_extents < header - 4)
+    throw io_error(p, "truncated header: " + std::to_string(4 + got_extents) + " bytes, expected " +
                           std::to_string(header) + " (magic and " + std::to_string(dims) +
                           " extents)");
   static const char* const field_names[] = {"count", "rows", "columns"};
-  std::uint64_t total = 1;
+  // Bytes per item (the product of the extents after the count), then the whole data: each
+  // product is checked against max_bytes before it is formed, so none can wrap around.
+  std::uint64_t item = 1;
+  idx_array a;
   for (int k = 0; k < dims; ++k) {
-    const std::uint32_t e = read_be32(a.bytes.data() + 4 + 4 * k);
-    const std::string field = k < 3 ? field_names[k] : "extent " + std::to_string(k);
-    if (k > 0 && e == 0)
-      throw io_error(p, "field '" + field + "' is 0, expected ≥ 1");
+    const std::uint32_t e = read_be32(head.data() + 4 + 4 * k);
     a.extents.push_back(static_cast<index_t>(e));
-    total *= e;  // ≤ 2^96 would overflow, but three u32 below 2^21 each is the realistic range
-    if (total > (std::uint64_t{1} << 40))
-      throw io_error(p, "the extents promise more than 2^40 bytes; field '" + field + "' is " +
-                            std::to_string(e));
+    if (k == 0) continue;
+    const std::string field = k < 3 ? field_names[k] : "extent " + std::to_string(k);
+    if (e == 0) throw io_error(p, "field '" + field + "' is 0, expected ≥ 1");
+    if (e > max_bytes / item)
+      throw io_error(p, "field '" + field + "' is " + std::to_string(e) +
+                            ": one item would exceed the limit of " + std::to_string(max_bytes) +
+                            " bytes for an " + what);
+    item *= e;
   }
-  const std::size_t have = a.bytes.size() - header;
+  const std::uint64_t count = static_cast<std::uint64_t>(a.extents[0]);
+  if (count > max_bytes / item)
+    throw io_error(p, "field 'count' is " + std::to_string(count) + ": " + std::to_string(count) +
+                          " " + kind + " of " + std::to_string(item) +
+                          " bytes exceed the limit of " + std::to_string(max_bytes) +
+                          " bytes for an " + what);
+  const std::uint64_t total = count * item;
+  // Grow as the data arrives (a header may promise far more than the file holds).
+  std::uint64_t have = 0;
+  try {
+    constexpr std::uint64_t step = std::uint64_t{1} << 24;
+    while (have < total) {
+      const std::uint64_t want = std::min(step, total - have);
+      a.bytes.resize(static_cast<std::size_t>(have + want));
+      const std::size_t got = in.read(a.bytes.data() + have, static_cast<std::size_t>(want));
+      have += got;
+      if (got < want) break;
+    }
+  } catch (const std::bad_alloc&) {
+    throw io_error(p, "out of memory after " + std::to_string(have) + " of the " +
+                          std::to_string(total) + " bytes of data the header promises");
+  }
   if (have < total) {
     std::string shape_text = std::to_string(a.extents[0]);
     for (int k = 1; k < dims; ++k) shape_text += "×" + std::to_string(a.extents[static_cast<std::size_t>(k)]);
@@ -144,37 +210,41 @@ struct idx_array {
                           " bytes of data), the file has " + std::to_string(have) +
                           " bytes after the header");
   }
-  if (have > total)
+  constexpr std::uint64_t extra_cap = std::uint64_t{1} << 20;
+  if (const std::uint64_t extra = in.count_rest(extra_cap); extra > 0)
     throw io_error(p, "field 'count' says " + std::to_string(a.extents[0]) + " " + kind + " (" +
                           std::to_string(total) + " bytes of data), but the file has " +
-                          std::to_string(have - total) + " extra bytes after them");
-  a.offset = header;
+                          (extra > extra_cap ? "more than " + std::to_string(extra_cap)
+                                             : std::to_string(extra)) +
+                          " extra bytes after them");
   return a;
 }
 
 }  // namespace detail
 
 /// Reads an IDX image file (magic 0x00000803, plain or .gz) as (N, rows, cols, 1) 8-bit images.
-/// Throws io_error naming the file, the field and the expected value for a wrong magic, dtype
-/// byte or dimension count, zero extents, a truncated file or trailing bytes.
+/// Throws io_error naming the file, the field and the expected value for a path that is not a
+/// regular file, a wrong magic, dtype byte or dimension count, zero extents, extents promising
+/// more than `max_bytes`, a truncated file or trailing bytes.
 [[nodiscard]] inline tensor<std::uint8_t, cpu_t> read_idx_images(
-    const std::filesystem::path& path) {
-  const detail::idx_array a = detail::read_idx_file(path, 3, "images");
+    const std::filesystem::path& path, std::uint64_t max_bytes = idx_default_max_bytes) {
+  const detail::idx_array a = detail::read_idx_file(path, 3, "images", max_bytes);
   tensor<std::uint8_t, cpu_t> images(shape{a.extents[0], a.extents[1], a.extents[2], 1},
                                      uninitialized);
-  if (images.numel() > 0) std::memcpy(images.data(), a.bytes.data() + a.offset, images.bytes());
+  if (images.numel() > 0) std::memcpy(images.data(), a.bytes.data(), images.bytes());
   return images;
 }
 
 /// Reads an IDX label file (magic 0x00000801, plain or .gz) as (N) int32 labels. When
 /// `num_classes` > 0, every label must be below it (io_error naming the file, the label's index
 /// and value, and the range).
-[[nodiscard]] inline tensor<std::int32_t, cpu_t> read_idx_labels(const std::filesystem::path& path,
-                                                                 index_t num_classes = 0) {
-  const detail::idx_array a = detail::read_idx_file(path, 1, "labels");
+[[nodiscard]] inline tensor<std::int32_t, cpu_t> read_idx_labels(
+    const std::filesystem::path& path, index_t num_classes = 0,
+    std::uint64_t max_bytes = idx_default_max_bytes) {
+  const detail::idx_array a = detail::read_idx_file(path, 1, "labels", max_bytes);
   tensor<std::int32_t, cpu_t> labels(shape{a.extents[0]}, uninitialized);
   for (index_t i = 0; i < a.extents[0]; ++i) {
-    const std::uint8_t y = a.bytes[a.offset + static_cast<std::size_t>(i)];
+    const std::uint8_t y = a.bytes[static_cast<std::size_t>(i)];
     if (num_classes > 0 && y >= num_classes)
       throw io_error(path.string(), "field 'label' of item " + std::to_string(i) + " is " +
                                         std::to_string(y) + ", expected 0.." +
@@ -191,7 +261,8 @@ struct idx_array {
 [[nodiscard]] inline dataset read_idx(const std::filesystem::path& images_path,
                                       const std::filesystem::path& labels_path,
                                       index_t num_classes = 0,
-                                      std::vector<std::string> class_names = {}) {
+                                      std::vector<std::string> class_names = {},
+                                      std::uint64_t max_bytes = idx_default_max_bytes) {
   if (!class_names.empty() && num_classes > 0 &&
       static_cast<index_t>(class_names.size()) != num_classes)
     throw value_error("simclr: data::read_idx: " + std::to_string(class_names.size()) +
@@ -199,8 +270,8 @@ struct idx_array {
   if (num_classes == 0 && !class_names.empty())
     num_classes = static_cast<index_t>(class_names.size());
   dataset d;
-  d.images = read_idx_images(images_path);
-  d.labels = read_idx_labels(labels_path, num_classes);
+  d.images = read_idx_images(images_path, max_bytes);
+  d.labels = read_idx_labels(labels_path, num_classes, max_bytes);
   if (d.labels.extent(0) != d.images.extent(0))
     throw io_error(labels_path.string(),
                    "field 'count' is " + std::to_string(d.labels.extent(0)) +
