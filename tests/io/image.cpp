@@ -1,6 +1,7 @@
 // Tests of <simclr/io/image.hpp>: round trips, channel options and every failure as an io_error.
 #include <simclr/io/image.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -216,6 +217,45 @@ TEST_CASE("images above the pixel limit are refused before decoding") {
   const fs::path huge = dir.path / "huge.png";
   write_bytes(huge, png, png.size());
   expect_io_error([&] { return io::read_image(huge); }, huge, "exceeds the limit");
+}
+
+TEST_CASE("untrusted image headers: a BMP whose extents overflowed the size check, a FIFO") {
+  // The 39-byte reproducer: width and height 2³¹ − 1 at 32 bits per pixel. The completeness
+  // check multiplied row bytes by rows in 64-bit signed arithmetic (UBSan: signed overflow)
+  // before the pixel limit was checked; now it divides, and the limit refuses the image.
+  const fs::path bmp = fs::path(SIMCLR_UNTRUSTED_FIXTURES) / "bmp-extents-overflow.bmp";
+  REQUIRE(fs::file_size(bmp) == 39);
+  expect_io_error([&] { return io::read_image(bmp); }, bmp, "exceeds the limit of 16777216");
+  // Opening a FIFO blocks until a writer comes: it is refused before it is opened.
+  temp_dir dir;
+  const fs::path fifo = dir.path / "image.png";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  expect_io_error([&] { return io::read_image(fifo); }, fifo, "is a FIFO (named pipe)");
+}
+
+TEST_CASE("the default pixel limit is 2^24: a 4097 × 4097 header is refused, 4096 × 4096 is not") {
+  CHECK(io::image_read_options{}.max_pixels == std::int64_t{1} << 24);
+  auto png = encode(pattern(2, 2, 3), "png");
+  const auto set_extents = [&](std::uint32_t w, std::uint32_t h) {
+    for (int k = 0; k < 4; ++k) {
+      png[static_cast<std::size_t>(16 + k)] = static_cast<std::uint8_t>(w >> (24 - 8 * k));
+      png[static_cast<std::size_t>(20 + k)] = static_cast<std::uint8_t>(h >> (24 - 8 * k));
+    }
+  };
+  set_extents(4097, 4097);
+  try {
+    (void)io::decode_image(png, "big.png");
+    FAIL("no io_error");
+  } catch (const io_error& e) {
+    CHECK(std::string(e.what()).find("4097×4097 pixels exceeds the limit") != std::string::npos);
+  }
+  set_extents(4096, 4096);  // within the limit: refused later, and for another reason
+  try {
+    (void)io::decode_image(png, "edge.png");
+    FAIL("no io_error");
+  } catch (const io_error& e) {
+    CHECK(std::string(e.what()).find("exceeds the limit") == std::string::npos);
+  }
 }
 
 TEST_CASE("corrupted bytes give an image or an io_error and never a crash") {

@@ -2,6 +2,8 @@
 // typed conversions, atomic writes and the fixtures made by tests/fixtures/generate_safetensors.py.
 #include <simclr/io/safetensors.hpp>
 
+#include <sys/stat.h>
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -456,7 +458,8 @@ TEST_CASE("safetensors validation of the file and the header length") {
       FAIL("expected io_error");
     } catch (const simclr::io_error& e) {
       CHECK(e.path() == (dir / "absent.safetensors").string());
-      CHECK(contains(e.what(), "cannot open for reading"));
+      CHECK(contains(e.what(), "cannot open"));
+      CHECK(contains(e.what(), "expected a safetensors file"));
     }
   }
   SUBCASE("a directory is not a file") {
@@ -465,7 +468,19 @@ TEST_CASE("safetensors validation of the file and the header length") {
       (void)io::read_safetensors(dir.path);
       FAIL("expected io_error");
     } catch (const simclr::io_error& e) {
-      CHECK(contains(e.what(), "not a regular file"));
+      CHECK(contains(e.what(), "is a directory, expected a safetensors file"));
+    }
+  }
+  SUBCASE("a FIFO is refused before it is opened (opening it would block for a writer)") {
+    temp_dir dir;
+    const auto fifo = dir / "checkpoint.safetensors";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    try {
+      (void)io::read_safetensors(fifo);
+      FAIL("expected io_error");
+    } catch (const simclr::io_error& e) {
+      CHECK(e.path() == fifo.string());
+      CHECK(contains(e.what(), "is a FIFO (named pipe), expected a safetensors file"));
     }
   }
   SUBCASE("shorter than 8 bytes") {

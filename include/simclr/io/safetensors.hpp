@@ -35,6 +35,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@
 #include <simclr/backend/tags.hpp>
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
+#include <simclr/io/file.hpp>
 #include <simclr/shape.hpp>
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
@@ -962,7 +964,10 @@ struct fd_guard {
 [[nodiscard]] inline safetensors_file read_safetensors(const std::filesystem::path& path,
                                                        const read_options& options) {
   const std::string p = path.string();
-  detail::fd_guard fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  // A FIFO would block open() until a writer came: refused first, and O_NONBLOCK covers one
+  // swapped in between (fstat below refuses it then).
+  io::require_regular_file(path, "a safetensors file");
+  detail::fd_guard fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.fd < 0) throw io_error(p, "cannot open for reading: " + detail::errno_text(errno));
   struct stat st {};
   if (::fstat(fd.fd, &st) != 0) throw io_error(p, "cannot stat: " + detail::errno_text(errno));
@@ -1119,6 +1124,29 @@ namespace detail {
 }
 
 }  // namespace detail
+
+/// Removes the temporary files write_safetensors left next to `path` when its process was killed
+/// while writing (".<name>.tmp-<pid>-<n>" whose process no longer runs; a live writer's file is
+/// kept). Returns how many were removed. Training calls it for its checkpoint at start.
+inline std::size_t remove_stale_temporaries(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  std::error_code ec;
+  std::size_t removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    long pid = 0;
+    const char* first = name.data() + prefix.size();
+    const auto [rest, bad] = std::from_chars(first, name.data() + name.size(), pid);
+    if (bad != std::errc() || rest == first || *rest != '-' || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
+}
 
 /// Writes `entries` (and `metadata`, as "__metadata__", omitted when empty) to `path` in the
 /// reference implementation's layout: tensors sorted by descending dtype alignment, then name;
