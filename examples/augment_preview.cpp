@@ -18,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <simclr/data/image_archive.hpp>
 #include <simclr/io/image.hpp>
 #include <simclr/simclr.hpp>
 
@@ -50,29 +51,19 @@ augment::image_u8 synthetic(index_t h, index_t w, int variant) {
   return img;
 }
 
-/// The first `n` images of the CIFAR-10 test archive (one per class, cycling), extracted with
-/// tar into a temporary directory that is removed afterwards.
+/// The first `n` images of the CIFAR-10 test archive (one per class, cycling), read straight out
+/// of the archive (data::read_image_archive: no extraction, no shell).
 std::vector<augment::image_u8> from_archive(const fs::path& archive, int n) {
-  static const char* classes[] = {"airplane", "automobile", "bird",  "cat",  "deer",
-                                  "dog",      "frog",       "horse", "ship", "truck"};
-  const fs::path dir =
-      fs::temp_directory_path() / ("simclr-preview-" + std::to_string(std::rand()));
-  fs::create_directories(dir);
-  std::vector<std::string> names;
-  std::string cmd = "tar -xzf '" + archive.string() + "' -C '" + dir.string() + "'";
-  for (int i = 0; i < n; ++i) {
-    char file[64];
-    std::snprintf(file, sizeof file, "test/%s/%04d.jpg", classes[i % 10], i / 10);
-    names.emplace_back(file);
-    cmd += " '" + names.back() + "'";
-  }
-  if (std::system(cmd.c_str()) != 0) {
-    fs::remove_all(dir);
-    throw io_error(archive.string(), "tar could not extract the preview images");
-  }
+  const data::dataset d = data::read_image_archive(archive, {.images = {}, .folder = "test"});
+  std::vector<std::vector<index_t>> by_class(static_cast<std::size_t>(d.num_classes));
+  for (index_t i = 0; i < d.size(); ++i) by_class[static_cast<std::size_t>(d.label(i))].push_back(i);
   std::vector<augment::image_u8> images;
-  for (const auto& name : names) images.push_back(io::read_image(dir / name, {.channels = 3}));
-  fs::remove_all(dir);
+  for (int i = 0; i < n; ++i) {
+    const auto& in_class = by_class[static_cast<std::size_t>(i) % by_class.size()];
+    const auto k = static_cast<std::size_t>(i) / by_class.size();
+    if (k >= in_class.size()) break;
+    images.push_back(d.image(in_class[k]));
+  }
   return images;
 }
 

@@ -118,7 +118,8 @@ int main(int argc, char** argv) try {
   app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
   app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
   app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)");
-  app.add_option("--threads", threads, "CPU threads (default: all)");
+  app.add_option("--threads", threads, "CPU threads (default: all)")
+      ->check(CLI::Range(std::size_t{1}, parallel::max_threads));
   app.add_option("--out", out, "output folder: log, checkpoint, weights, pictures");
   app.add_flag("--resume", resume, "continue from <out>/checkpoint.safetensors");
   app.add_option("--seed", seed, "seed of every random draw");

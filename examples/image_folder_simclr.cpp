@@ -1,6 +1,6 @@
 // image_folder_simclr: SimCLR on a folder of images (one sub-folder per class) with the CIFAR
-// recipe, then linear evaluation and kNN on a test folder. With --cifar10 it extracts the
-// CIFAR-10 JPEG archives (shared/data/cifar10-jpg) into a temporary folder first.
+// recipe, then linear evaluation and kNN on a test folder. With --cifar10 it reads the CIFAR-10
+// JPEG archives (shared/data/cifar10-jpg) directly: no extraction, no temporary folder, no shell.
 //
 //   image_folder_simclr --train DIR --test DIR [--epochs 1] [--batch-size 256] [--out cifar-run]
 //   image_folder_simclr --cifar10 [ARCHIVE-DIR] [--subset 5000] ...
@@ -9,13 +9,13 @@
 // policy cifar_policy() (crop 32, s = 0.5, no blur), head v1 with BN, NT-Xent τ 0.5, LARS-free
 // SGD momentum 0.9 (the paper uses LARS at batch 512 with lr 1.0; see docs/training.md).
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include <simclr/augment/policy.hpp>
+#include <simclr/data/image_archive.hpp>
 #include <simclr/data/image_folder.hpp>
 #include <simclr/encoders/resnet.hpp>
 #include <simclr/eval/knn.hpp>
@@ -31,14 +31,6 @@ using namespace simclr;
 namespace fs = std::filesystem;
 
 namespace {
-/// Extracts `archive` into `dest` with tar; throws io_error when tar fails.
-void extract(const fs::path& archive, const fs::path& dest) {
-  if (!fs::exists(archive)) throw io_error(archive.string(), "archive not found");
-  fs::create_directories(dest);
-  const std::string cmd = "tar -xzf '" + archive.string() + "' -C '" + dest.string() + "'";
-  if (std::system(cmd.c_str()) != 0) throw io_error(archive.string(), "tar failed: " + cmd);
-}
-
 template <class Encoder>
 tensor<float> represent(Encoder& f, const data::dataset& d) {
   tensor<float> h(shape{d.size(), f.output_dim()}, uninitialized);
@@ -68,22 +60,20 @@ int main(int argc, char** argv) try {
   app.add_option("--seed", seed);
   app.add_option("--out", out);
   CLI11_PARSE(app, argc, argv);
+  data::dataset train_full, test;
   if (app.count("--cifar10") > 0) {
     if (cifar.empty()) cifar = "../shared/data/cifar10-jpg";
-    const fs::path tmp = fs::temp_directory_path() / "simclr-cifar10-jpg";
-    if (!fs::exists(tmp / "test")) {
-      std::printf("extracting CIFAR-10 JPEGs into %s ...\n", tmp.c_str());
-      extract(fs::path(cifar) / "cifar10-train-jpg.tar.gz", tmp);
-      extract(fs::path(cifar) / "cifar10-test-jpg.tar.gz", tmp);
-    }
-    train_dir = (tmp / "train").string();
-    test_dir = (tmp / "test").string();
+    std::printf("reading the CIFAR-10 JPEG archives in %s ...\n", cifar.c_str());
+    train_full = data::read_image_archive(fs::path(cifar) / "cifar10-train-jpg.tar.gz",
+                                          {.images = {}, .folder = "train"});
+    test = data::read_image_archive(fs::path(cifar) / "cifar10-test-jpg.tar.gz",
+                                    {.images = {}, .folder = "test"});
+  } else {
+    if (train_dir.empty() || test_dir.empty())
+      throw value_error("give --train and --test folders, or --cifar10 (see --help)");
+    train_full = data::read_image_folder(train_dir);
+    test = data::read_image_folder(test_dir);
   }
-  if (train_dir.empty() || test_dir.empty())
-    throw value_error("give --train and --test folders, or --cifar10 (see --help)");
-
-  const auto train_full = data::read_image_folder(train_dir);
-  const auto test = data::read_image_folder(test_dir);
   const auto train = subset > 0 && subset < train_full.size()
                          ? data::random_subset(train_full, subset, seed)
                          : train_full;
