@@ -88,9 +88,18 @@ TEST_CASE("default pool: set_num_threads and SIMCLR_NUM_THREADS validation") {
   CHECK_THROWS_AS(parallel::set_num_threads(0), value_error);
   ::setenv("SIMCLR_NUM_THREADS", "two", 1);
   CHECK_THROWS_WITH_AS(parallel::detail::threads_from_environment(),
-                       "simclr: SIMCLR_NUM_THREADS is 'two', expected a positive integer",
+                       "simclr: SIMCLR_NUM_THREADS is 'two', expected an integer in 1..1024",
                        value_error);
   ::setenv("SIMCLR_NUM_THREADS", "5", 1);
   CHECK(parallel::detail::threads_from_environment() == 5);
+  // "--threads 100000" started tens of thousands of threads until the host ran out of process
+  // ids; counts above max_threads are refused before a thread is started.
+  ::setenv("SIMCLR_NUM_THREADS", "100000", 1);
+  CHECK_THROWS_AS(parallel::detail::threads_from_environment(), value_error);
   ::unsetenv("SIMCLR_NUM_THREADS");
+  CHECK_THROWS_WITH_AS(parallel::set_num_threads(100000),
+                       "simclr: set_num_threads(100000): expected 1..1024 threads", value_error);
+  CHECK_THROWS_WITH_AS(parallel::thread_pool(parallel::max_threads + 1),
+                       "simclr: thread_pool of 1025 threads, expected 1..1024", value_error);
+  CHECK(parallel::num_threads() == 2);  // unchanged by the refused calls
 }

@@ -2,6 +2,9 @@
 #include <simclr/train/trainer.hpp>
 #include <simclr/train/checkpoint.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <fstream>
 
@@ -83,6 +86,68 @@ TEST_CASE("fit: two epochs straight equal one epoch, resume, one more epoch (bit
   }
   CHECK(lines == 8);
   CHECK(last.find("\"step\":7") != std::string::npos);
+}
+
+TEST_CASE("fit: after a kill, resume logs every step once and removes the stale checkpoint temporary") {
+  const test::toy_images data(32, 12, 4, 5);
+  const auto policy = augment::fashion_mnist_policy(10);
+  const fs::path dir = fresh_dir("killed");
+  {
+    auto b = make_model();
+    auto opt_b = make_sgd();
+    (void)train::fit(b, opt_b, data, policy, options(dir, 1));  // steps 0–3, checkpoint at 4
+  }
+  // What a kill -9 in epoch 2 leaves: two more steps logged, a line cut short, and the
+  // temporary file of a checkpoint being written by a process that no longer exists.
+  {
+    std::ofstream log(dir / "train.jsonl", std::ios::app);
+    log << "{\"epoch\":1,\"step\":4,\"loss\":9}\n{\"epoch\":1,\"step\":5,\"loss\":9}\n"
+        << "{\"epoch\":1,\"step\":6,\"lr";
+  }
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);  // its pid now names no process
+  const fs::path stale = dir / (".checkpoint.safetensors.tmp-" + std::to_string(child) + "-0");
+  const fs::path live = dir / (".checkpoint.safetensors.tmp-" + std::to_string(::getpid()) + "-7");
+  std::ofstream(stale) << "partial";
+  std::ofstream(live) << "in progress";
+  auto c = make_model(99);
+  auto opt_c = make_sgd();
+  (void)train::fit(c, opt_c, data, policy, options(dir, 2), dir / "checkpoint.safetensors");
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(live));  // a running writer's file is left alone
+  std::ifstream log(dir / "train.jsonl");
+  std::string line;
+  std::vector<std::int64_t> steps;
+  while (std::getline(log, line)) {
+    CHECK(line.find("\"loss\":9}") == std::string::npos);  // the killed run's steps are gone
+    steps.push_back(train::detail::logged_step(line));
+  }
+  CHECK(steps == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+}
+
+TEST_CASE("fit: a step log that cannot be written (a full disk) is an io_error naming it") {
+  if (!fs::exists("/dev/full")) {
+    MESSAGE("skipped: no /dev/full on this machine");
+    return;
+  }
+  const test::toy_images data(16, 12, 2, 7);
+  const auto policy = augment::fashion_mnist_policy(10);
+  const fs::path dir = fresh_dir("full");
+  fs::create_directories(dir);
+  fs::create_symlink("/dev/full", dir / "train.jsonl");  // every write fails with ENOSPC
+  auto net = make_model();
+  auto opt = make_sgd();
+  try {
+    (void)train::fit(net, opt, data, policy, options(dir, 1));
+    FAIL("no io_error");
+  } catch (const io_error& e) {
+    CHECK(e.path() == (dir / "train.jsonl").string());
+    CHECK(std::string(e.what()).find("cannot write the step log (disk full?) at step 0") !=
+          std::string::npos);
+    CHECK(std::string(e.what()).find("no checkpoint was written yet") != std::string::npos);
+  }
 }
 
 TEST_CASE("fit: bit-identical weights for 1 and 2 threads") {

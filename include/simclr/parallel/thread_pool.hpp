@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -28,23 +29,32 @@ namespace simclr::parallel {
 ///
 /// A call made from inside a job (nested parallelism) runs inline on the calling worker.
 /// Concurrent jobs from different outside threads are serialised.
+/// The most threads a pool may have: a count from a command line or an environment variable
+/// ("--threads 100000") is refused instead of exhausting the host's process ids.
+inline constexpr std::size_t max_threads = 1024;
+
 class thread_pool {
  public:
-  /// `threads` is the total parallelism including the caller (≥ 1).
+  /// `threads` is the total parallelism including the caller (1..max_threads; 0 means 1).
+  /// Throws value_error above max_threads, and error (with the workers already started stopped
+  /// again) when the system cannot start a thread.
   explicit thread_pool(std::size_t threads) : size_(std::max<std::size_t>(1, threads)) {
+    if (size_ > max_threads)
+      throw value_error("simclr: thread_pool of " + std::to_string(size_) +
+                        " threads, expected 1.." + std::to_string(max_threads));
     workers_.reserve(size_ - 1);
-    for (std::size_t i = 0; i + 1 < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+    try {
+      for (std::size_t i = 0; i + 1 < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+    } catch (const std::system_error& e) {
+      const std::size_t started = workers_.size();
+      stop_workers();
+      throw error("simclr: thread_pool: could only start " + std::to_string(started) + " of " +
+                  std::to_string(size_ - 1) + " worker threads (" + e.what() + ")");
+    }
   }
   thread_pool(const thread_pool&) = delete;
   thread_pool& operator=(const thread_pool&) = delete;
-  ~thread_pool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& w : workers_) w.join();
-  }
+  ~thread_pool() { stop_workers(); }
 
   /// Total parallelism, the calling thread included.
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
@@ -79,6 +89,14 @@ class thread_pool {
   }
 
  private:
+  void stop_workers() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
   struct job {
     index_t n_chunks = 0;
     void* context = nullptr;
@@ -150,11 +168,12 @@ inline std::size_t threads_from_environment() {
   if (const char* s = std::getenv("SIMCLR_NUM_THREADS"); s != nullptr && *s != '\0') {
     char* end = nullptr;
     const long n = std::strtol(s, &end, 10);
-    if (end != nullptr && *end == '\0' && n >= 1) return static_cast<std::size_t>(n);
+    if (end != nullptr && *end == '\0' && n >= 1 && static_cast<unsigned long>(n) <= max_threads)
+      return static_cast<std::size_t>(n);
     throw value_error(std::string("simclr: SIMCLR_NUM_THREADS is '") + s +
-                      "', expected a positive integer");
+                      "', expected an integer in 1.." + std::to_string(max_threads));
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads);
 }
 inline std::unique_ptr<thread_pool>& default_pool_slot() {
   static std::unique_ptr<thread_pool> pool;
@@ -177,7 +196,9 @@ inline thread_pool& default_pool() {
 
 /// Replaces the default pool by one of `n` threads (≥ 1). Not to be called while a kernel runs.
 inline void set_num_threads(std::size_t n) {
-  if (n == 0) throw value_error("simclr: set_num_threads(0): expected at least 1 thread");
+  if (n == 0 || n > max_threads)
+    throw value_error("simclr: set_num_threads(" + std::to_string(n) + "): expected 1.." +
+                      std::to_string(max_threads) + " threads");
   std::lock_guard lock(detail::default_pool_mutex());
   auto& slot = detail::default_pool_slot();
   if (!slot || slot->size() != n) {

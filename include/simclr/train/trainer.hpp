@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -20,6 +22,8 @@
 #include <simclr/augment/view_params.hpp>
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
+#include <simclr/io/file.hpp>
+#include <simclr/io/safetensors.hpp>
 #include <simclr/model.hpp>
 #include <simclr/optim/schedule.hpp>
 #include <simclr/parallel/thread_pool.hpp>
@@ -57,6 +61,60 @@ struct step_record {
   double lr = 0, loss = 0, top1 = -1, entropy = -1, views_per_s = 0, data_wait_ms = 0;
 };
 
+namespace detail {
+
+/// The step number of a train.jsonl line ("step":N), or −1 when the line has none (a line cut
+/// short when the process was killed).
+[[nodiscard]] inline std::int64_t logged_step(const std::string& line) {
+  const std::string key = "\"step\":";
+  const std::size_t at = line.find(key);
+  if (at == std::string::npos || line.empty() || line.back() != '}') return -1;
+  std::int64_t v = -1;
+  const char* first = line.data() + at + key.size();
+  const auto [rest, bad] = std::from_chars(first, line.data() + line.size(), v);
+  return bad == std::errc() && rest != first ? v : -1;
+}
+
+/// Cuts the step log back to the steps a checkpoint holds (step < `steps`): a resumed run
+/// repeats the steps after its checkpoint, which would otherwise appear twice; a last line cut
+/// short by a kill goes too. Rewritten atomically (temporary file, rename). Throws io_error
+/// naming the log when it cannot be read or written.
+inline void truncate_step_log(const std::filesystem::path& log, std::int64_t steps) {
+  std::error_code ec;
+  if (!std::filesystem::exists(log, ec)) return;
+  io::require_regular_file(log, "the step log (train.jsonl)");
+  std::ifstream in(log);
+  if (!in) throw io_error(log.string(), "cannot open the step log for reading");
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const std::int64_t s = logged_step(line);
+    if (s < 0 || s >= steps) break;  // the lines are in step order
+    kept += line;
+    kept += '\n';
+  }
+  if (in.bad()) throw io_error(log.string(), "cannot read the step log");
+  in.close();
+  std::filesystem::path tmp = log;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept;
+    out.flush();
+    if (!out) {
+      std::filesystem::remove(tmp, ec);
+      throw io_error(log.string(), "cannot write the shortened step log (disk full?); the log "
+                                   "is unchanged");
+    }
+  }
+  std::filesystem::rename(tmp, log, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw io_error(log.string(), "cannot replace the step log: " + ec.message());
+  }
+}
+
+}  // namespace detail
+
 struct fit_result {
   std::vector<step_record> steps;     ///< every step of this call, in order
   std::filesystem::path last_checkpoint;
@@ -66,9 +124,13 @@ struct fit_result {
 };
 
 /// Trains `net` with `opt` on two-view batches of `data` made by `policy`, for `o.epochs`
-/// epochs in total. Writes `out_dir/train.jsonl` (one JSON object per step), and after each
-/// epoch `out_dir/checkpoint.safetensors` (atomically). With `resume`, continues from a
-/// checkpoint exactly where it stopped: the same weights result as an uninterrupted run.
+/// epochs in total. Writes `out_dir/train.jsonl` (one JSON object per step, each line flushed
+/// and checked: a failed write, e.g. a full disk, is an io_error naming the log and the last
+/// good checkpoint), and after each epoch `out_dir/checkpoint.safetensors` (atomically; the
+/// temporary files of runs killed while writing one are removed at start). With `resume`,
+/// continues from a checkpoint exactly where it stopped: the same weights result as an
+/// uninterrupted run, and the log is first cut back to the checkpoint's steps, so no step
+/// appears twice.
 /// A NaN/Inf loss stops training with a value_error that names the step and the last good
 /// checkpoint (which is left untouched).
 template <class Model, class Optimizer, image_source Source, augmentation Policy>
@@ -124,6 +186,8 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   fit_result result;
   std::int64_t epoch0 = 0, step = 0;
   const fs::path ckpt = o.out_dir / "checkpoint.safetensors";
+  const fs::path log_path = o.out_dir / "train.jsonl";
+  (void)io::remove_stale_temporaries(ckpt);  // left by a run killed while it wrote a checkpoint
   if (resume) {
     const checkpoint_info info = load_checkpoint(*resume, net, opt);
     if (info.seed != o.seed)
@@ -135,8 +199,21 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
     result.last_checkpoint = *resume;
   }
   result.epochs_done = epoch0;
-  std::ofstream log(o.out_dir / "train.jsonl", resume ? std::ios::app : std::ios::trunc);
-  if (!log) throw io_error((o.out_dir / "train.jsonl").string(), "cannot open for writing");
+  if (resume) detail::truncate_step_log(log_path, step);
+  std::ofstream log(log_path, resume ? std::ios::app : std::ios::trunc);
+  if (!log) throw io_error(log_path.string(), "cannot open for writing");
+  // Every line is flushed and checked: a full disk stops training with an io_error (the last
+  // checkpoint, written atomically, stays intact) instead of an empty log.
+  const auto write_log = [&](const char* text) {
+    log << text;
+    log.flush();
+    if (!log)
+      throw io_error(log_path.string(),
+                     "cannot write the step log (disk full?) at step " + std::to_string(step) +
+                         (result.last_checkpoint.empty()
+                              ? std::string("; no checkpoint was written yet")
+                              : "; the last good checkpoint is " + result.last_checkpoint.string()));
+  };
 
   using style = trainer_options::progress_style;
   const style shown = o.progress != style::automatic ? o.progress
@@ -204,7 +281,7 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
                     "\"entropy\":%.6g,\"views_per_s\":%.1f,\"data_wait_ms\":%.3f}\n",
                     static_cast<long long>(epoch), static_cast<long long>(step), lr, m.loss,
                     m.top1_accuracy, m.mean_entropy, r.views_per_s, r.data_wait_ms);
-      log << line;
+      write_log(line);
       ++step;
       ++in_epoch;
 
@@ -238,7 +315,6 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       }
     }
     if (shown == style::bar) std::fprintf(stderr, "\n");
-    log.flush();
     result.epochs_done = epoch + 1;
     if (o.checkpoint_each_epoch) {
       save_checkpoint(ckpt, net, opt,
