@@ -3,7 +3,7 @@
 # .gpu-deps/ (ignored by git), for a GPU machine that cannot reach a package mirror: carry
 # .gpu-deps with the working tree and benchmarks/gpu_check.sh unpacks them into a private
 # prefix (dpkg-deb -x, nothing installed system-wide) instead of running scripts/deps.sh.
-# Run it where Debian's mirrors are reachable (this development machine, CI). ~3.5 MB.
+# Run it where Debian's mirrors are reachable (this development machine, CI). ~4 MB.
 # Usage: benchmarks/gpu_deps.sh [dest-dir]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +12,8 @@ dest="${1:-$root/.gpu-deps}"
 # compilers, CMake and ninja (the GPU machine has those).
 packages=(
   libeigen3-dev libxtensor-dev xtl-dev doctest-dev libstb-dev nlohmann-json3-dev
-  libcli11-dev liblbfgspp-dev zlib1g-dev zlib1g
+  libcli11-dev liblbfgspp-dev zlib1g-dev zlib1g libpng-dev libpng16-16 libturbojpeg0-dev
+  libturbojpeg0
 )
 command -v apt-get >/dev/null || { echo "gpu_deps: needs apt-get (a Debian or Ubuntu machine)" >&2; exit 1; }
 mkdir -p "$dest"

@@ -4,8 +4,8 @@
 # (ignored by git) in the layout gpu_check.sh expects. Carry .gpu-bin to a GPU machine and run
 #   SIMCLR_GPU_CHECK_PREBUILT=1 benchmarks/gpu_check.sh .gpu-bin
 # there: no compiler, packages or build time needed on the GPU machine, whose minutes are scarce.
-# The programs link the CUDA runtime statically and cuBLAS dynamically (libcublas.so.13 from
-# the CUDA toolkit or PyTorch's nvidia-cublas wheel there).
+# The programs link the CUDA runtime, cuBLAS and cuDNN dynamically (the CUDA toolkit's or
+# PyTorch's nvidia-* wheels' there) and, with --as-needed, no library they never call.
 # Usage: benchmarks/gpu_prebuild.sh [build-dir (build-gpu)] [dest (.gpu-bin)]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,8 @@ nvcc="${CUDACXX:-/usr/local/cuda/bin/nvcc}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DSIMCLR_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc" \
   "-DCMAKE_CUDA_ARCHITECTURES=90-real;80-virtual" \
-  -DSIMCLR_BUILD_TESTS=ON -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_BUILD_BENCHMARKS=ON >/dev/null
+  -DSIMCLR_BUILD_TESTS=ON -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_BUILD_BENCHMARKS=ON \
+  "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--as-needed" >/dev/null  # no libpng, libjpeg-turbo ... it never calls
 cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda
 rm -rf "$dest"
 mkdir -p "$dest/tests" "$dest/examples" "$dest/benchmarks"

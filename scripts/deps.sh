@@ -6,7 +6,7 @@ set -euo pipefail
 SIMCLR_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
-  liblbfgspp-dev libarchive-dev dataset-fashion-mnist
+  liblbfgspp-dev libarchive-dev libpng-dev libturbojpeg0-dev dataset-fashion-mnist
 )
 
 missing=()

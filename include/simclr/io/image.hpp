@@ -1,6 +1,12 @@
 // simclr::io image files: PNG/JPEG/BMP to 8-bit (H, W, C) images, PNG out; failures are io_errors.
 #pragma once
 
+// Decoders for files from others: PNG by libpng, JPEG by libjpeg-turbo (both maintained and
+// fuzzed continuously; Debian libpng-dev, libturbojpeg0-dev; simclr::io links them), BMP by
+// stb_image behind checked header arithmetic. stb_image's PNG and JPEG decoders are not compiled
+// in (Debian's 2.27 has known memory-safety bugs in its JPEG decoder). Writing PNGs uses
+// stb_image_write.
+
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -13,6 +19,9 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <png.h>
+#include <turbojpeg.h>
 
 #include <simclr/augment/image.hpp>
 #include <simclr/error.hpp>
@@ -183,6 +192,132 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
   throw io_error(path.string(), reason);
 }
 
+/// (H, W, want) from decoded pixels with `stored` interleaved channels (1 gray, 2 gray + alpha,
+/// 3 RGB, 4 RGBA): want 0 keeps gray as 1 channel and colour as 3; alpha is dropped, never
+/// composited; 1 takes the luma (77 R + 150 G + 29 B) / 256, as stb_image did; 3 replicates gray.
+[[nodiscard]] inline augment::image_u8 to_channels(const std::uint8_t* px, index_t h, index_t w,
+                                                   int stored, int want) {
+  const bool color = stored >= 3;
+  const index_t out_c = want != 0 ? want : (color ? 3 : 1);
+  augment::image_u8 img(shape{h, w, out_c}, uninitialized);  // (H, W, C)
+  std::uint8_t* out = img.data();
+  const index_t n = h * w;
+  for (index_t i = 0; i < n; ++i) {
+    const std::uint8_t* p = px + i * stored;
+    if (out_c == 3) {
+      out[3 * i] = p[0];
+      out[3 * i + 1] = color ? p[1] : p[0];
+      out[3 * i + 2] = color ? p[2] : p[0];
+    } else {
+      out[i] = color ? static_cast<std::uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8) : p[0];
+    }
+  }
+  return img;
+}
+
+/// PNG through libpng's simplified API (maintained, fuzzed continuously by OSS-Fuzz), decoded as
+/// 8-bit gray, gray + alpha, RGB or RGBA as stored.
+[[nodiscard]] inline augment::image_u8 decode_png(std::span<const std::uint8_t> bytes,
+                                                  const std::filesystem::path& name,
+                                                  const header_info& info, int want) {
+  struct image_guard {
+    png_image im{};
+    ~image_guard() { png_image_free(&im); }
+  } g;
+  g.im.version = PNG_IMAGE_VERSION;
+  if (png_image_begin_read_from_memory(&g.im, bytes.data(), bytes.size()) == 0)
+    fail(name, std::string("corrupt PNG header (libpng: ") + g.im.message + ")");
+  if (g.im.width != static_cast<png_uint_32>(info.width) ||
+      g.im.height != static_cast<png_uint_32>(info.height))
+    fail(name, "corrupt PNG header (inconsistent extents)");
+  g.im.format &= PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA;  // 8 bits a channel, no colormap
+  const int stored = static_cast<int>(PNG_IMAGE_SAMPLE_CHANNELS(g.im.format));
+  if ((want == 0 && (stored == 1 || stored == 3)) || want == stored) {  // straight into the result
+    augment::image_u8 img(shape{info.height, info.width, stored}, uninitialized);  // (H, W, C)
+    if (png_image_finish_read(&g.im, nullptr, img.data(), 0, nullptr) == 0)
+      fail(name, std::string("cannot decode the PNG data (libpng: ") + g.im.message + ")");
+    return img;
+  }
+  std::vector<std::uint8_t> px;
+  try {
+    px.resize(PNG_IMAGE_SIZE(g.im));
+  } catch (const std::bad_alloc&) {
+    fail(name, "out of memory for the decoded PNG");
+  }
+  if (png_image_finish_read(&g.im, nullptr, px.data(), 0, nullptr) == 0)
+    fail(name, std::string("cannot decode the PNG data (libpng: ") + g.im.message + ")");
+  return to_channels(px.data(), info.height, info.width, stored, want);
+}
+
+/// The calling thread's TurboJPEG decompressor, created on first use and kept: a new one per
+/// image costs more than small images take to decode.
+[[nodiscard]] inline tjhandle jpeg_decoder() {
+  struct handle_guard {
+    tjhandle h = tjInitDecompress();
+    ~handle_guard() {
+      if (h != nullptr) tjDestroy(h);
+    }
+  };
+  thread_local handle_guard g;
+  return g.h;
+}
+
+/// JPEG through libjpeg-turbo's TurboJPEG API (maintained, fuzzed continuously by OSS-Fuzz):
+/// gray JPEGs as 1 channel, every other colour space converted to RGB, straight into the result
+/// when no channel conversion is asked for. libjpeg's warnings (recoverable damage, e.g.
+/// extraneous bytes) keep the decoded image; errors are io_errors.
+[[nodiscard]] inline augment::image_u8 decode_jpeg(std::span<const std::uint8_t> bytes,
+                                                   const std::filesystem::path& name,
+                                                   const header_info& info, int want) {
+  const tjhandle dec = jpeg_decoder();
+  if (dec == nullptr) fail(name, "cannot start the JPEG decoder (libjpeg-turbo: out of memory)");
+  auto* data = const_cast<unsigned char*>(bytes.data());  // TurboJPEG 2 takes non-const buffers
+  const auto size = static_cast<unsigned long>(bytes.size());
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(dec, data, size, &w, &h, &subsamp, &colorspace) != 0)
+    fail(name, std::string("corrupt JPEG header (libjpeg-turbo: ") + tjGetErrorStr2(dec) + ")");
+  if (w != info.width || h != info.height)
+    fail(name, "corrupt JPEG header (inconsistent extents)");
+  const int stored = colorspace == TJCS_GRAY ? 1 : 3;
+  const int out_c = want != 0 ? want : stored;
+  const auto decode_into = [&](std::uint8_t* dst) {
+    if (tjDecompress2(dec, data, size, dst, w, 0, h, stored == 1 ? TJPF_GRAY : TJPF_RGB, 0) != 0 &&
+        tjGetErrorCode(dec) != TJERR_WARNING)
+      fail(name, std::string("cannot decode the JPEG data (libjpeg-turbo: ") + tjGetErrorStr2(dec) +
+                     ")");
+  };
+  if (out_c == stored) {
+    augment::image_u8 img(shape{h, w, out_c}, uninitialized);  // (H, W, C)
+    decode_into(img.data());
+    return img;
+  }
+  std::vector<std::uint8_t> px;
+  try {
+    px.resize(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) *
+              static_cast<std::size_t>(stored));
+  } catch (const std::bad_alloc&) {
+    fail(name, "out of memory for the decoded JPEG");
+  }
+  decode_into(px.data());
+  return to_channels(px.data(), h, w, stored, want);
+}
+
+/// BMP through stb_image, whose BMP reader only runs after the header arithmetic above checked
+/// the extents and the file size.
+[[nodiscard]] inline augment::image_u8 decode_bmp(std::span<const std::uint8_t> bytes,
+                                                  const std::filesystem::path& name,
+                                                  const header_info& info, int want) {
+  const int len = static_cast<int>(bytes.size());
+  int w = 0, h = 0, stored = 0;
+  if (stbi_info_from_memory(bytes.data(), len, &w, &h, &stored) == 0)
+    fail(name, std::string("corrupt BMP header (") + stbi_failure_reason() + ")");
+  if (w != info.width || h != info.height) fail(name, "corrupt BMP header (inconsistent extents)");
+  const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(bytes.data(), len, &w, &h, &stored, 0), stbi_image_free);
+  if (!pixels) fail(name, std::string("cannot decode the BMP data (") + stbi_failure_reason() + ")");
+  return to_channels(pixels.get(), h, w, stored, want);
+}
+
 }  // namespace detail
 
 /// Decodes an in-memory PNG, JPEG or BMP file into an (H, W, C) 8-bit image. `name` is used in
@@ -227,20 +362,15 @@ inline header_info probe_bmp(std::span<const std::uint8_t> b) {
     fail(name, std::string("truncated ") + fmt + " file (" + std::to_string(bytes.size()) +
                    " bytes; the image data ends early)");
 
-  const int len = static_cast<int>(bytes.size());
-  int w = 0, h = 0, stored = 0;
-  if (stbi_info_from_memory(bytes.data(), len, &w, &h, &stored) == 0)
-    fail(name, std::string("corrupt ") + fmt + " header (" + stbi_failure_reason() + ")");
-  if (w != info.width || h != info.height)
-    fail(name, std::string("corrupt ") + fmt + " header (inconsistent extents)");
-  const int channels = options.channels != 0 ? options.channels : (stored <= 2 ? 1 : 3);
-  const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load_from_memory(bytes.data(), len, &w, &h, &stored, channels), stbi_image_free);
-  if (!pixels)
-    fail(name, std::string("cannot decode the ") + fmt + " data (" + stbi_failure_reason() + ")");
-  augment::image_u8 img(shape{h, w, channels}, uninitialized);  // (H, W, C)
-  std::memcpy(img.data(), pixels.get(), img.bytes());
-  return img;
+  const int channels = options.channels;
+  switch (format) {
+    case detail::image_format::png:
+      return detail::decode_png(bytes, name, info, channels);
+    case detail::image_format::jpeg:
+      return detail::decode_jpeg(bytes, name, info, channels);
+    default:
+      return detail::decode_bmp(bytes, name, info, channels);
+  }
 }
 
 /// Reads a PNG, JPEG or BMP file into an (H, W, C) 8-bit image, C = 1 or 3 (see

@@ -4,7 +4,8 @@
 // compiles the stb implementation with every function `static` (STB_IMAGE_STATIC,
 // STB_IMAGE_WRITE_STATIC), so any number of translation units can include it without
 // multiple-definition link errors, and a program's own stb (another version, other options)
-// never clashes with it. Only PNG, JPEG and BMP decoders are compiled in. Debian: libstb-dev.
+// never clashes with it. Only the BMP decoder is compiled in (PNG and JPEG are decoded by libpng
+// and libjpeg-turbo, <simclr/io/image.hpp>); the writer writes PNG, JPEG and BMP. Debian: libstb-dev.
 #pragma once
 
 #ifndef SIMCLR_IO_STB_IMPLEMENTATION_INCLUDED
@@ -17,8 +18,6 @@
 
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
