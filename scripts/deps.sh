@@ -4,7 +4,7 @@
 set -euo pipefail
 
 SIMCLR_PACKAGES=(
-  cmake ninja-build g++ ccache pkg-config
+  cmake ninja-build g++ clang libclang-rt-14-dev ccache pkg-config
   libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   liblbfgspp-dev libarchive-dev libpng-dev libturbojpeg0-dev dataset-fashion-mnist
 )

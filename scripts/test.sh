@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, configures, builds (tests, examples,
-# CUDA code when nvcc is present) and runs CTest. CUDA tests report "skipped" without a GPU.
+# CUDA code when nvcc is present) and runs CTest — CUDA tests report "skipped" without a GPU —
+# then scripts/fuzz.sh: the fuzz targets for 20 s each and a sanitizer build of the I/O, data,
+# parallel and training tests.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/deps.sh"
@@ -15,3 +17,10 @@ echo "simclr: build took $(( $(date +%s) - start )) s"
 start=$(date +%s)
 ctest --test-dir "$build" -j "${SIMCLR_JOBS:-$(nproc)}" --output-on-failure --timeout 600 "$@"
 echo "simclr: tests took $(( $(date +%s) - start )) s"
+# The readers' fuzz targets and the I/O, data, parallel and training tests under ASan + UBSan
+# (clang; docs/reliability.md). SIMCLR_FUZZ_SECONDS=0 skips them.
+if [ "${SIMCLR_FUZZ_SECONDS:-20}" != 0 ]; then
+  start=$(date +%s)
+  "$root/scripts/fuzz.sh" "${SIMCLR_FUZZ_SECONDS:-20}"
+  echo "simclr: fuzzing and sanitizers took $(( $(date +%s) - start )) s"
+fi

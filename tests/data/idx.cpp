@@ -47,7 +47,8 @@ TEST_CASE("read_idx reads plain and gzip IDX files into (N, H, W, 1) images and 
   test::write_file(dir / "lab", labels);
   test::write_gzip(dir / "img.gz", images);
   test::write_gzip(dir / "lab.gz", labels);
-  for (const auto& [ip, lp] : {std::pair{dir / "img", dir / "lab"}, std::pair{dir / "img.gz", dir / "lab.gz"}}) {
+  for (const auto& files : {std::pair{dir / "img", dir / "lab"}, std::pair{dir / "img.gz", dir / "lab.gz"}}) {
+    const fs::path ip = files.first, lp = files.second;  // (clang 14 captures no structured bindings)
     CAPTURE(ip.string());
     const data::dataset d = data::read_idx(ip, lp);
     d.validate();

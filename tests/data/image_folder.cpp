@@ -278,6 +278,15 @@ TEST_CASE("read_image_archive: limits and failures name the archive and the entr
                   {"is a FIFO"});
   expect_io_error([&] { return data::read_image_archive(dir / "none.tar.gz"); }, dir / "none.tar.gz",
                   {"cannot open"});
+  // Found by tests/fuzz/archive.cpp in its first 139 runs: a damaged entry for which libarchive
+  // has no message (archive_error_string is null); pasting that null into the message crashed.
+  const fs::path fuzzed = fs::path(SIMCLR_UNTRUSTED_FIXTURES) / "archive-no-error-message.tar.gz";
+  try {
+    (void)data::read_image_archive(fuzzed, {.images = {}, .folder = "train"});
+    FAIL("no io_error for " << fuzzed.string());
+  } catch (const io_error& e) {
+    CHECK(std::string(e.what()).find(fuzzed.string()) != std::string::npos);
+  }
 }
 #endif
 

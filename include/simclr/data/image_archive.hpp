@@ -57,6 +57,12 @@ struct archive_reader {
   archive_reader& operator=(const archive_reader&) = delete;
 };
 
+/// libarchive's message for the last failure (it may have none: archive_error_string is null).
+[[nodiscard]] inline std::string archive_message(archive* a) {
+  const char* m = archive_error_string(a);
+  return m != nullptr ? m : "no message";
+}
+
 /// `name` split at '/', empty and "." parts dropped.
 [[nodiscard]] inline std::vector<std::string> path_parts(const std::string& name) {
   std::vector<std::string> parts;
@@ -106,7 +112,7 @@ struct archive_reader {
   archive_read_support_format_all(r.a);
   if (archive_read_open_filename(r.a, ap.c_str(), 1 << 16) != ARCHIVE_OK)
     throw io_error(ap, std::string("cannot open as an archive (libarchive: ") +
-                           archive_error_string(r.a) + ")");
+                           detail::archive_message(r.a) + ")");
 
   // class name → (file name → encoded bytes): sorted, whatever the order of the entries.
   std::map<std::string, std::map<std::string, std::vector<std::uint8_t>>> by_class;
@@ -117,7 +123,7 @@ struct archive_reader {
     if (status == ARCHIVE_EOF) break;
     if (status != ARCHIVE_OK && status != ARCHIVE_WARN)
       throw io_error(ap, std::string("corrupt or truncated archive (libarchive: ") +
-                             archive_error_string(r.a) + ")");
+                             detail::archive_message(r.a) + ")");
     const char* raw_name = archive_entry_pathname(entry);
     const std::string name = raw_name != nullptr ? raw_name : "";
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
@@ -149,7 +155,7 @@ struct archive_reader {
       done += static_cast<std::size_t>(got);
     if (got < 0 || done != bytes.size())
       throw io_error(entry_name, "cannot read the entry (" +
-                                     (got < 0 ? std::string("libarchive: ") + archive_error_string(r.a)
+                                     (got < 0 ? std::string("libarchive: ") + detail::archive_message(r.a)
                                               : "it ends after " + std::to_string(done) + " of " +
                                                     std::to_string(bytes.size()) + " bytes") +
                                      ")");
