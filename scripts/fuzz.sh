@@ -41,21 +41,34 @@ if [ ${#tests[@]} -gt 0 ]; then
 fi
 artifacts="${SIMCLR_FUZZ_ARTIFACTS:-$build/artifacts}"
 mkdir -p "$artifacts"
-for t in "${build_targets[@]}"; do
-  name="${t#fuzz_}"
+# One fuzzer per core at a time; each writes its log, then the results are reported in order.
+run_one() {
+  local t="$1" name="${1#fuzz_}" scratch
   scratch="$(mktemp -d)"
   # libFuzzer writes new inputs into the first folder; the seeds are read from the second.
-  log="$build/$t.log"
-  if ! "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -artifact_prefix="$artifacts/$t-" -print_final_stats=1 \
-       "$scratch" "$root/tests/fuzz/corpus/$name" >"$log" 2>&1; then
-    tail -n 60 "$log"
-    echo "fuzz.sh: $t FAILED; the input is in $artifacts" >&2
-    rm -rf "$scratch"
-    exit 1
-  fi
-  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"
-  cov="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 || true)"
-  echo "fuzz.sh: $t: $runs executions in $seconds s, nothing found ($cov; corpus $(ls "$scratch" | wc -l) new inputs)"
+  "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$artifacts/$t-" -print_final_stats=1 \
+    "$scratch" "$root/tests/fuzz/corpus/$name" >"$build/$t.log" 2>&1
+  echo $? >"$build/$t.rc"
+  ls "$scratch" | wc -l >"$build/$t.new"
   rm -rf "$scratch"
+}
+jobs_max="${SIMCLR_JOBS:-$(nproc)}"
+for t in "${build_targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do sleep 1; done
+  run_one "$t" &
 done
+wait
+failed=0
+for t in "${build_targets[@]}"; do
+  if [ "$(cat "$build/$t.rc")" != 0 ]; then
+    tail -n 60 "$build/$t.log"
+    echo "fuzz.sh: $t FAILED; the input is in $artifacts" >&2
+    failed=1
+    continue
+  fi
+  runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$build/$t.log" | grep -o '[0-9]*$' || echo '?')"
+  cov="$(grep -o 'cov: [0-9]*' "$build/$t.log" | tail -n 1 || true)"
+  echo "fuzz.sh: $t: $runs executions in $seconds s, nothing found ($cov; $(cat "$build/$t.new") new inputs)"
+done
+exit $failed

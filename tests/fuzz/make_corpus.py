@@ -126,6 +126,14 @@ def main():
         {"h": ("F16", [2], struct.pack("<2H", 0x3C00, 0xC000)),
          "b": ("BF16", [1, 2], struct.pack("<2H", 0x3F80, 0x4040)),
          "u": ("U8", [3], bytes([1, 2, 255]))}))
+    f32 = lambda *v: struct.pack(f"<{len(v)}f", *v)
+    put("checkpoint", "tiny-sgd", safetensors(
+        {"model.w": ("F32", [3, 2], f32(1, 2, 3, 4, 5, 6)), "model.b": ("F32", [3], f32(0.5, 0, -1)),
+         "model.running": ("F32", [3], f32(1, 1, 2)), "model.batches": ("I64", [], struct.pack("<q", 4)),
+         "optimizer.w.momentum_buffer": ("F32", [3, 2], f32(0, 0, 1, 0, 0, 1)),
+         "optimizer.b.momentum_buffer": ("F32", [3], f32(0, 0, 0)),
+         "optimizer.steps": ("I64", [], struct.pack("<q", 4))},
+        {"format": "simclr-checkpoint-1", "epoch": "1", "step": "4", "seed": "11"}))
     put("image", "rgb-9x7.png", png(9, 7, 3))
     put("image", "gray-5x4.png", png(5, 4, 1))
     put("image", "rgba-3x3.png", png(3, 3, 4))
