@@ -23,6 +23,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <span>
@@ -993,7 +994,12 @@ struct fd_guard {
   detail::parsed_header parsed = detail::validate_header(p, header, data_size);
 
   safetensors_file f;
-  f.data_.resize(static_cast<std::size_t>(data_size));
+  try {  // the file's own size, checked against the header: a failure is the machine's memory
+    f.data_.resize(static_cast<std::size_t>(data_size));
+  } catch (const std::bad_alloc&) {
+    throw io_error(p, "out of memory for the " + std::to_string(data_size) +
+                          "-byte data buffer");
+  }
   read_or_throw(f.data_.data(), f.data_.size(), 8 + n, "the data buffer");
   f.path_ = p;
   f.tensors_ = std::move(parsed.tensors);
