@@ -1131,13 +1131,21 @@ namespace detail {
 
 }  // namespace detail
 
+namespace detail {
+/// The start of the name of write_safetensors's temporary file for `path`: ".<name>.tmp-"; the
+/// writer's pid and a counter follow ("-<pid>-<n>"), which remove_stale_temporaries reads back.
+[[nodiscard]] inline std::string temporary_prefix(const std::filesystem::path& path) {
+  return "." + path.filename().string() + ".tmp-";
+}
+}  // namespace detail
+
 /// Removes the temporary files write_safetensors left next to `path` when its process was killed
 /// while writing (".<name>.tmp-<pid>-<n>" whose process no longer runs; a live writer's file is
 /// kept). Returns how many were removed. Training calls it for its checkpoint at start.
 inline std::size_t remove_stale_temporaries(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
   const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::string prefix = "." + path.filename().string() + ".tmp-";
+  const std::string prefix = detail::temporary_prefix(path);
   std::error_code ec;
   std::size_t removed = 0;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -1174,7 +1182,7 @@ inline void write_safetensors(const std::filesystem::path& path,
   std::string tmp;
   detail::fd_guard fd;
   for (int attempt = 0; attempt < 100 && fd.fd < 0; ++attempt) {
-    tmp = (dir / ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+    tmp = (dir / (detail::temporary_prefix(path) + std::to_string(::getpid()) + "-" +
                   std::to_string(counter.fetch_add(1))))
               .string();
     fd.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
