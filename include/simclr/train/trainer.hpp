@@ -77,40 +77,26 @@ namespace detail {
 
 /// Cuts the step log back to the steps a checkpoint holds (step < `steps`): a resumed run
 /// repeats the steps after its checkpoint, which would otherwise appear twice; a last line cut
-/// short by a kill goes too. Rewritten atomically (temporary file, rename). Throws io_error
-/// naming the log when it cannot be read or written.
+/// short by a kill goes too. The lines are in step order, so this truncates the file after the
+/// last line kept (one truncate(2), nothing copied). Throws io_error naming the log when it
+/// cannot be read or truncated.
 inline void truncate_step_log(const std::filesystem::path& log, std::int64_t steps) {
   std::error_code ec;
   if (!std::filesystem::exists(log, ec)) return;
   io::require_regular_file(log, "the step log (train.jsonl)");
-  std::ifstream in(log);
+  std::ifstream in(log, std::ios::binary);
   if (!in) throw io_error(log.string(), "cannot open the step log for reading");
-  std::string kept, line;
+  std::uintmax_t keep = 0;  // bytes of the lines kept
+  std::string line;
   while (std::getline(in, line)) {
     const std::int64_t s = logged_step(line);
-    if (s < 0 || s >= steps) break;  // the lines are in step order
-    kept += line;
-    kept += '\n';
+    if (s < 0 || s >= steps || in.eof()) break;  // a line without its newline was cut short
+    keep += line.size() + 1;
   }
   if (in.bad()) throw io_error(log.string(), "cannot read the step log");
   in.close();
-  std::filesystem::path tmp = log;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << kept;
-    out.flush();
-    if (!out) {
-      std::filesystem::remove(tmp, ec);
-      throw io_error(log.string(), "cannot write the shortened step log (disk full?); the log "
-                                   "is unchanged");
-    }
-  }
-  std::filesystem::rename(tmp, log, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw io_error(log.string(), "cannot replace the step log: " + ec.message());
-  }
+  std::filesystem::resize_file(log, keep, ec);
+  if (ec) throw io_error(log.string(), "cannot shorten the step log: " + ec.message());
 }
 
 }  // namespace detail
