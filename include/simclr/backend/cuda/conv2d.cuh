@@ -330,13 +330,13 @@ struct conv2d_cudnn {
         const bf16_copy xb(x, g.n * g.channels * g.in_plane()),
             wb(w, c_out * g.channels * g.kernel_h * g.kernel_w);
         tensor<__nv_bfloat16, cuda_t> yb(shape{g.n * c_out * g.out_plane()}, uninitialized);
-        run_forward<__nv_bfloat16>(g, c_out, xb.data(), wb.data(), yb.data());
+        run_forward(describe<__nv_bfloat16>(g, c_out), xb.data(), wb.data(), yb.data());
         widen(yb, y, false);
         add_bias_to(g, c_out, bias, y);
         return;
       }
     }
-    run_forward<T>(g, c_out, x, w, y);
+    run_forward(describe<T>(g, c_out), x, w, y);
     add_bias_to(g, c_out, bias, y);
   }
 
@@ -352,22 +352,24 @@ struct conv2d_cudnn {
     }
     if constexpr (std::is_same_v<T, float>) {
       if (cuda_backend::current_precision() == cuda_backend::precision::bf16) {
+        const auto cv = describe<__nv_bfloat16>(g, c_out);  // one plan for both passes
         const index_t wn = c_out * g.channels * g.kernel_h * g.kernel_w;
-        const bf16_copy xb(x, g.n * g.channels * g.in_plane()), wb(w, wn),
-            dyb(dy, g.n * c_out * g.out_plane());
+        const bf16_copy xb(x, g.n * g.channels * g.in_plane()), dyb(dy, g.n * c_out * g.out_plane());
         tensor<__nv_bfloat16, cuda_t> dwb(shape{wn}, uninitialized);
-        run_backward_filter<__nv_bfloat16>(g, c_out, xb.data(), dyb.data(), dwb.data(), false);
+        run_backward_filter(cv, xb.data(), dyb.data(), dwb.data(), false);
         widen(dwb, dw, true);
-        if (dx != nullptr) {
+        if (dx != nullptr) {  // the weights' bf16 copy only when the input gradient is wanted
+          const bf16_copy wb(w, wn);
           tensor<__nv_bfloat16, cuda_t> dxb(shape{g.n * g.channels * g.in_plane()}, uninitialized);
-          run_backward_data<__nv_bfloat16>(g, c_out, wb.data(), dyb.data(), dxb.data());
+          run_backward_data(cv, wb.data(), dyb.data(), dxb.data());
           widen(dxb, dx, false);
         }
         return;
       }
     }
-    run_backward_filter<T>(g, c_out, x, dy, dw, true);
-    if (dx != nullptr) run_backward_data<T>(g, c_out, w, dy, dx);
+    const auto cv = describe<T>(g, c_out);  // one plan for both passes
+    run_backward_filter(cv, x, dy, dw, true);
+    if (dx != nullptr) run_backward_data(cv, w, dy, dx);
   }
 
  private:
@@ -383,8 +385,8 @@ struct conv2d_cudnn {
   }
 
   template <class C>
-  static void run_forward(const window2d& g, index_t c_out, const C* x, const C* w, C* y) {
-    const auto cv = describe<C>(g, c_out);
+  static void run_forward(const cuda_backend::cudnn::convolution<C>& cv, const C* x, const C* w,
+                          C* y) {
     const cuda_backend::cudnn::workspace ws(cv.plan.forward_bytes);
     const scale_t<C> one = 1, zero = 0;
     SIMCLR_CUDA_CHECK(cudnnConvolutionForward(cuda_backend::cudnn::handle(), &one, cv.x.get(), x,
@@ -394,9 +396,8 @@ struct conv2d_cudnn {
 
   /// dw (+)= the weight gradient (β = 1 when `accumulate`).
   template <class C>
-  static void run_backward_filter(const window2d& g, index_t c_out, const C* x, const C* dy,
-                                  C* dw, bool accumulate) {
-    const auto cv = describe<C>(g, c_out);
+  static void run_backward_filter(const cuda_backend::cudnn::convolution<C>& cv, const C* x,
+                                  const C* dy, C* dw, bool accumulate) {
     const cuda_backend::cudnn::workspace ws(cv.plan.backward_filter_bytes);
     const scale_t<C> one = 1, beta = accumulate ? 1 : 0;
     SIMCLR_CUDA_CHECK(cudnnConvolutionBackwardFilter(
@@ -405,9 +406,8 @@ struct conv2d_cudnn {
   }
 
   template <class C>
-  static void run_backward_data(const window2d& g, index_t c_out, const C* w, const C* dy,
-                                C* dx) {
-    const auto cv = describe<C>(g, c_out);
+  static void run_backward_data(const cuda_backend::cudnn::convolution<C>& cv, const C* w,
+                                const C* dy, C* dx) {
     const cuda_backend::cudnn::workspace ws(cv.plan.backward_data_bytes);
     const scale_t<C> one = 1, zero = 0;
     SIMCLR_CUDA_CHECK(cudnnConvolutionBackwardData(
