@@ -99,7 +99,8 @@ inline void check_image_folder_options(const image_folder_options& o, const char
 }
 
 /// The data set of n labelled images: decode(i) returns image i as stored (channels applied),
-/// names[i] names it in errors. The size comes from options.resize_* or from image 0; the data
+/// names[i] names it in errors. The size comes from options.resize_* or from image 0 (decoded
+/// once); the data
 /// set's bytes are checked against options.max_bytes before they are allocated; images are
 /// decoded in parallel on `pool`, each into its own slot (the same data set for any number of
 /// threads), and when several fail the first one's error (in index order) is thrown.
@@ -112,8 +113,9 @@ template <class Decode>
   const index_t n = static_cast<index_t>(names.size());
   index_t h = options.resize_height, w = options.resize_width;
   const index_t ch = options.channels;
+  augment::image_u8 first;  // decoded once: it sets the size when no resize is asked for
   if (h == 0) {
-    const augment::image_u8 first = sized(decode(index_t{0}), names[0], options, 0, 0, names[0]);
+    first = sized(decode(index_t{0}), names[0], options, 0, 0, names[0]);
     h = first.extent(0);
     w = first.extent(1);
   }
@@ -145,7 +147,9 @@ template <class Decode>
         for (index_t i = lo; i < hi; ++i) {
           try {
             const augment::image_u8 img =
-                sized(decode(i), names[static_cast<std::size_t>(i)], options, h, w, names[0]);
+                i == 0 && !first.empty()
+                    ? first
+                    : sized(decode(i), names[static_cast<std::size_t>(i)], options, h, w, names[0]);
             std::memcpy(d.images.data() + static_cast<std::size_t>(i * static_cast<index_t>(per_image)),
                         img.data(), static_cast<std::size_t>(per_image));
           } catch (...) {
