@@ -22,9 +22,16 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in "$root"/tests/fuzz/*.cpp; do targets+=("$(basename "$f" .cpp)"); done
 fi
+# The list once, then matched here: `ninja ... | grep -q` under pipefail fails whenever grep
+# stops reading before ninja has written everything (SIGPIPE), which dropped targets at random.
+all_targets="$(ninja -C "$build" -t targets all 2>/dev/null)"
 build_targets=()
 for t in "${targets[@]}"; do
-  ninja -C "$build" -t targets all 2>/dev/null | grep -q "^fuzz_$t:" && build_targets+=("fuzz_$t")
+  if grep -q "^fuzz_$t:" <<<"$all_targets"; then
+    build_targets+=("fuzz_$t")
+  else
+    echo "fuzz.sh: no target fuzz_$t in this build (libarchive missing for 'archive'?)" >&2
+  fi
 done
 tests=(test_io test_data test_parallel test_train)
 [ "${SIMCLR_FUZZ_TESTS:-1}" = 0 ] && tests=()
