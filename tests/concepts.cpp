@@ -2,6 +2,7 @@
 #include <simclr/concepts.hpp>
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -44,6 +45,16 @@ struct toy_encoder {
   tensor<T> backward(const tensor<T>& dh);
   index_t output_dim() const;
   std::vector<parameter<T>> parameters();
+  void visit_state(const nn::state_visitor<T, cpu_t>& f, const std::string& prefix);
+};
+template <class T>
+struct encoder_without_state {  // everything but visit_state: checkpoints could not hold it
+  using scalar_type = T;
+  using backend_type = cpu_t;
+  tensor<T> forward(const tensor<T>& x, mode m);
+  tensor<T> backward(const tensor<T>& dh);
+  index_t output_dim() const;
+  std::vector<parameter<T>> parameters();
 };
 struct encoder_without_backend {
   using scalar_type = float;
@@ -68,6 +79,7 @@ struct toy_head {
   index_t input_dim() const;
   index_t output_dim() const;
   std::vector<parameter<float>> parameters();
+  void visit_state(const nn::state_visitor<float, cpu_t>& f, const std::string& prefix);
 };
 struct head_without_input_gradient {
   using scalar_type = float;
@@ -116,6 +128,11 @@ struct plain_sgd {
         p.value->data()[i] -= static_cast<T>(lr) * p.grad->data()[i];
   }
 };
+struct stateful_sgd : plain_sgd {  // plus what checkpoints need
+  std::int64_t steps = 0;
+  void bind(std::span<const parameter<float>>) {}
+  optim::optimizer_state<float, cpu_t> state() { return {&steps, {}}; }
+};
 struct optimizer_without_lr {
   void step(std::span<const parameter<float>> params);
 };
@@ -146,6 +163,8 @@ TEST_CASE("concepts: encoder and projection_head") {
   static_assert(!encoder<encoder_without_backend>);
   static_assert(!encoder<encoder_with_bare_tensors>);
   static_assert(!encoder<int>);
+  static_assert(!encoder<encoder_without_state<float>>);  // encoder refines module
+  static_assert(module<toy_encoder<float>> && !module<encoder_without_state<float>>);
   static_assert(projection_head<toy_head>);
   static_assert(!projection_head<head_without_input_gradient>);
   static_assert(!projection_head<toy_encoder<float>>);  // no input_dim
@@ -169,6 +188,9 @@ TEST_CASE("concepts: optimizer") {
   static_assert(optimizer<plain_sgd>);
   static_assert(optimizer<plain_sgd, double>);
   static_assert(!optimizer<optimizer_without_lr>);
+  static_assert(!checkpointable_optimizer<plain_sgd>);  // no bind/state: fit would refuse it
+  static_assert(checkpointable_optimizer<stateful_sgd>);
+  static_assert(!checkpointable_optimizer<stateful_sgd, double>);
   tensor<float> w(shape{2}, {1.f, 2.f}), g(shape{2}, {0.5f, -1.f});
   const std::vector<parameter<float>> ps{{"w", parameter_role::weight, &w, &g}};
   plain_sgd sgd;

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <simclr/concepts.hpp>  // tensor_like
+
 using namespace simclr;
 
 namespace {

@@ -1,25 +1,55 @@
-// Every customization point of simclr, stated once as a concept with its contract.
+// Every customization point of simclr, stated once as a concept with its contract: this file
+// is the whole contract between the library and a user's types.
 //
 // A user extends simclr by writing a plain struct with the members a concept names (no base
-// class, no registration). Entry points (the model, the trainer) are constrained by these
-// concepts, so a mistake is reported at the user's line with the concept's name.
+// class, no registration). A type that satisfies a concept works everywhere that concept is
+// accepted: every entry point (model, train::fit, the loader, checkpoints, fine-tuning) asks
+// for exactly these concepts and nothing more, and reports a mistake at the user's line with
+// the concept's name (docs/design.md, "Concepts").
+//
+// The ladder:
+//   tensor_like                           tensors and views (ops take either)
+//   layer                                 forward, backward -> dx, visit_state (nn::sequential)
+//   module                                scalar_type, backend_type, visit_state (checkpoints, weights)
+//     encoder         : module            forward, backward, output_dim, parameters
+//     projection_head : module            forward, backward -> dh, input_dim, output_dim, parameters
+//     trainable_model : module            forward_backward(views) -> step_metrics, parameters (fit)
+//   optimizer                             step(params, lr)
+//     checkpointable_optimizer : optimizer  bind(params), state() (fit, checkpoints)
+//   contrastive_loss                      l(z) -> {value, dz}
+//   augmentation                          a(image, rng) -> image
+//   image_source                          size(), image(i) -> (H, W, C) 8-bit image (the loader)
 #pragma once
 
 #include <concepts>
+#include <cstdint>
 #include <ranges>
 #include <span>
+#include <string>
 #include <type_traits>
 
+#include <simclr/augment/image.hpp>
 #include <simclr/backend/tags.hpp>
 #include <simclr/config.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/optim/state.hpp>
 #include <simclr/parameter.hpp>
 #include <simclr/random/stream.hpp>
+#include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr {
 
-// `backend` (a tag type) is stated in <simclr/backend/tags.hpp>.
+// `backend` (a tag type) is stated in <simclr/backend/tags.hpp>, the ground floor.
+
+/// Anything that is or owns a view: tensors and tensor_views (as_view(x) gives the view).
+template <class X>
+concept tensor_like = requires(X& x) {
+  typename std::remove_cvref_t<X>::value_type;
+  typename std::remove_cvref_t<X>::backend_type;
+  { as_view(x) };
+};
 
 /// The scalar type and backend a module computes in.
 template <class M>
@@ -29,6 +59,13 @@ using backend_of = typename M::backend_type;
 /// The tensor type a module takes and returns.
 template <class M>
 using tensor_of = tensor<scalar_of<M>, backend_of<M>>;
+
+/// A and B compute in the same scalar type / on the same backend (how the model and fit report
+/// a mismatch between their parts).
+template <class A, class B>
+concept same_scalar_as = std::same_as<scalar_of<A>, scalar_of<B>>;
+template <class A, class B>
+concept same_backend_as = std::same_as<backend_of<A>, backend_of<B>>;
 
 /// A range of parameter handles of scalar T on backend B (e.g. std::vector<parameter<T, B>>).
 template <class R, class T, class B>
@@ -48,19 +85,50 @@ concept augmentation =
       { a(image, rng) } -> std::same_as<tensor<float, cpu_t>>;
     };
 
+/// A data set the loader can read: `size()` images, `image(i)` an (H, W, C) 8-bit image.
+/// data::dataset is one; so is any struct with these two members (tests/support/toy_data.hpp).
+template <class S>
+concept image_source = requires(const S& s, index_t i) {
+  { s.size() } -> std::convertible_to<index_t>;
+  { s.image(i) } -> std::convertible_to<augment::image_u8>;
+};
+
+/// A module: anything with state that simclr can save, load, broadcast and copy.
+///   m.visit_state(visitor, prefix)      calls visitor once per parameter, buffer and counter,
+///                                       named prefix.name (torchvision's state_dict names)
+/// Scalar type and backend are the nested `scalar_type` and `backend_type`. Checkpoints,
+/// io::save_weights / load_weights and the optimizer's parameter list all come from
+/// visit_state (nn::parameters_of), so a module without state reports nothing.
+template <class M>
+concept module =
+    requires {
+      typename M::scalar_type;
+      typename M::backend_type;
+    } && backend<backend_of<M>> &&
+    requires(M& m, const nn::state_visitor<scalar_of<M>, backend_of<M>>& f,
+             const std::string& prefix) { m.visit_state(f, prefix); };
+
+/// A layer with backpropagation (nn::sequential and the gradient checker take it as is):
+///   l.forward(x, mode) -> tensor          train mode keeps what backward needs
+///   l.backward(dy) -> tensor              dx; accumulates the parameter gradients (+=)
+///   l.visit_state(visitor, prefix)        reports every parameter/buffer under prefix.name
+template <class L>
+concept layer = module<L> && requires(L& l, const tensor_of<L>& x, mode m) {
+  { l.forward(x, m) } -> std::same_as<tensor_of<L>>;
+  { l.backward(x) } -> std::same_as<tensor_of<L>>;
+};
+
 /// An encoder f: a batch of images to representations h.
 ///   e.forward(x, mode) -> tensor_of<E>     (B, C, H, W) -> (B, output_dim())
 ///   e.backward(dh)                          dh (B, output_dim()); accumulates parameter grads
 ///                                           of the last train-mode forward (may return dx)
 ///   e.output_dim() -> index_t               the width of h
 ///   e.parameters() -> parameter_list        every trainable tensor with its role
+///   e.visit_state(visitor, prefix)          (module) parameters, BN statistics, counters
 /// Scalar type and backend are the nested `scalar_type` and `backend_type`.
 template <class E>
 concept encoder =
-    requires {
-      typename E::scalar_type;
-      typename E::backend_type;
-    } && backend<backend_of<E>> &&
+    module<E> &&
     requires(E& e, const E& ce, const tensor_of<E>& x, mode m) {
       { e.forward(x, m) } -> std::same_as<tensor_of<E>>;
       e.backward(x);
@@ -74,12 +142,10 @@ concept encoder =
 ///                                           accumulates parameter grads
 ///   g.input_dim(), g.output_dim() -> index_t
 ///   g.parameters() -> parameter_list        (empty for the identity head)
+///   g.visit_state(visitor, prefix)          (module)
 template <class G>
 concept projection_head =
-    requires {
-      typename G::scalar_type;
-      typename G::backend_type;
-    } && backend<backend_of<G>> &&
+    module<G> &&
     requires(G& g, const G& cg, const tensor_of<G>& h, mode m) {
       { g.forward(h, m) } -> std::same_as<tensor_of<G>>;
       { g.backward(h) } -> std::same_as<tensor_of<G>>;
@@ -114,5 +180,30 @@ concept contrastive_loss = backend<B> && requires(L& l, const tensor<T, B>& z) {
 template <class O, class T = float, class B = cpu_t>
 concept optimizer = backend<B> && requires(O& o, std::span<const parameter<T, B>> params,
                                            double lr) { o.step(params, lr); };
+
+/// An optimizer whose state can be saved and restored (train::fit's checkpoints and resume):
+///   o.bind(params)        allocates the state for this parameter list (idempotent)
+///   o.state()             names every state tensor and the step counter (optim::optimizer_state)
+/// optim::sgd, optim::lars and optim::adamw are; optim::detail::slot_store does the bookkeeping.
+template <class O, class T = float, class B = cpu_t>
+concept checkpointable_optimizer =
+    optimizer<O, T, B> && requires(O& o, std::span<const parameter<T, B>> params) {
+      o.bind(params);
+      { o.state() } -> std::same_as<optim::optimizer_state<T, B>>;
+    };
+
+/// A model train::fit can train: a module that does one step's forward, loss and backward.
+///   m.forward_backward(views) -> step_metrics   views (2N, C, H, W), rows i and i + N the two
+///                                               views of image i; zeroes, then fills the grads
+///   m.parameters() -> parameter_list            what the optimizer updates, in a fixed order
+///   m.visit_state(visitor, prefix)              (module) what a checkpoint holds
+/// Optional: m.after_step(step, total_steps), called after each optimizer step (a method with
+/// a momentum target updates it there). simclr::model is one; so is a user's method.
+template <class M>
+concept trainable_model =
+    module<M> && requires(M& m, const tensor_of<M>& views) {
+      { m.forward_backward(views) } -> std::convertible_to<step_metrics>;
+      { m.parameters() } -> parameter_list<scalar_of<M>, backend_of<M>>;
+    };
 
 }  // namespace simclr

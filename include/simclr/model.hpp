@@ -14,31 +14,32 @@
 #include <simclr/mode.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/parameter.hpp>
+#include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr {
 
-/// What one training step measured.
-struct step_metrics {
-  double loss = 0.0;           ///< the loss value
-  double top1_accuracy = -1;   ///< contrastive top-1 when the loss reports it, else −1
-  double mean_entropy = -1;    ///< mean softmax entropy when the loss reports it, else −1
-  bool near_collapse = false;  ///< the loss sits near its collapse value (if it reports one)
-};
-
 /// SimCLR's composition: h = f(x), z = g(h), loss(z). The backend and scalar type come from the
-/// encoder; the head and the loss must use the same (checked at compile time, naming the
-/// concept), and the head's input width must equal the encoder's output width (checked when the
-/// model is made, naming both widths).
+/// encoder; the head and the loss must use the same (checked at compile time: one static_assert
+/// per part names the concept that part misses), and the head's input width must equal the
+/// encoder's output width (checked when the model is made, naming both widths). A model is a
+/// trainable_model, so train::fit trains it.
 ///
 ///   simclr::model net{encoders::resnet18({.stem = encoders::stem::cifar}),
 ///                     head::mlp<>::v1({.in = 512}), loss::nt_xent<>({.temperature = 0.5})};
 ///   auto m = net.train_step(views, optimizer, lr);   // views: (2N, C, H, W)
-template <encoder Encoder, projection_head Head, class Loss>
-  requires std::same_as<scalar_of<Encoder>, scalar_of<Head>> &&
-           std::same_as<backend_of<Encoder>, backend_of<Head>> &&
-           contrastive_loss<Loss, scalar_of<Encoder>, backend_of<Encoder>>
+template <class Encoder, class Head, class Loss>
 class model {
+  // One check per part, each naming its concept (the first failing one is the one reported).
+  static_assert(encoder<Encoder>,
+                "simclr: model: the first part must satisfy simclr::encoder: nested scalar_type "
+                "and backend_type, forward(x, mode), backward(dh), output_dim(), parameters() and "
+                "visit_state(visitor, prefix) (see <simclr/concepts.hpp>)");
+  static_assert(projection_head<Head>,
+                "simclr: model: the second part must satisfy simclr::projection_head: nested "
+                "scalar_type and backend_type, forward(h, mode), backward(dz) -> dh, input_dim(), "
+                "output_dim(), parameters() and visit_state(visitor, prefix)");
+
  public:
   using scalar_type = scalar_of<Encoder>;
   using backend_type = backend_of<Encoder>;
@@ -46,6 +47,20 @@ class model {
   using encoder_type = Encoder;
   using head_type = Head;
   using loss_type = Loss;
+
+ private:
+  static_assert(same_scalar_as<Head, Encoder>,
+                "simclr: model: the head must satisfy same_scalar_as<Encoder>: it computes in "
+                "another scalar type than the encoder (make both float or both double)");
+  static_assert(same_backend_as<Head, Encoder>,
+                "simclr: model: the head must satisfy same_backend_as<Encoder>: it runs on "
+                "another backend than the encoder (make both cpu_t or both cuda_t)");
+  static_assert(contrastive_loss<Loss, scalar_type, backend_type>,
+                "simclr: model: the loss must satisfy contrastive_loss for the encoder's scalar "
+                "type and backend: loss(z) with z a tensor<scalar_type, backend_type> returning "
+                "{value, dz} (see <simclr/concepts.hpp>)");
+
+ public:
 
   model(Encoder f, Head g, Loss loss)
       : encoder_(std::move(f)), head_(std::move(g)), loss_(std::move(loss)) {

@@ -166,12 +166,6 @@ template <class T, class B>
   return t.view();
 }
 
-/// Anything that is or owns a view: tensors and tensor_views.
-template <class X>
-concept tensor_like = requires(X& x) {
-  typename std::remove_cvref_t<X>::value_type;
-  typename std::remove_cvref_t<X>::backend_type;
-  { as_view(x) };
-};
+// tensor_like (a tensor or a view) is stated in <simclr/concepts.hpp>.
 
 }  // namespace simclr

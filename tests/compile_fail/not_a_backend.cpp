@@ -1,4 +1,4 @@
-// expect: backend<Backend>
+// expect: backend<Backend>|satisfy 'backend'
 // The backend parameter must be a tag type; the concept's name is in the error.
 #include <simclr/tensor.hpp>
 

@@ -236,5 +236,5 @@ TEST_CASE("fit: device_augment with a CPU model is refused before training") {
   auto o = options(fresh_dir("device-augment-cpu"), 1);
   o.device_augment = true;
   CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
-                       doctest::Contains("device_augment needs a cuda_t model"), value_error);
+                       doctest::Contains("device_augment needs a device model"), value_error);
 }

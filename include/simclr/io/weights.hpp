@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
 #include <simclr/io/safetensors.hpp>
 #include <simclr/nn/state.hpp>
@@ -40,7 +41,8 @@ struct load_report {
 /// layer1.0.bn1.running_mean, ...) to a safetensors file, atomically. Scalars are F32 for
 /// float modules and F64 for double ones; counters are I64, as PyTorch stores them.
 /// torch: `model.load_state_dict({k: torch.tensor(v) ...})` — see docs/io.md.
-template <class T, class Module>
+template <class T, module Module>
+  requires std::same_as<scalar_of<Module>, T> && std::same_as<backend_of<Module>, cpu_t>
 void save_weights(Module& module, const std::filesystem::path& path,
                   const std::map<std::string, std::string>& metadata = {}) {
   std::vector<tensor_entry> entries;
@@ -59,7 +61,8 @@ void save_weights(Module& module, const std::filesystem::path& path,
 /// PyTorch (a state_dict). Throws io_error naming the file and the first missing or
 /// unexpected tensor (strict), shape_error naming the tensor and both shapes on a mismatch.
 /// The module is only modified when every check passed.
-template <class T, class Module>
+template <class T, module Module>
+  requires std::same_as<scalar_of<Module>, T> && std::same_as<backend_of<Module>, cpu_t>
 load_report load_weights(Module& module, const std::filesystem::path& path,
                          const load_options& opt = {}) {
   const safetensors_file file = read_safetensors(path);

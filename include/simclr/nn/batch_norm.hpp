@@ -118,11 +118,13 @@ class batch_norm {
 
  private:
   static tensor<T, Backend> ones(const shape& s) {
-    tensor<T, cpu_t> h(s, uninitialized);
-    h.fill(T(1));
-    if constexpr (std::is_same_v<Backend, cpu_t>) {
+    if constexpr (Backend::host_accessible) {
+      tensor<T, Backend> h(s, uninitialized);
+      h.fill(T(1));
       return h;
-    } else {
+    } else {  // filled on the host, then copied (to_device of the backend, found by ADL)
+      tensor<T, cpu_t> h(s, uninitialized);
+      h.fill(T(1));
       return to_device(h);
     }
   }

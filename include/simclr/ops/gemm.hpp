@@ -7,6 +7,7 @@
 #include <simclr/backend/tags.hpp>
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
+#include <simclr/concepts.hpp>
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
 

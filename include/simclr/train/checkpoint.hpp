@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
 #include <simclr/io/safetensors.hpp>
 #include <simclr/nn/state.hpp>
@@ -28,10 +29,29 @@ struct checkpoint_info {
 
 inline constexpr const char* checkpoint_format = "simclr-checkpoint-1";
 
+namespace detail {
+
+/// The list the optimizer steps over: the model's parameters() when it has one (a
+/// trainable_model's order), else every parameter its visit_state reports.
+template <module Model>
+[[nodiscard]] std::vector<parameter<scalar_of<Model>, backend_of<Model>>> optimized_parameters(
+    Model& model) {
+  if constexpr (requires {
+                  { model.parameters() } -> parameter_list<scalar_of<Model>, backend_of<Model>>;
+                }) {
+    auto list = model.parameters();
+    return {std::ranges::begin(list), std::ranges::end(list)};
+  } else {
+    return nn::parameters_of<scalar_of<Model>, backend_of<Model>>(model);
+  }
+}
+
+}  // namespace detail
+
 /// Writes the model's state ("model.encoder.conv1.weight", ... BN statistics included), the
 /// optimizer's state ("optimizer.<parameter>.<slot>", "optimizer.steps") and `info` (as
 /// metadata) to `path`, atomically: a crash mid-write leaves the previous checkpoint intact.
-template <class Model, class Optimizer>
+template <module Model, checkpointable_optimizer<scalar_of<Model>, backend_of<Model>> Optimizer>
 void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer& opt,
                      const checkpoint_info& info) {
   using T = typename Model::scalar_type;
@@ -53,7 +73,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer&
                                                             : io::entry(s.name, on_host(*s.value)));
       },
       "model");
-  const auto params = model.parameters();
+  const auto params = detail::optimized_parameters(model);
   opt.bind(std::span<const parameter<T, B>>(params));
   auto st = opt.state();
   for (const auto& t : st.tensors)
@@ -71,7 +91,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer&
 /// Restores what save_checkpoint wrote into a model and an optimizer of the same structure.
 /// Every tensor must be present with its shape (io_error / shape_error naming it otherwise);
 /// nothing is modified unless the whole file checks out.
-template <class Model, class Optimizer>
+template <module Model, checkpointable_optimizer<scalar_of<Model>, backend_of<Model>> Optimizer>
 checkpoint_info load_checkpoint(const std::filesystem::path& path, Model& model, Optimizer& opt) {
   using T = typename Model::scalar_type;
   using B = typename Model::backend_type;
@@ -125,7 +145,7 @@ checkpoint_info load_checkpoint(const std::filesystem::path& path, Model& model,
         }
       },
       "model");
-  const auto params = model.parameters();
+  const auto params = detail::optimized_parameters(model);
   opt.bind(std::span<const parameter<T, B>>(params));
   auto st = opt.state();
   for (const auto& t : st.tensors) {

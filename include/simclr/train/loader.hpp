@@ -25,12 +25,8 @@
 
 namespace simclr::train {
 
-/// A data set the loader can read: `size()` images, `image(i)` an (H, W, C) 8-bit image.
-template <class S>
-concept image_source = requires(const S& s, index_t i) {
-  { s.size() } -> std::convertible_to<index_t>;
-  { s.image(i) } -> std::convertible_to<augment::image_u8>;
-};
+/// A data set the loader can read (<simclr/concepts.hpp>), also spelled train::image_source.
+using simclr::image_source;
 
 /// The order of the samples in epoch `epoch`: a Fisher–Yates shuffle drawn from
 /// random::derive(seed, epoch, "order"), or 0..n−1 without shuffling. Any worker computes the
@@ -72,8 +68,15 @@ struct view_batch {
 /// `threads` workers), at most `prefetch` ahead, in order. The content of batch b of epoch e
 /// depends only on (seed, e, b): not on the thread counts or on how fast anyone runs. The
 /// last incomplete batch is dropped (SimCLR needs full batches of negatives).
-template <image_source Source, augmentation Policy>
+template <class Source, class Policy>
 class two_view_loader {
+  static_assert(image_source<Source>,
+                "simclr: two_view_loader: the data must satisfy simclr::image_source: size() and "
+                "image(i) -> an (H, W, C) 8-bit image (data::dataset is one)");
+  static_assert(augmentation<Policy>,
+                "simclr: two_view_loader: the policy must satisfy simclr::augmentation: a const "
+                "call policy(image, rng) -> tensor<float> (augment::simclr_policy is one)");
+
  public:
   two_view_loader(const Source& source, const Policy& policy, const loader_options& o)
       : source_(source), policy_(policy), opt_(o), pool_(o.threads) {

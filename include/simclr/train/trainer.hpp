@@ -119,7 +119,13 @@ struct fit_result {
 /// appears twice.
 /// A NaN/Inf loss stops training with a value_error that names the step and the last good
 /// checkpoint (which is left untouched).
-template <class Model, class Optimizer, image_source Source, augmentation Policy>
+///
+/// Any trainable_model trains here (simclr::model, or a user's method): each step calls
+/// `net.forward_backward(views)`, then `opt.step(net.parameters(), lr)`, then
+/// `net.after_step(step, total_steps)` when the model has it. The optimizer must be a
+/// checkpointable_optimizer (checkpoints hold its state).
+template <trainable_model Model, class Optimizer, image_source Source, augmentation Policy>
+  requires checkpointable_optimizer<Optimizer, scalar_of<Model>, backend_of<Model>>
 fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& policy,
                const trainer_options& o,
                const std::optional<std::filesystem::path>& resume = std::nullopt) {
@@ -127,10 +133,12 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   if (o.epochs < 1 || o.batch_size < 1)
     throw value_error("simclr: train::fit: epochs and batch_size must be ≥ 1");
   fs::create_directories(o.out_dir);
-  constexpr bool on_cpu = std::is_same_v<typename Model::backend_type, cpu_t>;
+  // A backend whose memory the host reads trains on the loader's views as they are; any other
+  // copies them ahead with its make_batch_prefetcher (docs/design.md, "Adding a backend").
+  constexpr bool on_cpu = backend_of<Model>::host_accessible;
   if (o.device_augment && on_cpu)
-    throw value_error("simclr: train::fit: device_augment needs a cuda_t model (this one runs on "
-                      "the CPU, whose views the loader makes)");
+    throw value_error("simclr: train::fit: device_augment needs a device model such as cuda_t "
+                      "(this one runs in host memory, where the loader makes the views)");
   if constexpr (!augment::runs_on_device<Policy>) {
     if (o.device_augment)
       throw value_error("simclr: train::fit: device_augment: the policy holds ops without a device "
@@ -227,25 +235,34 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       if (!batch) break;
       const double lr = schedule(step);
       step_metrics m;
+      // One step of any trainable_model: forward, loss, backward; update; the model's own
+      // after-step work (a momentum target).
+      const auto train_step = [&](const tensor_of<Model>& views) {
+        step_metrics sm = net.forward_backward(views);
+        const auto params = net.parameters();
+        opt.step(std::span<const parameter<scalar_of<Model>, backend_of<Model>>>(params), lr);
+        if constexpr (requires { net.after_step(step, total_steps); })
+          net.after_step(step, total_steps);
+        return sm;
+      };
       try {
         if constexpr (on_cpu) {
-          m = net.train_step(batch->views, opt, lr);
+          m = train_step(batch->views);
         } else if (o.device_augment) {  // raw images to the device, views made there
           const auto images = prefetch_images.take();
           fetch_ahead();  // batch b + 1's copy overlaps step b
           if constexpr (augment::runs_on_device<Policy>) {
             // augment::two_views for device tensors (found by ADL through batch_position)
-            m = net.train_step(two_views(policy, images,
-                                         augment::batch_position{o.seed,
-                                                                 static_cast<std::uint64_t>(epoch),
-                                                                 batch->index},
-                                         std::span<const std::uint64_t>(batch->samples)),
-                               opt, lr);
+            m = train_step(two_views(policy, images,
+                                     augment::batch_position{o.seed,
+                                                             static_cast<std::uint64_t>(epoch),
+                                                             batch->index},
+                                     std::span<const std::uint64_t>(batch->samples)));
           }
         } else {  // the loader's host views, copied while the previous step computed
           const auto views = prefetch_views.take();
           fetch_ahead();
-          m = net.train_step(views, opt, lr);
+          m = train_step(views);
         }
       } catch (const value_error& e) {
         throw value_error(std::string(e.what()) + " [epoch " + std::to_string(epoch) + ", step " +
@@ -311,6 +328,29 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.data_wait_seconds = loader.wait_seconds();
   return result;
+}
+
+/// Reached only when an argument of fit misses its concept: one static_assert per argument
+/// names the concept, reported at the caller's line.
+template <class Model, class Optimizer, class Source, class Policy>
+fit_result fit(Model&, Optimizer&, const Source&, const Policy&, const trainer_options&,
+               const std::optional<std::filesystem::path>& = std::nullopt) {
+  static_assert(trainable_model<Model>,
+                "simclr: train::fit: the model must satisfy simclr::trainable_model: nested "
+                "scalar_type and backend_type, forward_backward(views) -> step_metrics, "
+                "parameters() and visit_state(visitor, prefix) (simclr::model is one)");
+  if constexpr (trainable_model<Model>)
+    static_assert(checkpointable_optimizer<Optimizer, scalar_of<Model>, backend_of<Model>>,
+                  "simclr: train::fit: the optimizer must satisfy "
+                  "simclr::checkpointable_optimizer for the model's scalar type and backend: "
+                  "step(params, lr), bind(params) and state() (optim::sgd, lars, adamw are)");
+  static_assert(image_source<Source>,
+                "simclr: train::fit: the data must satisfy simclr::image_source: size() and "
+                "image(i) -> an (H, W, C) 8-bit image (data::dataset is one)");
+  static_assert(augmentation<Policy>,
+                "simclr: train::fit: the policy must satisfy simclr::augmentation: a const "
+                "call policy(image, rng) -> tensor<float> (augment::simclr_policy is one)");
+  return {};
 }
 
 }  // namespace simclr::train
