@@ -127,8 +127,7 @@ concept layer = module<L> && requires(L& l, const tensor_of<L>& x, mode m) {
 ///   e.visit_state(visitor, prefix)          (module) parameters, BN statistics, counters
 /// Scalar type and backend are the nested `scalar_type` and `backend_type`.
 template <class E>
-concept encoder =
-    module<E> &&
+concept encoder = module<E> &&
     requires(E& e, const E& ce, const tensor_of<E>& x, mode m) {
       { e.forward(x, m) } -> std::same_as<tensor_of<E>>;
       e.backward(x);
@@ -144,8 +143,7 @@ concept encoder =
 ///   g.parameters() -> parameter_list        (empty for the identity head)
 ///   g.visit_state(visitor, prefix)          (module)
 template <class G>
-concept projection_head =
-    module<G> &&
+concept projection_head = module<G> &&
     requires(G& g, const G& cg, const tensor_of<G>& h, mode m) {
       { g.forward(h, m) } -> std::same_as<tensor_of<G>>;
       { g.backward(h) } -> std::same_as<tensor_of<G>>;
@@ -200,8 +198,7 @@ concept checkpointable_optimizer =
 /// Optional: m.after_step(step, total_steps), called after each optimizer step (a method with
 /// a momentum target updates it there). simclr::model is one; so is a user's method.
 template <class M>
-concept trainable_model =
-    module<M> && requires(M& m, const tensor_of<M>& views) {
+concept trainable_model = module<M> && requires(M& m, const tensor_of<M>& views) {
       { m.forward_backward(views) } -> std::convertible_to<step_metrics>;
       { m.parameters() } -> parameter_list<scalar_of<M>, backend_of<M>>;
     };

@@ -37,16 +37,16 @@ struct load_report {
   std::vector<std::string> missing;
 };
 
-/// Writes every parameter, buffer and counter of `module` (torchvision names: conv1.weight,
+/// Writes every parameter, buffer and counter of module `m` (torchvision names: conv1.weight,
 /// layer1.0.bn1.running_mean, ...) to a safetensors file, atomically. Scalars are F32 for
 /// float modules and F64 for double ones; counters are I64, as PyTorch stores them.
 /// torch: `model.load_state_dict({k: torch.tensor(v) ...})` — see docs/io.md.
 template <class T, module Module>
   requires std::same_as<scalar_of<Module>, T> && std::same_as<backend_of<Module>, cpu_t>
-void save_weights(Module& module, const std::filesystem::path& path,
+void save_weights(Module& m, const std::filesystem::path& path,
                   const std::map<std::string, std::string>& metadata = {}) {
   std::vector<tensor_entry> entries;
-  module.visit_state(
+  m.visit_state(
       [&](const nn::state_ref<T, cpu_t>& s) {
         if (s.kind == nn::state_kind::counter)
           entries.push_back(entry(s.name, *s.count));
@@ -57,18 +57,18 @@ void save_weights(Module& module, const std::filesystem::path& path,
   write_safetensors(path, entries, metadata);
 }
 
-/// Fills `module`'s state from a safetensors file written by save_weights or exported from
+/// Fills module `m`'s state from a safetensors file written by save_weights or exported from
 /// PyTorch (a state_dict). Throws io_error naming the file and the first missing or
 /// unexpected tensor (strict), shape_error naming the tensor and both shapes on a mismatch.
 /// The module is only modified when every check passed.
 template <class T, module Module>
   requires std::same_as<scalar_of<Module>, T> && std::same_as<backend_of<Module>, cpu_t>
-load_report load_weights(Module& module, const std::filesystem::path& path,
+load_report load_weights(Module& m, const std::filesystem::path& path,
                          const load_options& opt = {}) {
   const safetensors_file file = read_safetensors(path);
   load_report report;
   std::vector<nn::state_ref<T, cpu_t>> refs;
-  module.visit_state([&](const nn::state_ref<T, cpu_t>& s) { refs.push_back(s); }, "");
+  m.visit_state([&](const nn::state_ref<T, cpu_t>& s) { refs.push_back(s); }, "");
 
   std::set<std::string> wanted;
   for (const auto& s : refs) {
