@@ -7,18 +7,18 @@
 #include <simclr/simclr.hpp>
 
 #include <simclr/augment/cuda/two_views.cuh>
-#include <simclr/backend/cuda/batch_norm.cuh>
+#include <simclr/nn/cuda/batch_norm.cuh>
 #include <simclr/backend/cuda/check.cuh>
-#include <simclr/backend/cuda/conv2d.cuh>
+#include <simclr/nn/cuda/conv2d.cuh>
 #include <simclr/backend/cuda/cublas.cuh>
 #include <simclr/backend/cuda/device.cuh>
-#include <simclr/backend/cuda/elementwise.cuh>
-#include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/nn/cuda/elementwise.cuh>
+#include <simclr/ops/cuda/gemm.cuh>
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
-#include <simclr/backend/cuda/pooling.cuh>
-#include <simclr/backend/cuda/random.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/nn/cuda/pooling.cuh>
+#include <simclr/random/cuda/fill.cuh>
+#include <simclr/transfer.cuh>
 #include <simclr/loss/cuda/margin_triplet.cuh>
 #include <simclr/loss/cuda/nt_logistic.cuh>
 #include <simclr/loss/cuda/nt_xent.cuh>

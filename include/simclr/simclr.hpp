@@ -18,7 +18,6 @@
 #include <simclr/augment/solarize.hpp>
 #include <simclr/augment/two_views.hpp>
 #include <simclr/augment/view_params.hpp>
-#include <simclr/backend/cpu/gemm.hpp>
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/memory.hpp>
 #include <simclr/backend/tags.hpp>
@@ -59,6 +58,7 @@
 #include <simclr/random/philox.hpp>
 #include <simclr/random/stream.hpp>
 #include <simclr/shape.hpp>
+#include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
 #include <simclr/testing/gradcheck.hpp>

@@ -27,7 +27,7 @@ inline constexpr uninitialized_t uninitialized{};
 /// An owning tensor of `T` in `Backend`'s memory, contiguous and row-major: (N, C, H, W) for
 /// image batches, (rows, cols) for embeddings and weights. Value semantics: copies are deep
 /// (use views to share). Moving between backends is explicit: to_device / to_host
-/// (<simclr/backend/cuda/transfer.cuh>).
+/// (<simclr/transfer.cuh>).
 template <class T, backend Backend = cpu_t>
 class tensor {
   static_assert(std::is_trivially_copyable_v<T> && !std::is_const_v<T>,

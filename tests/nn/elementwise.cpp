@@ -2,7 +2,7 @@
 #include <simclr/nn/flatten.hpp>
 #include <simclr/nn/relu.hpp>
 #include <simclr/nn/residual_add.hpp>
-#include <simclr/backend/cpu/elementwise.hpp>
+#include <simclr/nn/cpu/elementwise.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // max_pool2d and global_avg_pool (one file for the two pooling headers and their kernels).
 #include <simclr/nn/global_avg_pool.hpp>
 #include <simclr/nn/max_pool2d.hpp>
-#include <simclr/backend/cpu/pooling.hpp>
+#include <simclr/nn/cpu/pooling.hpp>
 
 #include <doctest/doctest.h>
 

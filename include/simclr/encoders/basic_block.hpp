@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 
-#include <simclr/backend/cpu/elementwise.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>

@@ -8,31 +8,13 @@
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
 #include <simclr/loss/checks.hpp>
+#include <simclr/loss/kernels.hpp>
+#include <simclr/loss/cpu/margin_triplet.hpp>  // the CPU kernel, included here only
 #include <simclr/loss/pairwise_loss_result.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::loss {
 
-/// Options of the margin triplet loss. All runtime values.
-struct margin_triplet_options {
-  double margin = 0.5;            ///< m ≥ 0, on cosine similarities (in [−1, 1])
-  bool semi_hard = false;         ///< one semi-hard negative per anchor instead of all
-  double norm_epsilon = 1e-12;    ///< ε of u = z / max(‖z‖, ε)
-  bool allow_small_rows = false;  ///< as nt_xent_options::allow_small_rows
-};
-
-/// The margin triplet kernel of a backend:
-///   template <class T> static {loss, top1_correct}
-///   run(const T* z, index_t rows, index_t d, const margin_triplet_options&, T* dz).
-/// CPU: <simclr/loss/cpu/margin_triplet.hpp> (included below); CUDA:
-/// <simclr/loss/cuda/margin_triplet.cuh> (nvcc only).
-template <class Backend>
-struct margin_triplet_kernel {
-  static_assert(simclr::detail::always_false<Backend>,
-                "simclr: op 'margin_triplet' has no kernel for this backend — for "
-                "simclr::cuda_t include <simclr/cuda.cuh>, compile with nvcc and link "
-                "simclr::cuda; or specialise simclr::loss::margin_triplet_kernel for your backend");
-};
 
 /// Margin triplet on cosines c_ik = u_iᵀu_k, the paper's "maximise −max(uᵀv⁻ − uᵀv⁺ + m, 0)":
 ///   all negatives: ℓ_i = (1/(2N−2)) Σ_{k ∉ {i, p(i)}} max(c_ik − c_{i,p(i)} + m, 0)
@@ -75,4 +57,3 @@ class margin_triplet {
 
 }  // namespace simclr::loss
 
-#include <simclr/loss/cpu/margin_triplet.hpp>

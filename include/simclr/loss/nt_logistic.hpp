@@ -8,31 +8,13 @@
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
 #include <simclr/loss/checks.hpp>
+#include <simclr/loss/kernels.hpp>
+#include <simclr/loss/cpu/nt_logistic.hpp>  // the CPU kernel, included here only
 #include <simclr/loss/pairwise_loss_result.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::loss {
 
-/// Options of NT-Logistic. All runtime values.
-struct nt_logistic_options {
-  double temperature = 0.5;      ///< τ > 0 (the paper tunes it per loss; 0.5 as for NT-Xent)
-  double negative_weight = 1.0;  ///< w ≥ 0, multiplies the sum over the 2N−2 negatives
-  double norm_epsilon = 1e-12;   ///< ε of u = z / max(‖z‖, ε)
-  bool allow_small_rows = false; ///< as nt_xent_options::allow_small_rows
-};
-
-/// The NT-Logistic kernel of a backend:
-///   template <class T> static cpu_detail::pairwise_sums-like {loss, top1_correct}
-///   run(const T* z, index_t rows, index_t d, const nt_logistic_options&, T* dz).
-/// CPU: <simclr/loss/cpu/nt_logistic.hpp> (included below); CUDA:
-/// <simclr/loss/cuda/nt_logistic.cuh> (nvcc only).
-template <class Backend>
-struct nt_logistic_kernel {
-  static_assert(simclr::detail::always_false<Backend>,
-                "simclr: op 'nt_logistic' has no kernel for this backend — for simclr::cuda_t "
-                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
-                "specialise simclr::loss::nt_logistic_kernel for your backend");
-};
 
 /// NT-Logistic: with S = U Uᵀ/τ and σ the logistic function, per anchor i
 ///   ℓ_i = −log σ(S_{i,p(i)}) − w Σ_{k ∉ {i, p(i)}} log σ(−S_ik),   L = (1/2N) Σ_i ℓ_i,
@@ -73,4 +55,3 @@ class nt_logistic {
 
 }  // namespace simclr::loss
 
-#include <simclr/loss/cpu/nt_logistic.hpp>

@@ -11,6 +11,8 @@
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
 #include <simclr/loss/checks.hpp>
+#include <simclr/loss/kernels.hpp>
+#include <simclr/loss/cpu/nt_xent.hpp>  // the CPU kernel, included here only
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
 
@@ -59,36 +61,6 @@ struct nt_xent_partial_result {
   double entropy_sum = 0.0;    ///< Σ over anchors of the softmax entropy
 };
 
-/// Sums a backend kernel returns over the anchors it handled.
-struct nt_xent_sums {
-  double loss = 0.0;  ///< Σ ℓ_i
-  index_t top1_correct = 0;
-  double entropy = 0.0;  ///< Σ H_i
-};
-
-/// Plain parameters handed to a kernel.
-struct nt_xent_params {
-  double temperature = 0.5;
-  double norm_epsilon = 1e-12;
-  bool allow_small_rows = false;
-  double gradient_scale = 1.0;  ///< dz is the gradient of gradient_scale · (1/2N) Σ ℓ_i
-};
-
-/// The NT-Xent kernel of a backend:
-///   template <class T> static nt_xent_sums full(const T* z, index_t rows, index_t d,
-///       const nt_xent_params&, T* dz, tensor<T, Backend>& workspace);
-///   template <class T> static nt_xent_sums partial(const T* gathered, index_t rows, index_t d,
-///       std::span<const index_t> anchors, const nt_xent_params&, T* d_gathered,
-///       tensor<T, Backend>& workspace);
-/// Pointers are row-major (rows, d) in the backend's memory. CPU: <simclr/loss/cpu/nt_xent.hpp>
-/// (included below); CUDA: <simclr/loss/cuda/nt_xent.cuh> (nvcc only).
-template <class Backend>
-struct nt_xent_kernel {
-  static_assert(simclr::detail::always_false<Backend>,
-                "simclr: op 'nt_xent' has no kernel for this backend — for simclr::cuda_t "
-                "include <simclr/cuda.cuh>, compile with nvcc and "
-                "link simclr::cuda; or specialise simclr::loss::nt_xent_kernel for your backend");
-};
 
 /// NT-Xent (SPEC §5). For z of shape (2N, D), u_i = z_i/‖z_i‖, S = U Uᵀ/τ, the positive of row i
 /// is row p(i) = (i + N) mod 2N and
@@ -185,4 +157,3 @@ class nt_xent {
 
 }  // namespace simclr::loss
 
-#include <simclr/loss/cpu/nt_xent.hpp>

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include <simclr/backend/cpu/batch_norm.hpp>
+#include <simclr/nn/cpu/batch_norm.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/kernels.hpp>

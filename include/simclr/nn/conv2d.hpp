@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include <simclr/backend/cpu/conv2d.hpp>
+#include <simclr/nn/cpu/conv2d.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/init.hpp>

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include <simclr/backend/cpu/pooling.hpp>
+#include <simclr/nn/cpu/pooling.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/kernels.hpp>

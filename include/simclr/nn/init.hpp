@@ -28,7 +28,7 @@ template <class T, class B>
 void kaiming_normal_fan_out(tensor<T, B>& w, const random::key& k) {
   const index_t fan_out = w.extent(0) * (w.numel() / std::max<index_t>(1, w.extent(0) * w.extent(1)));
   // Unqualified: found by argument-dependent lookup where the template is instantiated, so
-  // the device fill of <simclr/backend/cuda/random.cuh> serves tensors of cuda_t.
+  // the device fill of <simclr/random/cuda/fill.cuh> serves tensors of cuda_t.
   fill_normal(w.view(), k, T(0), static_cast<T>(std::sqrt(2.0 / double(fan_out))));
 }
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include <simclr/backend/cpu/pooling.hpp>
+#include <simclr/nn/cpu/pooling.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/kernels.hpp>

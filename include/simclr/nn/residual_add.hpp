@@ -1,7 +1,7 @@
 // simclr::nn::residual_add: y = a + b, the join of a residual block (gradient to both branches).
 #pragma once
 
-#include <simclr/backend/cpu/elementwise.hpp>
+#include <simclr/nn/cpu/elementwise.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/tensor.hpp>
 

@@ -10,28 +10,10 @@
 #include <simclr/concepts.hpp>
 #include <simclr/tensor.hpp>
 #include <simclr/tensor_view.hpp>
+#include <simclr/ops/kernels.hpp>
+#include <simclr/ops/cpu/gemm.hpp>  // the CPU kernel, included here only
 
 namespace simclr::ops {
-
-/// Options of a GEMM call: transposes and the scalars of C ← α·op(A)·op(B) + β·C.
-struct gemm_options {
-  bool transpose_a = false;
-  bool transpose_b = false;
-  double alpha = 1.0;
-  double beta = 0.0;  ///< 0 overwrites C without reading it (NaNs in C do not propagate)
-};
-
-/// The GEMM kernel of a backend, on raw row-major pointers with leading dimensions:
-///   static void run(bool ta, bool tb, index_t m, index_t n, index_t k, T alpha,
-///                   const T* a, index_t lda, const T* b, index_t ldb, T beta, T* c, index_t ldc);
-/// CPU: <simclr/backend/cpu/gemm.hpp> (included below). CUDA: <simclr/backend/cuda/gemm.cuh>.
-template <class Backend>
-struct gemm_kernel {
-  static_assert(detail::always_false<Backend>,
-                "simclr: op 'gemm' has no kernel for this backend — for simclr::cuda_t include "
-                "<simclr/cuda.cuh> (or <simclr/backend/cuda/gemm.cuh>), compile the file with "
-                "nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON)");
-};
 
 namespace detail {
 template <class View>
@@ -100,5 +82,3 @@ template <tensor_like A, tensor_like Bm>
 }
 
 }  // namespace simclr::ops
-
-#include <simclr/backend/cpu/gemm.hpp>

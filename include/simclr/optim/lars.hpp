@@ -6,7 +6,8 @@
 #include <span>
 
 #include <simclr/backend/tags.hpp>
-#include <simclr/optim/cpu/update.hpp>
+#include <simclr/optim/cpu/update.hpp>  // the CPU kernel
+#include <simclr/optim/kernels.hpp>
 #include <simclr/optim/state.hpp>
 #include <simclr/parameter.hpp>
 

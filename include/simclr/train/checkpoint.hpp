@@ -57,7 +57,7 @@ void save_checkpoint(const std::filesystem::path& path, Model& model, Optimizer&
   using T = typename Model::scalar_type;
   using B = typename Model::backend_type;
   // A device model's tensors are copied to the host first (to_host, found by argument-dependent
-  // lookup in <simclr/backend/cuda/transfer.cuh>); a deque keeps the copies where entries point.
+  // lookup in <simclr/transfer.cuh>); a deque keeps the copies where entries point.
   std::deque<tensor<T, cpu_t>> host_copies;
   const auto on_host = [&](const tensor<T, B>& t) -> const tensor<T, cpu_t>& {
     if constexpr (B::host_accessible) {

@@ -1,6 +1,6 @@
 // Device two_views (augment/cuda/two_views.cuh) against the CPU two_views with the same keys.
 #include <simclr/augment/cuda/two_views.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/transfer.cuh>
 
 #include <algorithm>
 #include <cmath>

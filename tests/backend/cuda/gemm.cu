@@ -1,6 +1,7 @@
 // cuBLAS GEMM through the tag-dispatched API, against the CPU backend.
-#include <simclr/backend/cuda/gemm.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/ops/cuda/gemm.cuh>
+#include <simclr/ops/gemm.hpp>
+#include <simclr/transfer.cuh>
 
 #include <array>
 #include <cmath>

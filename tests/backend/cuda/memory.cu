@@ -1,6 +1,6 @@
 // Device tensors: allocation, zero fill, host↔device transfers, device copies.
 #include <simclr/backend/cuda/memory.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/transfer.cuh>
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // batch_prefetcher (train/cuda/prefetch.cuh): asynchronous host→device copies of the next batch.
 #include <simclr/train/cuda/prefetch.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/transfer.cuh>
 
 #include <cstdint>
 #include <cstring>

@@ -1,6 +1,6 @@
 // The counter-based streams give the same numbers on the device as on the host.
-#include <simclr/backend/cuda/random.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/random/cuda/fill.cuh>
+#include <simclr/transfer.cuh>
 
 #include <cmath>
 #include <cstring>

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include <simclr/loss/cpu/pairwise.hpp>
-#include <simclr/loss/margin_triplet.hpp>
+#include <simclr/loss/kernels.hpp>
 
 namespace simclr::loss {
 

@@ -11,7 +11,7 @@
 
 #include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
-#include <simclr/loss/nt_xent.hpp>
+#include <simclr/loss/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 #include <simclr/tensor.hpp>
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include <simclr/loss/cuda/pairwise.cuh>
-#include <simclr/loss/margin_triplet.hpp>
+#include <simclr/loss/kernels.hpp>
 
 namespace simclr::loss {
 

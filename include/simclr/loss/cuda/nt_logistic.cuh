@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include <simclr/loss/cuda/pairwise.cuh>
-#include <simclr/loss/nt_logistic.hpp>
+#include <simclr/loss/kernels.hpp>
 
 namespace simclr::loss {
 

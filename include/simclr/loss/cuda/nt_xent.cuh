@@ -10,10 +10,10 @@
 #include <span>
 #include <vector>
 
-#include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/ops/cuda/gemm.cuh>
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/loss/cuda/rows.cuh>
-#include <simclr/loss/nt_xent.hpp>
+#include <simclr/loss/kernels.hpp>
 
 namespace simclr::loss {
 

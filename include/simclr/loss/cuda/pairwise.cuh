@@ -4,7 +4,7 @@
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
 #endif
 
-#include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/ops/cuda/gemm.cuh>
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/loss/cpu/pairwise.hpp>
 #include <simclr/loss/cuda/rows.cuh>

@@ -10,7 +10,7 @@
 
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
-#include <simclr/backend/cuda/transfer.cuh>
+#include <simclr/transfer.cuh>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/tensor.hpp>
 

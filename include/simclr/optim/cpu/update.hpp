@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include <simclr/config.hpp>
-#include <simclr/optim/state.hpp>
+#include <simclr/optim/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::optim {

@@ -12,7 +12,7 @@
 #include <simclr/backend/cuda/check.cuh>
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
-#include <simclr/optim/state.hpp>
+#include <simclr/optim/kernels.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::optim {

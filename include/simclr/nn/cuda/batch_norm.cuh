@@ -207,7 +207,7 @@ __global__ void bn_update_running(index_t c, const T* mean, const T* var, T mome
 }
 }  // namespace cuda_detail
 
-/// Same contracts as batch_norm_kernel<cpu_t> (<simclr/backend/cpu/batch_norm.hpp>); device
+/// Same contracts as batch_norm_kernel<cpu_t> (<simclr/nn/cpu/batch_norm.hpp>); device
 /// pointers. Training passes: parts × C blocks sum slices in double, every block combines its
 /// channel's slice sums in slice order (deterministic, see bn_parts), then normalises (or
 /// writes dx for) its slice: two reads of x forward, two of x and dy backward.

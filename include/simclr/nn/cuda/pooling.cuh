@@ -83,7 +83,7 @@ __global__ void avg_pool_backward(index_t planes, index_t l, const T* dy, T* dx)
 }
 }  // namespace cuda_detail
 
-/// Same contracts as pool_kernel<cpu_t> (<simclr/backend/cpu/pooling.hpp>); device pointers.
+/// Same contracts as pool_kernel<cpu_t> (<simclr/nn/cpu/pooling.hpp>); device pointers.
 template <>
 struct pool_kernel<cuda_t> {
   template <class T>

@@ -42,7 +42,7 @@ __global__ void sum_rows(index_t rows, index_t cols, const T* dy, T* dbias) {
 }
 }  // namespace cuda_detail
 
-/// Same contracts as elementwise_kernel<cpu_t> (<simclr/backend/cpu/elementwise.hpp>); device
+/// Same contracts as elementwise_kernel<cpu_t> (<simclr/nn/cpu/elementwise.hpp>); device
 /// pointers. ReLU's mask and the row sums follow the CPU's order, so results are identical.
 template <>
 struct elementwise_kernel<cuda_t> {

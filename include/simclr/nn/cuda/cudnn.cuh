@@ -4,7 +4,7 @@
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
 #endif
 #if !defined(SIMCLR_HAS_CUDNN)
-#error "simclr: <simclr/backend/cuda/cudnn.cuh> needs cuDNN: link simclr::cuda from a build that found it (SIMCLR_ENABLE_CUDNN=ON), which defines SIMCLR_HAS_CUDNN"
+#error "simclr: <simclr/nn/cuda/cudnn.cuh> needs cuDNN: link simclr::cuda from a build that found it (SIMCLR_ENABLE_CUDNN=ON), which defines SIMCLR_HAS_CUDNN"
 #endif
 
 #include <cstdlib>

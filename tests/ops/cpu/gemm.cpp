@@ -1,4 +1,4 @@
-#include <simclr/backend/cpu/gemm.hpp>
+#include <simclr/ops/cpu/gemm.hpp>
 
 #include <doctest/doctest.h>
 

@@ -10,9 +10,9 @@
 
 #include <cuda_bf16.h>
 
-#include <simclr/backend/cuda/gemm.cuh>
+#include <simclr/ops/cuda/gemm.cuh>
 #if defined(SIMCLR_HAS_CUDNN)
-#include <simclr/backend/cuda/cudnn.cuh>
+#include <simclr/nn/cuda/cudnn.cuh>
 #endif
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
@@ -166,7 +166,7 @@ __global__ void add_channel_sums(index_t c_out, index_t l, index_t n0, index_t c
 }  // namespace cuda_detail
 
 /// The convolution without cuDNN: same contracts as conv2d_kernel<cpu_t>
-/// (<simclr/backend/cpu/conv2d.hpp>), device pointers. conv2d_kernel<cuda_t> is this struct in
+/// (<simclr/nn/cpu/conv2d.hpp>), device pointers. conv2d_kernel<cuda_t> is this struct in
 /// builds without cuDNN (SIMCLR_HAS_CUDNN undefined). Images are processed in groups whose column matrix fits a fixed element budget: im2col
 /// (K = C·kh·kw, G·Ho·Wo), one cuBLAS GEMM per group, then a scatter into NCHW. The weight
 /// gradient accumulates group by group in order (β = 1), so results are run-to-run identical.

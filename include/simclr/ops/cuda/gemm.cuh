@@ -11,7 +11,7 @@
 
 #include <simclr/backend/cuda/check.cuh>
 #include <simclr/backend/cuda/cublas.cuh>
-#include <simclr/ops/gemm.hpp>
+#include <simclr/ops/kernels.hpp>
 
 namespace simclr::ops {
 

@@ -5,7 +5,7 @@
 
 #include <Eigen/Core>
 
-#include <simclr/ops/gemm.hpp>
+#include <simclr/ops/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::ops {
