@@ -1,6 +1,10 @@
-// simclr::io::require_regular_file: what every reader checks before it opens a path.
+// simclr::io::require_regular_file: what every reader checks before it opens a path (and the
+// file-descriptor guard the readers and writers share).
 #pragma once
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -32,5 +36,26 @@ inline void require_regular_file(const std::filesystem::path& path, const std::s
                                       " (a regular file)");
   }
 }
+
+namespace detail {
+
+/// Owns a POSIX file descriptor: closed when the guard goes (reset() reports close's errno).
+struct fd_guard {
+  int fd = -1;
+  fd_guard() = default;
+  explicit fd_guard(int f) : fd(f) {}
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  ~fd_guard() { reset(); }
+  /// Closes; returns 0 or the errno of close().
+  int reset() noexcept {
+    int e = 0;
+    if (fd >= 0 && ::close(fd) != 0) e = errno;
+    fd = -1;
+    return e;
+  }
+};
+
+}  // namespace detail
 
 }  // namespace simclr::io
