@@ -18,6 +18,7 @@
 #include <simclr/data/image_archive.hpp>
 #include <simclr/data/image_folder.hpp>
 #include <simclr/encoders/resnet.hpp>
+#include <simclr/eval/represent.hpp>
 #include <simclr/eval/knn.hpp>
 #include <simclr/eval/linear.hpp>
 #include <simclr/head/mlp.hpp>
@@ -29,19 +30,6 @@
 
 using namespace simclr;
 namespace fs = std::filesystem;
-
-namespace {
-template <class Encoder>
-tensor<float> represent(Encoder& f, const data::dataset& d) {
-  tensor<float> h(shape{d.size(), f.output_dim()}, uninitialized);
-  for (index_t i = 0; i < d.size(); i += 500) {
-    const index_t b = std::min<index_t>(500, d.size() - i);
-    const auto hb = f.forward(data::to_float_batch(d, i, b), mode::eval);
-    std::copy(hb.data(), hb.data() + hb.numel(), h.data() + i * f.output_dim());
-  }
-  return h;
-}
-}  // namespace
 
 int main(int argc, char** argv) try {
   CLI::App app{"SimCLR on an image folder (CIFAR recipe)"};
@@ -93,7 +81,7 @@ int main(int argc, char** argv) try {
   std::printf("trained %td epochs in %.1f s (%.1f%% waiting for data)\n", r.epochs_done, r.seconds,
               100 * r.data_wait_seconds / std::max(1e-9, r.seconds));
   io::save_weights<float>(net.encoder(), fs::path(out) / "encoder.safetensors");
-  const auto htr = represent(net.encoder(), train), hte = represent(net.encoder(), test);
+  const auto htr = eval::represent(net.encoder(), train), hte = eval::represent(net.encoder(), test);
   const auto lin = eval::linear_eval(htr, train.labels, hte, test.labels, train.num_classes);
   const auto knn = eval::knn_classify(htr, train.labels, hte, test.labels, train.num_classes);
   std::printf("linear eval %.2f%%, kNN %.2f%% (trained on %td labelled images)\n",

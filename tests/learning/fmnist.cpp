@@ -10,6 +10,7 @@
 #include <simclr/augment/policy.hpp>
 #include <simclr/data/idx.hpp>
 #include <simclr/encoders/resnet.hpp>
+#include <simclr/eval/represent.hpp>
 #include <simclr/eval/knn.hpp>
 #include <simclr/eval/linear.hpp>
 #include <simclr/head/mlp.hpp>
@@ -21,22 +22,12 @@
 using namespace simclr;
 
 namespace {
-template <class Encoder>
-tensor<float> represent(Encoder& f, const data::dataset& d) {
-  tensor<float> h(shape{d.size(), f.output_dim()}, uninitialized);
-  for (index_t i = 0; i < d.size(); i += 500) {
-    const index_t b = std::min<index_t>(500, d.size() - i);
-    const auto hb = f.forward(data::to_float_batch(d, i, b), mode::eval);
-    std::copy(hb.data(), hb.data() + hb.numel(), h.data() + i * f.output_dim());
-  }
-  return h;
-}
 struct scores {
   double linear, knn;
 };
 template <class Encoder>
 scores evaluate(Encoder& f, const data::dataset& train, const data::dataset& test) {
-  const auto a = represent(f, train), b = represent(f, test);
+  const auto a = eval::represent(f, train), b = eval::represent(f, test);
   return {eval::linear_eval(a, train.labels, b, test.labels, 10, {.l2 = 1e-4}).test_accuracy,
           eval::knn_classify(a, train.labels, b, test.labels, 10, {.k = 50}).accuracy};
 }
