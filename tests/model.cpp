@@ -39,7 +39,7 @@ struct user_encoder {
   }
   tensor<float> forward(const tensor<float>& x, mode m) { return fc.forward(flat.forward(x, m), m); }
   tensor<float> backward(const tensor<float>& dh) { return flat.backward(fc.backward(dh)); }
-  [[nodiscard]] index_t output_dim() const { return fc.options().out_features; }
+  [[nodiscard]] index_t output_dim() const { return fc.options().out; }
   std::vector<parameter<float>> parameters() { return nn::parameters_of<float, cpu_t>(*this); }
   void visit_state(const nn::state_visitor<float, cpu_t>& f, const std::string& prefix) {
     fc.visit_state(f, nn::join_name(prefix, "fc"));

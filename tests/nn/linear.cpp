@@ -7,7 +7,7 @@
 using namespace simclr;
 
 TEST_CASE("linear: y = x Wt + b with PyTorch's weight layout") {
-  nn::linear<double> fc({.in_features = 3, .out_features = 2});
+  nn::linear<double> fc({.in = 3, .out = 2});
   fc.weight() = tensor<double>(shape{2, 3}, {1, 0, -1, 2, 1, 0});
   fc.bias() = tensor<double>(shape{2}, {0.5, -1});
   const tensor<double> x(shape{2, 3}, {1, 2, 3, 4, 5, 6});
@@ -20,7 +20,7 @@ TEST_CASE("linear: y = x Wt + b with PyTorch's weight layout") {
 
 TEST_CASE("linear: gradients by finite differences, with and without bias") {
   for (bool bias : {true, false}) {
-    nn::linear<double> fc({.in_features = 5, .out_features = 4, .bias = bias});
+    nn::linear<double> fc({.in = 5, .out = 4, .bias = bias});
     fc.reset_parameters(random::key(1));
     auto x = test::randn(shape{6, 5}, 2);
     const auto r = test::check_layer(fc, x);
@@ -29,7 +29,7 @@ TEST_CASE("linear: gradients by finite differences, with and without bias") {
 }
 
 TEST_CASE("linear: gradients accumulate until zeroed; init bounds; shape errors") {
-  nn::linear<double> fc({.in_features = 100, .out_features = 50});
+  nn::linear<double> fc({.in = 100, .out = 50});
   fc.reset_parameters(random::key(3));
   for (double w : fc.weight().values()) CHECK(std::abs(w) <= 0.1);
   const auto x = test::randn(shape{2, 100}, 4);

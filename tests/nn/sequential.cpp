@@ -70,7 +70,7 @@ TEST_CASE("sequential: an MLP head with BN, names as torch.nn.Sequential, gradie
   CHECK(names.back() == "head.scale.a");
   CHECK(names.size() == 2 + 5 + 2 + 1);
   CHECK(nn::parameters_of<double, cpu_t>(mlp).size() == 7);
-  CHECK(mlp.at<nn::linear<double>>(3).options().out_features == 3);
+  CHECK(mlp.at<nn::linear<double>>(3).options().out == 3);
   CHECK_THROWS_AS((void)mlp.at<nn::relu<double>>(0), error);
   auto x = test::randn(shape{5, 4}, 3);
   const auto r = test::check_layer(mlp, x);

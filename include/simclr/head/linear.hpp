@@ -37,8 +37,8 @@ class linear {
     return nn::parameters_of<T, Backend>(*this);
   }
   void zero_grad() { nn::zero_grad_of<T, Backend>(*this); }
-  [[nodiscard]] index_t input_dim() const noexcept { return fc_.options().in_features; }
-  [[nodiscard]] index_t output_dim() const noexcept { return fc_.options().out_features; }
+  [[nodiscard]] index_t input_dim() const noexcept { return fc_.options().in; }
+  [[nodiscard]] index_t output_dim() const noexcept { return fc_.options().out; }
 
  private:
   nn::linear<T, Backend> fc_;

@@ -15,8 +15,8 @@
 namespace simclr::nn {
 
 struct linear_options {
-  index_t in_features = 0;
-  index_t out_features = 0;
+  index_t in = 0;
+  index_t out = 0;
   bool bias = true;
 };
 
@@ -29,29 +29,29 @@ class linear {
   using backend_type = Backend;
 
   explicit linear(const linear_options& o) : opt_(o) {
-    if (o.in_features < 1 || o.out_features < 1)
-      throw value_error("simclr: linear options: in_features " + std::to_string(o.in_features) +
-                        ", out_features " + std::to_string(o.out_features) +
+    if (o.in < 1 || o.out < 1)
+      throw value_error("simclr: linear options: in " + std::to_string(o.in) +
+                        ", out " + std::to_string(o.out) +
                         " — expected both ≥ 1");
-    weight_ = tensor<T, Backend>(shape{o.out_features, o.in_features});
+    weight_ = tensor<T, Backend>(shape{o.out, o.in});
     weight_grad_ = tensor<T, Backend>(weight_.shape());
     if (o.bias) {
-      bias_ = tensor<T, Backend>(shape{o.out_features});
+      bias_ = tensor<T, Backend>(shape{o.out});
       bias_grad_ = tensor<T, Backend>(bias_.shape());
     }
   }
 
   /// PyTorch's default init from `k` (weight and bias from separate child keys).
   void reset_parameters(const random::key& k) {
-    init::uniform_fan_in(weight_, opt_.in_features, k.fold_in(0));
-    if (opt_.bias) init::uniform_fan_in(bias_, opt_.in_features, k.fold_in(1));
+    init::uniform_fan_in(weight_, opt_.in, k.fold_in(0));
+    if (opt_.bias) init::uniform_fan_in(bias_, opt_.in, k.fold_in(1));
   }
 
   [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
-    if (x.rank() != 2 || x.extent(1) != opt_.in_features)
+    if (x.rank() != 2 || x.extent(1) != opt_.in)
       throw shape_error("simclr: linear: input has shape " + x.shape().to_string() +
-                        ", expected (N, " + std::to_string(opt_.in_features) + ")");
-    tensor<T, Backend> y(shape{x.extent(0), opt_.out_features}, uninitialized);
+                        ", expected (N, " + std::to_string(opt_.in) + ")");
+    tensor<T, Backend> y(shape{x.extent(0), opt_.out}, uninitialized);
     ops::gemm(x, weight_, y, {.transpose_b = true});
     if (opt_.bias)
       elementwise_kernel<Backend>::add_row_bias(y.extent(0), y.extent(1), bias_.data(),
@@ -64,7 +64,7 @@ class linear {
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
     if (input_.empty())
       throw error("simclr: linear::backward without a preceding forward in mode::train");
-    expect_shape(dy, shape{input_.extent(0), opt_.out_features}, "linear::backward: dy");
+    expect_shape(dy, shape{input_.extent(0), opt_.out}, "linear::backward: dy");
     ops::gemm(dy, input_, weight_grad_, {.transpose_a = true, .beta = 1.0});
     if (opt_.bias)
       elementwise_kernel<Backend>::sum_rows(dy.extent(0), dy.extent(1), dy.data(),
