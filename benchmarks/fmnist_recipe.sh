@@ -12,7 +12,7 @@ SIMCLR_BUILD_TYPE=Release "$root/scripts/configure.sh" -DSIMCLR_BUILD_EXAMPLES=O
   -DSIMCLR_BUILD_TESTS=OFF "-DCMAKE_CXX_FLAGS=-march=native" >/dev/null
 cmake --build "$build" --target fmnist_simclr -j 2 >/dev/null
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-"$build/examples/fmnist_simclr" --epochs "$epochs" --subset "$subset" --eval-train "$evaltrain" \
+"$build/examples/fmnist_simclr" --recipe fmnist-r18w16 --epochs "$epochs" --subset "$subset" --eval-train "$evaltrain" \
   --out "$build/fmnist-recipe-$epochs"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 \
   "$root/benchmarks/fmnist_recipe_torch.py" --epochs "$epochs" --subset "$subset" --eval-train "$evaltrain"

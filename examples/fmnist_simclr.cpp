@@ -1,20 +1,25 @@
-// fmnist_simclr: the main job — SimCLR on Fashion-MNIST with the "fmnist-r18w16" recipe, then
-// linear evaluation and the kNN monitor of the trained encoder next to a randomly initialised
-// encoder and raw pixels, a loss curve and a PCA picture of the test representations.
+// fmnist_simclr: the main job — SimCLR on Fashion-MNIST with a named recipe, then linear
+// evaluation and the kNN monitor of the trained encoder next to a randomly initialised encoder
+// and raw pixels, a loss curve and a PCA picture of the test representations.
 //
-//   fmnist_simclr [--epochs 2] [--batch-size 256] [--subset 10000] [--eval-train 10000]
-//                 [--threads N] [--out fmnist-run] [--resume] [--seed 0] [--data DIR]
-//                 [--fine-tune 0.01,0.1] [--fine-tune-epochs 10]
+//   fmnist_simclr [--recipe fmnist-r18w16-mild] [--epochs 2] [--batch-size 256] [--subset 40000]
+//                 [--eval-train 10000] [--threads N] [--out fmnist-run] [--resume] [--seed 0]
+//                 [--data DIR] [--fine-tune 0.01,0.1] [--fine-tune-epochs 10]
+//                 [--width W] [--temperature T] [--crop-min S] [--lr LR]   (override the recipe)
 //
-// Recipe fmnist-r18w16 (docs/training.md): ResNet-18 basic blocks [2,2,2,2], widths
-// 16/32/64/128, CIFAR stem, 1×28×28 input; head Linear(128,128)–ReLU–Linear(128,128), no BN;
-// random resized crop 28 (scale 0.2–1), flip 0.5, jitter (brightness 0.4, contrast 0.4) p 0.8;
-// NT-Xent τ 0.5; SGD momentum 0.9 Nesterov, lr 0.3·B/256, weight decay 5e-4, one warm-up epoch
-// then cosine per step; linear eval: L-BFGS logistic regression, L2 1e-4, standardised features.
+// Both recipes (docs/training.md): ResNet-18 basic blocks [2,2,2,2], widths 16/32/64/128,
+// CIFAR stem, 1×28×28 input; head Linear(128,128)–ReLU–Linear(128,128), no BN; random
+// resized crop 28, flip 0.5, jitter (brightness 0.4, contrast 0.4) p 0.8; NT-Xent; SGD
+// momentum 0.9 Nesterov, lr 0.3·B/256, weight decay 5e-4, one warm-up epoch then cosine per
+// step; linear eval: L-BFGS logistic regression, L2 1e-4, standardised features.
+//   fmnist-r18w16-mild (default): crop scale 0.35–1, τ 0.2 — milder crops suit 28×28 images
+//   fmnist-r18w16:                crop scale 0.2–1,  τ 0.5 — the paper's CIFAR-10 settings
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,6 +31,7 @@
 #include <simclr/eval/export.hpp>
 #include <simclr/eval/knn.hpp>
 #include <simclr/eval/linear.hpp>
+#include <simclr/eval/represent.hpp>
 #include <simclr/head/mlp.hpp>
 #include <simclr/io/image.hpp>
 #include <simclr/io/weights.hpp>
@@ -48,25 +54,29 @@ double since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-/// The fmnist-r18w16 encoder.
-encoders::resnet<encoders::basic_block, float> make_encoder(std::uint64_t seed) {
-  return encoders::resnet18<float>(
-      {.base_width = 16, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
+/// The recipe's levers (docs/results.md measures each one).
+struct recipe {
+  std::string name;
+  index_t width = 16;          ///< ResNet-18 base width (h has 8·width features)
+  double temperature = 0.2;    ///< NT-Xent τ
+  double crop_min = 0.35;      ///< random resized crop scale range [crop_min, 1]
+  double base_lr = 0.3;        ///< SGD peak lr at batch 256
+};
+
+/// The named recipes; an unknown name is an error listing them.
+recipe named_recipe(const std::string& name) {
+  if (name == "fmnist-r18w16-mild") return {.name = name, .temperature = 0.2, .crop_min = 0.35};
+  if (name == "fmnist-r18w16") return {.name = name, .temperature = 0.5, .crop_min = 0.2};
+  throw std::invalid_argument("unknown recipe '" + name +
+                              "' (expected fmnist-r18w16-mild or fmnist-r18w16)");
 }
 
-/// h = f(x) in evaluation mode for every image of `d`, in batches: (N, 128).
-template <class Encoder>
-tensor<float> represent(Encoder& f, const data::dataset& d) {
-  const index_t n = d.size(), batch = 500;
-  tensor<float> h(shape{n, f.output_dim()}, uninitialized);
-  for (index_t i = 0; i < n; i += batch) {
-    const index_t b = std::min(batch, n - i);
-    const auto x = data::to_float_batch(d, i, b);
-    const auto hb = f.forward(x, mode::eval);
-    std::copy(hb.data(), hb.data() + hb.numel(), h.data() + i * f.output_dim());
-  }
-  return h;
+/// The ResNet-18 encoder of the recipes (CIFAR stem, one input channel).
+encoders::resnet<encoders::basic_block, float> make_encoder(index_t width, std::uint64_t seed) {
+  return encoders::resnet18<float>(
+      {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
 }
+
 
 /// (N, 784) raw pixels in [0, 1].
 tensor<float> pixels(const data::dataset& d) {
@@ -106,14 +116,17 @@ std::vector<double> logged_losses(const fs::path& log) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  CLI::App app{"SimCLR on Fashion-MNIST (recipe fmnist-r18w16), evaluated against baselines"};
-  index_t epochs = 2, batch = 256, subset = 10000, eval_train = 10000;
+  CLI::App app{"SimCLR on Fashion-MNIST with a named recipe, evaluated against baselines"};
+  index_t epochs = 2, batch = 256, subset = 40000, eval_train = 10000;
+  std::string recipe_name = "fmnist-r18w16-mild";
   std::size_t threads = 0;
   std::uint64_t seed = 0;
   std::string out = "fmnist-run", dir = data::fashion_mnist_default_dir;
   bool resume = false;
   std::vector<double> fine_tune_fractions;
   index_t fine_tune_epochs = 10;
+  std::optional<index_t> width;
+  std::optional<double> temperature, crop_min, base_lr;
   app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
   app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
@@ -128,7 +141,21 @@ int main(int argc, char** argv) try {
                  "label fractions for semi-supervised fine-tuning, e.g. 0.01,0.1 (off by default)")
       ->delimiter(',');
   app.add_option("--fine-tune-epochs", fine_tune_epochs, "epochs of each fine-tuning run");
+  app.add_option("--recipe", recipe_name, "fmnist-r18w16-mild (default) or fmnist-r18w16")
+      ->check(CLI::IsMember({"fmnist-r18w16-mild", "fmnist-r18w16"}));
+  app.add_option("--width", width, "override: ResNet-18 base width")->check(CLI::PositiveNumber);
+  app.add_option("--temperature", temperature, "override: NT-Xent temperature")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--crop-min", crop_min, "override: smallest crop area fraction")
+      ->check(CLI::Range(0.01, 1.0));
+  app.add_option("--lr", base_lr, "override: peak learning rate at batch 256")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  recipe r = named_recipe(recipe_name);
+  if (width) r.width = *width;
+  if (temperature) r.temperature = *temperature;
+  if (crop_min) r.crop_min = *crop_min;
+  if (base_lr) r.base_lr = *base_lr;
   if (threads > 0) parallel::set_num_threads(threads);
 
   const auto t_all = clock_type::now();
@@ -139,21 +166,26 @@ int main(int argc, char** argv) try {
   const data::dataset labelled = eval_train > 0 && eval_train < train_full.size()
                                      ? data::random_subset(train_full, eval_train, seed + 1)
                                      : train_full;
+  std::printf("recipe %s: width %td, temperature %g, crops %g-1, lr %g\n", r.name.c_str(), r.width,
+              r.temperature, r.crop_min, r.base_lr);
   std::printf("Fashion-MNIST: SimCLR on %td images, evaluation trained on %td labelled and "
               "tested on %td images; %zu threads\n",
               pretrain.size(), labelled.size(), test.size(), parallel::num_threads());
 
   // ---- SimCLR pre-training ------------------------------------------------------------------
-  model net{make_encoder(seed),
-            head::mlp<float>::v1({.in = 128, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
-            loss::nt_xent<float>({.temperature = 0.5})};
+  const index_t h_dim = 8 * r.width;
+  model net{make_encoder(r.width, seed),
+            head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
+            loss::nt_xent<float>({.temperature = r.temperature})};
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   const fs::path out_dir = out;
-  const auto policy = augment::fashion_mnist_policy(28);
+  const auto policy = augment::grayscale_policy(
+      augment::random_resized_crop(28, {r.crop_min, 1.0}), augment::random_horizontal_flip(0.5),
+      augment::random_apply(0.8, augment::color_jitter(0.4f, 0.4f)));
   const auto fit = train::fit(
       net, sgd, pretrain, policy,
-      {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = 0.3, .warmup_epochs = 1,
-       .out_dir = out_dir, .loader_threads = 1, .metadata = {{"recipe", "fmnist-r18w16"}}},
+      {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr, .warmup_epochs = 1,
+       .out_dir = out_dir, .loader_threads = 1, .metadata = {{"recipe", r.name}}},
       resume ? std::optional<fs::path>(out_dir / "checkpoint.safetensors") : std::nullopt);
   double views = 0;
   for (const auto& s : fit.steps) views += 2.0 * double(batch);
@@ -164,28 +196,30 @@ int main(int argc, char** argv) try {
               fit.steps.empty() ? 0.0 : fit.steps.back().loss,
               fit.steps.empty() ? 0.0 : 100.0 * fit.steps.back().top1);
   io::save_weights<float>(net.encoder(), out_dir / "encoder.safetensors",
-                          {{"recipe", "fmnist-r18w16"}});
+                          {{"recipe", r.name}});
 
   // ---- evaluation ---------------------------------------------------------------------------
   auto t0 = clock_type::now();
-  const auto h_train = represent(net.encoder(), labelled), h_test = represent(net.encoder(), test);
+  const auto h_train = eval::represent(net.encoder(), labelled), h_test = eval::represent(net.encoder(), test);
   const scores trained = evaluate(h_train, labelled, h_test, test);
-  auto random_encoder = make_encoder(seed + 12345);
-  const scores random_init = evaluate(represent(random_encoder, labelled), labelled,
-                                      represent(random_encoder, test), test);
+  auto random_encoder = make_encoder(r.width, seed + 12345);
+  const scores random_init = evaluate(eval::represent(random_encoder, labelled), labelled,
+                                      eval::represent(random_encoder, test), test);
   const scores raw = evaluate(pixels(labelled), labelled, pixels(test), test);
   std::printf("evaluation took %.1f s\n\n", since(t0));
   std::printf("  representation               linear eval   kNN (k=200)\n");
-  std::printf("  SimCLR encoder (h, 128-d)     %6.2f%%       %6.2f%%\n", 100 * trained.linear, 100 * trained.knn);
-  std::printf("  random encoder (h, 128-d)     %6.2f%%       %6.2f%%\n", 100 * random_init.linear, 100 * random_init.knn);
+  std::printf("  SimCLR encoder (h, %3td-d)     %6.2f%%       %6.2f%%\n", h_dim, 100 * trained.linear, 100 * trained.knn);
+  std::printf("  random encoder (h, %3td-d)     %6.2f%%       %6.2f%%\n", h_dim, 100 * random_init.linear, 100 * random_init.knn);
   std::printf("  raw pixels (784-d)            %6.2f%%       %6.2f%%\n\n", 100 * raw.linear, 100 * raw.knn);
+  std::printf("Longer runs learn more: --subset 0 --epochs 5 (1170 steps, about 10 minutes on 2 "
+              "cores) reached 85.74%% / 79.54%% with recipe fmnist-r18w16-mild (docs/results.md).\n\n");
 
   // ---- semi-supervised: fine-tune a copy of the encoder on a fraction of the labels --------
   for (const double fraction : fine_tune_fractions) {
     t0 = clock_type::now();
-    auto copy = make_encoder(seed);
+    auto copy = make_encoder(r.width, seed);
     io::load_weights<float>(copy, out_dir / "encoder.safetensors");
-    auto scratch = make_encoder(seed + 12345);
+    auto scratch = make_encoder(r.width, seed + 12345);
     const auto crop_flip = augment::grayscale_policy(
         augment::random_resized_crop(28, {0.5, 1.0}), augment::random_horizontal_flip(0.5),
         augment::random_apply(0.0, augment::color_jitter(0.0f, 0.0f)));
@@ -214,7 +248,7 @@ int main(int argc, char** argv) try {
   io::write_png(out_dir / "pca.png",
                 plot::scatter_plot(p.project(h_test.view()), test.labels, test.class_names, so));
   eval::write_embeddings(out_dir / "test_embeddings.safetensors", h_test, test.labels,
-                         {{"recipe", "fmnist-r18w16"}});
+                         {{"recipe", r.name}});
   std::printf("wrote %s/{loss.png, pca.png, encoder.safetensors, test_embeddings.safetensors, "
               "train.jsonl, checkpoint.safetensors}\ntotal %.1f s\n",
               out.c_str(), since(t_all));
