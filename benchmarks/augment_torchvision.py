@@ -4,7 +4,7 @@
 The reference for benchmarks/augment.cpp (run both with benchmarks/augment.sh). Two pipelines:
   tensor: float (3, H, W) tensors through torchvision.transforms (what simclr's ops match);
   pil:    PIL images through the same transforms, then ToTensor (the usual data-loader setup).
-The policy is SPEC §2: RandomResizedCrop(S) → RandomHorizontalFlip → RandomApply(ColorJitter(
+The policy is docs/augmentations.md: RandomResizedCrop(S) → RandomHorizontalFlip → RandomApply(ColorJitter(
 0.8s, 0.8s, 0.8s, 0.2s), 0.8) → RandomGrayscale(0.2) → RandomApply(GaussianBlur(23), 0.5) at
 S = 224, s = 1; no blur and s = 0.5 at S = 32. Inputs: 32×32 and 500×375 random images.
 Prints "result <name> <views/s>" lines (median of the repetitions).

@@ -5,7 +5,7 @@
 //   image_folder_simclr --train DIR --test DIR [--epochs 1] [--batch-size 256] [--out cifar-run]
 //   image_folder_simclr --cifar10 [ARCHIVE-DIR] [--subset 5000] ...
 //
-// CIFAR recipe (SPEC §2, §3, §7): ResNet-18 CIFAR stem (base width --width, 64 in the paper),
+// CIFAR recipe (docs/training.md): ResNet-18 CIFAR stem (base width --width, 64 in the paper),
 // policy cifar_policy() (crop 32, s = 0.5, no blur), head v1 with BN, NT-Xent τ 0.5, LARS-free
 // SGD momentum 0.9 (the paper uses LARS at batch 512 with lr 1.0; see docs/training.md).
 #include <cstdio>

@@ -27,7 +27,7 @@ bool is_gray(const tensor<float>& img) {
 }
 }  // namespace
 
-TEST_CASE("imagenet_policy follows the SPEC table") {
+TEST_CASE("imagenet_policy follows the table of docs/augmentations.md") {
   const simclr_policy p = imagenet_policy();
   const auto& [crop, flip, jitter, gray, blur, sol] = p.ops;
   CHECK(crop.height == 224);

@@ -15,7 +15,7 @@
 
 namespace simclr::augment {
 
-/// The knobs of SimCLR's policy (SPEC §2). Defaults: the ImageNet policy, torchvision semantics.
+/// The knobs of SimCLR's policy (docs/augmentations.md). Defaults: the ImageNet policy, torchvision semantics.
 struct policy_options {
   index_t size = 224;                                      ///< output side S
   std::array<double, 2> crop_scale{0.08, 1.0};             ///< random resized crop area fraction

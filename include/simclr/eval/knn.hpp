@@ -1,4 +1,4 @@
-// simclr::eval::knn_classify: the weighted k-nearest-neighbour monitor on cosine similarity (SPEC §7).
+// simclr::eval::knn_classify: the weighted k-nearest-neighbour monitor on cosine similarity (docs/training.md).
 #pragma once
 
 // For each test feature q: s_j = cos(q, x_j) against every train feature x_j (both L2-normalised
@@ -6,8 +6,8 @@
 // similarity broken by the lower train index); each votes for its label with weight exp(s_j / τ);
 // the prediction is the class with the largest total vote (ties to the lowest class). This is
 // the monitor of InstDisc / the SimCLR and MoCo CIFAR repositories (k = 200). τ is a parameter:
-// simclr's default 0.1 is the temperature of the "SimCLR end to end" issue's recipe; SPEC §7
-// and InstDisc use 0.07.
+// simclr's default 0.1 is the temperature of the main recipe (docs/training.md); InstDisc uses
+// 0.07.
 //
 // Similarities come from simclr::ops::gemm over fixed blocks of `block_rows` test rows, so the
 // memory is block_rows × N_train floats whatever the test size; rows are independent and the
@@ -32,7 +32,7 @@ namespace simclr::eval {
 /// Options of the kNN monitor.
 struct knn_options {
   index_t k = 200;            ///< neighbours; clamped to the number of train rows
-  double temperature = 0.1;   ///< τ of the vote weight exp(sim / τ); SPEC §7 / InstDisc use 0.07
+  double temperature = 0.1;   ///< τ of the vote weight exp(sim / τ); InstDisc uses 0.07
   index_t block_rows = 256;   ///< test rows per similarity block (memory: block_rows × N_train floats)
 };
 

@@ -1,7 +1,7 @@
 // simclr::eval linear evaluation: standardised frozen features, L2-regularised multinomial logistic regression fitted with L-BFGS (LBFGS++).
 #pragma once
 
-// The protocol (SPEC §7, "L-BFGS logistic regression on cached features"):
+// The protocol (docs/training.md, "L-BFGS logistic regression on cached features"):
 //  1. standardise every feature with the mean and standard deviation of the train split (a
 //     constant feature gets std 1, i.e. it becomes 0), and apply the same map to the test split;
 //  2. fit W (D, K) and b (K) minimising, over the N train rows,

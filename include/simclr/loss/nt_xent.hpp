@@ -1,4 +1,4 @@
-// simclr::loss::nt_xent: SimCLR's normalised temperature-scaled cross-entropy loss (SPEC §5).
+// simclr::loss::nt_xent: SimCLR's normalised temperature-scaled cross-entropy loss (docs/losses-and-optimizers.md).
 #pragma once
 
 #include <cmath>
@@ -62,7 +62,7 @@ struct nt_xent_partial_result {
 };
 
 
-/// NT-Xent (SPEC §5). For z of shape (2N, D), u_i = z_i/‖z_i‖, S = U Uᵀ/τ, the positive of row i
+/// NT-Xent (docs/losses-and-optimizers.md). For z of shape (2N, D), u_i = z_i/‖z_i‖, S = U Uᵀ/τ, the positive of row i
 /// is row p(i) = (i + N) mod 2N and
 ///   ℓ_i = −S_{i,p(i)} + log Σ_{k≠i} exp(S_ik),   L = (1/2N) Σ_i ℓ_i.
 /// The diagonal is skipped (never a finite −1e9), the log-sum-exp is shifted, dz is analytic.
@@ -111,7 +111,7 @@ class nt_xent {
     return r;
   }
 
-  /// The distributed form (SPEC §6): `gathered` is the global (2N, D) batch gathered from every
+  /// The distributed form (docs/losses-and-optimizers.md): `gathered` is the global (2N, D) batch gathered from every
   /// worker, in the global layout (the positive of row g is row (g + N) mod 2N), and
   /// `anchor_rows` the rows this worker owns. The anchors are contrasted with the whole gathered
   /// batch. Summing `value` over workers gives the loss; summing `d_gathered` over workers

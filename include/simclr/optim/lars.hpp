@@ -1,4 +1,4 @@
-// simclr::optim::lars: layer-wise adaptive rate scaling, the official SimCLR optimizer (SPEC §6).
+// simclr::optim::lars: layer-wise adaptive rate scaling, the official SimCLR optimizer (docs/losses-and-optimizers.md).
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// Learning-rate schedules (per step) and the batch-size scaling rules of SimCLR (SPEC §6).
+// Learning-rate schedules (per step) and the batch-size scaling rules of SimCLR (docs/losses-and-optimizers.md).
 #pragma once
 
 #include <cmath>

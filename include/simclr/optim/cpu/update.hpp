@@ -63,7 +63,7 @@ struct update_kernel<cpu_t> {
     });
   }
 
-  /// LARS (SPEC §6): d = g + wd·w; v ← m·v + scaled_lr·d with scaled_lr = lr·trust;
+  /// LARS (docs/losses-and-optimizers.md): d = g + wd·w; v ← m·v + scaled_lr·d with scaled_lr = lr·trust;
   /// w ← w − v (classic) or w ← w − (m·v + scaled_lr·d) (Nesterov).
   template <class T>
   static void lars(T* w, const T* g, T* v, index_t n, T scaled_lr, T wd, T momentum,
