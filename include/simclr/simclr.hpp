@@ -49,6 +49,7 @@
 #include <simclr/nn/state.hpp>
 #include <simclr/ops/gemm.hpp>
 #include <simclr/optim/adamw.hpp>
+#include <simclr/optim/ema.hpp>
 #include <simclr/optim/lars.hpp>
 #include <simclr/optim/schedule.hpp>
 #include <simclr/optim/sgd.hpp>

@@ -147,3 +147,21 @@ TEST_CASE("cuda optimizers match the cpu: sgd, lars (trust ratios), adamw") {
     run_steps(c, g, "adamw");
   }
 }
+
+TEST_CASE("cuda ema_update matches the cpu on every parameter, buffer and counter") {
+  const auto make = [](auto backend_tag, std::uint64_t seed) {
+    using B = decltype(backend_tag);
+    return encoders::resnet18<float, B>(
+        {.base_width = 2, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
+  };
+  auto online_c = make(cpu_t{}, 1), target_c = make(cpu_t{}, 2);
+  auto online_g = make(cuda_t{}, 1), target_g = make(cuda_t{}, 2);
+  optim::ema_update(target_c, online_c, 0.9);
+  optim::ema_update(target_g, online_g, 0.9);
+  std::vector<const tensor<float>*> c;
+  std::vector<const tensor<float, cuda_t>*> g;
+  target_c.visit_state([&](const nn::state_ref<float, cpu_t>& s) { if (s.value) c.push_back(s.value); }, "");
+  target_g.visit_state([&](const nn::state_ref<float, cuda_t>& s) { if (s.value) g.push_back(s.value); }, "");
+  REQUIRE(c.size() == g.size());
+  for (std::size_t k = 0; k < c.size(); ++k) check_close(*c[k], *g[k], 1e-6, "ema entry " + std::to_string(k));
+}

@@ -77,6 +77,14 @@ struct update_kernel<cpu_t> {
     });
   }
 
+  /// Exponential moving average: t ← m·t + (1 − m)·x (a momentum target's parameters).
+  template <class T>
+  static void ema(T* t, const T* x, index_t n, T momentum) {
+    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) t[i] = momentum * t[i] + (T(1) - momentum) * x[i];
+    });
+  }
+
   /// PyTorch AdamW at one step: w ← w·decay; m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
   /// w ← w − step_size·m / (√v / bias_correction2_sqrt + ε), with decay = 1 − lr·wd and
   /// step_size = lr/(1 − β1ᵗ) computed in double by the caller, as PyTorch does.

@@ -105,6 +105,11 @@ __global__ void adamw(T* w, const T* g, T* m, T* v, index_t n, T decay, T step_s
     w[i] = w[i] - step_size * (m[i] / denom);
   }
 }
+template <class T>
+__global__ void ema(T* t, const T* x, index_t n, T momentum) {
+  for (index_t i = cuda_backend::thread_index(); i < n; i += cuda_backend::thread_stride())
+    t[i] = momentum * t[i] + (T(1) - momentum) * x[i];
+}
 }  // namespace cuda_detail
 
 /// Same contracts as update_kernel<cpu_t> (<simclr/optim/cpu/update.hpp>); device pointers.
@@ -134,6 +139,13 @@ struct update_kernel<cuda_t> {
     if (n == 0) return;
     cuda_detail::lars<T><<<cuda_backend::grid_for(n), cuda_backend::block_threads>>>(
         w, g, v, n, scaled_lr, wd, momentum, nesterov);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+  template <class T>
+  static void ema(T* t, const T* x, index_t n, T momentum) {
+    if (n == 0) return;
+    cuda_detail::ema<T><<<cuda_backend::grid_for(n), cuda_backend::block_threads>>>(t, x, n,
+                                                                                  momentum);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
