@@ -19,6 +19,7 @@
 #include <simclr/train/checkpoint.hpp>
 #include <simclr/train/trainer.hpp>
 
+#include "support/run_dir.hpp"
 #include "support/toy_data.hpp"
 
 using namespace simclr;
@@ -98,24 +99,10 @@ struct user_method {
 };
 static_assert(trainable_model<user_method>);
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("simclr-model-" + name);
-  fs::remove_all(d);
-  return d;
-}
 train::trainer_options options(const fs::path& dir, index_t epochs) {
   // One warm-up epoch: a run of one epoch then has the same schedule as the first epoch of two.
   return {.epochs = epochs, .batch_size = 8, .seed = 3, .base_lr = 0.1, .warmup_epochs = 1,
           .out_dir = dir, .progress = train::trainer_options::progress_style::none, .metadata = {}};
-}
-std::vector<float> flat_state(auto& m) {
-  std::vector<float> out;
-  m.visit_state(
-      [&](const nn::state_ref<float, cpu_t>& s) {
-        if (s.value) out.insert(out.end(), s.value->values().begin(), s.value->values().end());
-      },
-      "");
-  return out;
 }
 
 }  // namespace
@@ -148,7 +135,7 @@ TEST_CASE("model: train_step is forward_backward, then the optimizer's step") {
   ob.step(std::span<const parameter<float>>(pb), 0.1);
   CHECK(ma.loss == mb.loss);
   CHECK(ma.top1_accuracy == mb.top1_accuracy);
-  CHECK(flat_state(a) == flat_state(b));
+  CHECK(test::flat_state(a) == test::flat_state(b));
   CHECK(ma.loss > 0);
   // The embedding path in evaluation mode: h then z.
   CHECK(a.embed(views).shape() == shape{8, 4});
@@ -165,11 +152,11 @@ TEST_CASE("model: a user encoder and a user optimizer train, checkpoint and resu
   };
   auto a = make(1);
   user_sgd opt_a;
-  const auto ra = train::fit(a, opt_a, data, policy, options(fresh_dir("straight"), 2));
+  const auto ra = train::fit(a, opt_a, data, policy, options(test::fresh_dir("model-straight"), 2));
   CHECK(ra.steps.size() == 8);
   CHECK(opt_a.steps == 8);
 
-  const fs::path dir = fresh_dir("resumed");
+  const fs::path dir = test::fresh_dir("model-resumed");
   auto b = make(1);
   user_sgd opt_b;
   (void)train::fit(b, opt_b, data, policy, options(dir, 1));
@@ -178,7 +165,7 @@ TEST_CASE("model: a user encoder and a user optimizer train, checkpoint and resu
   const auto rc = train::fit(c, opt_c, data, policy, options(dir, 2), dir / "checkpoint.safetensors");
   CHECK(rc.steps.size() == 4);
   CHECK(opt_c.steps == 8);
-  CHECK(flat_state(c) == flat_state(a));
+  CHECK(test::flat_state(c) == test::flat_state(a));
 }
 
 TEST_CASE("model: a method that is not simclr::model runs through fit, with after_step each step") {
@@ -186,12 +173,12 @@ TEST_CASE("model: a method that is not simclr::model runs through fit, with afte
   const auto policy = augment::fashion_mnist_policy(10);
   user_method m;
   optim::sgd<float> sgd({.momentum = 0.9});
-  const auto before = flat_state(m);
-  const auto r = train::fit(m, sgd, data, policy, options(fresh_dir("method"), 2));
+  const auto before = test::flat_state(m);
+  const auto r = train::fit(m, sgd, data, policy, options(test::fresh_dir("model-method"), 2));
   REQUIRE(r.steps.size() == 8);
   CHECK(m.after_steps == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
   CHECK(m.total == 8);
-  CHECK(flat_state(m) != before);
+  CHECK(test::flat_state(m) != before);
   // Its checkpoint restores into a fresh instance with the library's optimizer state.
   user_method fresh;
   optim::sgd<float> sgd2({.momentum = 0.9});
@@ -199,5 +186,5 @@ TEST_CASE("model: a method that is not simclr::model runs through fit, with afte
       train::load_checkpoint(fs::temp_directory_path() / "simclr-model-method/checkpoint.safetensors",
                              fresh, sgd2);
   CHECK(info.step == 8);
-  CHECK(flat_state(fresh) == flat_state(m));
+  CHECK(test::flat_state(fresh) == test::flat_state(m));
 }

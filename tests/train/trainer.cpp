@@ -16,6 +16,7 @@
 #include <simclr/loss/nt_xent.hpp>
 #include <simclr/optim/sgd.hpp>
 
+#include "support/run_dir.hpp"
 #include "support/toy_data.hpp"
 
 using namespace simclr;
@@ -31,20 +32,6 @@ auto make_model(std::uint64_t seed = 1) {
 optim::sgd<float> make_sgd() {
   return optim::sgd<float>({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
 }
-std::vector<float> flat_state(auto& net) {
-  std::vector<float> out;
-  net.visit_state(
-      [&](const nn::state_ref<float, cpu_t>& s) {
-        if (s.value) out.insert(out.end(), s.value->values().begin(), s.value->values().end());
-      },
-      "");
-  return out;
-}
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("simclr-trainer-" + name);
-  fs::remove_all(d);
-  return d;
-}
 train::trainer_options options(const fs::path& dir, index_t epochs) {
   return {.epochs = epochs, .batch_size = 8, .seed = 11, .base_lr = 0.3, .warmup_epochs = 1,
           .out_dir = dir, .progress = train::trainer_options::progress_style::none, .metadata = {}};
@@ -57,11 +44,11 @@ TEST_CASE("fit: two epochs straight equal one epoch, resume, one more epoch (bit
 
   auto a = make_model();
   auto opt_a = make_sgd();
-  const auto ra = train::fit(a, opt_a, data, policy, options(fresh_dir("straight"), 2));
+  const auto ra = train::fit(a, opt_a, data, policy, options(test::fresh_dir("trainer-straight"), 2));
   CHECK(ra.steps.size() == 8);
   CHECK(ra.epochs_done == 2);
 
-  const fs::path dir = fresh_dir("resumed");
+  const fs::path dir = test::fresh_dir("trainer-resumed");
   {
     auto b = make_model();
     auto opt_b = make_sgd();
@@ -73,7 +60,7 @@ TEST_CASE("fit: two epochs straight equal one epoch, resume, one more epoch (bit
   const auto rc = train::fit(c, opt_c, data, policy, options(dir, 2), dir / "checkpoint.safetensors");
   CHECK(rc.steps.size() == 4);
   CHECK(rc.steps.front().step == 4);
-  const auto sa = flat_state(a), sc = flat_state(c);
+  const auto sa = test::flat_state(a), sc = test::flat_state(c);
   REQUIRE(sa.size() == sc.size());
   CHECK(std::memcmp(sa.data(), sc.data(), sa.size() * sizeof(float)) == 0);
   // The log has one line per step of both runs.
@@ -91,7 +78,7 @@ TEST_CASE("fit: two epochs straight equal one epoch, resume, one more epoch (bit
 TEST_CASE("fit: after a kill, resume logs every step once and removes the stale checkpoint temporary") {
   const test::toy_images data(32, 12, 4, 5);
   const auto policy = augment::fashion_mnist_policy(10);
-  const fs::path dir = fresh_dir("killed");
+  const fs::path dir = test::fresh_dir("trainer-killed");
   {
     auto b = make_model();
     auto opt_b = make_sgd();
@@ -134,7 +121,7 @@ TEST_CASE("fit: a step log that cannot be written (a full disk) is an io_error n
   }
   const test::toy_images data(16, 12, 2, 7);
   const auto policy = augment::fashion_mnist_policy(10);
-  const fs::path dir = fresh_dir("full");
+  const fs::path dir = test::fresh_dir("trainer-full");
   fs::create_directories(dir);
   fs::create_symlink("/dev/full", dir / "train.jsonl");  // every write fails with ENOSPC
   auto net = make_model();
@@ -157,10 +144,10 @@ TEST_CASE("fit: bit-identical weights for 1 and 2 threads") {
     parallel::set_num_threads(threads);
     auto net = make_model();
     auto opt = make_sgd();
-    auto o = options(fresh_dir("threads" + std::to_string(threads)), 1);
+    auto o = options(test::fresh_dir("trainer-threads" + std::to_string(threads)), 1);
     o.loader_threads = threads;
     (void)train::fit(net, opt, data, policy, o);
-    return flat_state(net);
+    return test::flat_state(net);
   };
   const auto one = run(1), two = run(2);
   parallel::set_num_threads(2);
@@ -187,11 +174,11 @@ TEST_CASE("fit: a NaN loss stops training, names the step and keeps the last che
   model net{encoders::resnet18<float>({.base_width = 2, .in_channels = 1, .stem = encoders::stem::cifar}),
             head::mlp<float>::v1({.in = 16, .out = 8}), failing_loss{}};
   auto opt = make_sgd();
-  const fs::path dir = fresh_dir("nan");
+  const fs::path dir = test::fresh_dir("trainer-nan");
   CHECK_THROWS_WITH_AS(train::fit(net, opt, data, policy, options(dir, 3)),
                        doctest::Contains("training diverged"), value_error);
   try {
-    (void)train::fit(net, opt, data, policy, options(fresh_dir("nan2"), 3));
+    (void)train::fit(net, opt, data, policy, options(test::fresh_dir("trainer-nan2"), 3));
   } catch (const value_error& e) {
     CHECK(std::string(e.what()).find("no checkpoint was written yet") != std::string::npos);
   }
@@ -205,7 +192,7 @@ TEST_CASE("fit: a NaN loss stops training, names the step and keeps the last che
 TEST_CASE("checkpoint: a foreign or incomplete file is refused with the reason") {
   auto net = make_model();
   auto opt = make_sgd();
-  const fs::path dir = fresh_dir("ckpt");
+  const fs::path dir = test::fresh_dir("trainer-ckpt");
   fs::create_directories(dir);
   train::save_checkpoint(dir / "a.safetensors", net, opt, {.epoch = 3, .step = 30, .seed = 2, .extra = {}});
   const auto info = train::load_checkpoint(dir / "a.safetensors", net, opt);
@@ -233,7 +220,7 @@ TEST_CASE("fit: device_augment with a CPU model is refused before training") {
   const test::toy_images data(16, 12, 2, 1);
   auto net = make_model();
   auto opt = make_sgd();
-  auto o = options(fresh_dir("device-augment-cpu"), 1);
+  auto o = options(test::fresh_dir("trainer-device-augment-cpu"), 1);
   o.device_augment = true;
   CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
                        doctest::Contains("device_augment needs a device model"), value_error);
