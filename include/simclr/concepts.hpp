@@ -17,6 +17,7 @@
 //   optimizer                             step(params, lr)
 //     checkpointable_optimizer : optimizer  bind(params), state() (fit, checkpoints)
 //   contrastive_loss                      l(z) -> {value, dz}
+//   prediction_loss                       l(p, target) -> {value, dp}   (BYOL)
 //   augmentation                          a(image, rng) -> image
 //   image_source                          size(), image(i) -> (H, W, C) 8-bit image (the loader)
 #pragma once
@@ -169,6 +170,19 @@ template <class L, class T = float, class B = cpu_t>
 concept contrastive_loss = backend<B> && requires(L& l, const tensor<T, B>& z) {
   { l(z) } -> loss_output<T, B>;
 };
+
+/// A loss between predictions and targets (BYOL's regression of one view's target network
+/// output from the other view's online prediction):
+///   l(p, t) -> {value, dp}
+/// p and t are (2N, D) with rows i and i + N the two views of image i; which rows the loss
+/// pairs is the loss's own (loss::normalized_mse swaps the halves). The targets come from a
+/// momentum network and get no gradient: dp (same shape as p) is ∂value/∂p.
+template <class L, class T = float, class B = cpu_t>
+concept prediction_loss =
+    backend<B> && requires(L& l, const tensor<T, B>& p, const tensor<T, B>& t) {
+      { l(p, t).value } -> std::convertible_to<double>;
+      { l(p, t).dp } -> std::convertible_to<const tensor<T, B>&>;
+    };
 
 /// An optimizer: updates parameters in place from their gradients.
 ///   o.step(params, lr)

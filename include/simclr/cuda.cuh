@@ -20,6 +20,7 @@
 #include <simclr/random/cuda/fill.cuh>
 #include <simclr/transfer.cuh>
 #include <simclr/loss/cuda/margin_triplet.cuh>
+#include <simclr/loss/cuda/normalized_mse.cuh>
 #include <simclr/loss/cuda/nt_logistic.cuh>
 #include <simclr/loss/cuda/nt_xent.cuh>
 #include <simclr/optim/cuda/update.cuh>

@@ -32,8 +32,10 @@
 #include <simclr/head/mlp.hpp>
 #include <simclr/interop/eigen.hpp>
 #include <simclr/loss/margin_triplet.hpp>
+#include <simclr/loss/normalized_mse.hpp>
 #include <simclr/loss/nt_logistic.hpp>
 #include <simclr/loss/nt_xent.hpp>
+#include <simclr/methods/byol.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/model.hpp>
 #include <simclr/nn/batch_norm.hpp>

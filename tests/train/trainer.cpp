@@ -225,3 +225,17 @@ TEST_CASE("fit: device_augment with a CPU model is refused before training") {
   CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
                        doctest::Contains("device_augment needs a device model"), value_error);
 }
+
+TEST_CASE("fit: stop_after_epochs ends the call early; a negative one is refused") {
+  const test::toy_images data(16, 12, 2, 1);
+  auto net = make_model();
+  auto opt = make_sgd();
+  auto o = options(test::fresh_dir("trainer-stop-after"), 3);
+  o.stop_after_epochs = 1;
+  const auto r = train::fit(net, opt, data, augment::fashion_mnist_policy(10), o);
+  CHECK(r.epochs_done == 1);
+  CHECK(r.steps.back().epoch == 0);
+  o.stop_after_epochs = -1;
+  CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
+                       doctest::Contains("stop_after_epochs is -1"), value_error);
+}

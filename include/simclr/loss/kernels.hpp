@@ -81,4 +81,33 @@ struct margin_triplet_kernel {
                 "simclr::cuda; or specialise simclr::loss::margin_triplet_kernel for your backend");
 };
 
+/// Options of the normalised MSE (BYOL's regression loss). All runtime values.
+struct normalized_mse_options {
+  /// Compare row i of the predictions with row (i + N) mod 2N of the targets: each view's
+  /// prediction against the other view's target, both directions summed (BYOL's L + L̃).
+  /// Off: row i against row i, the mean over rows.
+  bool swap_halves = true;
+  double norm_epsilon = 1e-12;   ///< ε of u = p / max(‖p‖, ε) (and of the targets)
+  bool allow_small_rows = false; ///< as nt_xent_options::allow_small_rows
+};
+
+/// Sums a normalised-MSE kernel returns.
+struct normalized_mse_sums {
+  double cosine = 0.0;  ///< Σ_i cos(p_i, t_π(i))
+};
+
+/// The normalised-MSE kernel of a backend:
+///   template <class T> static normalized_mse_sums run(const T* p, const T* target,
+///       index_t rows, index_t d, const normalized_mse_options&, double gradient_scale, T* dp)
+/// dp ← gradient_scale · ∂(−Σ_i cos(p_i, t_π(i)))/∂p; targets get no gradient. CPU:
+/// <simclr/loss/cpu/normalized_mse.hpp> (included by its loss header); CUDA:
+/// <simclr/loss/cuda/normalized_mse.cuh> (nvcc only).
+template <class Backend>
+struct normalized_mse_kernel {
+  static_assert(simclr::detail::always_false<Backend>,
+                "simclr: op 'normalized_mse' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
+                "specialise simclr::loss::normalized_mse_kernel for your backend");
+};
+
 }  // namespace simclr::loss

@@ -25,6 +25,20 @@ class sequential {
   using scalar_type = T;
   using backend_type = Backend;
 
+  sequential() = default;
+  /// A deep copy: every layer copied with its own copy constructor (optim::ema's target).
+  sequential(const sequential& other) {
+    layers_.reserve(other.layers_.size());
+    for (const auto& e : other.layers_) layers_.push_back({e.name, e.impl->clone()});
+  }
+  sequential& operator=(const sequential& other) {
+    if (this != &other) *this = sequential(other);
+    return *this;
+  }
+  sequential(sequential&&) noexcept = default;
+  sequential& operator=(sequential&&) noexcept = default;
+  ~sequential() = default;
+
   /// Appends a layer (moved in) under `name` (default: its index); returns a reference to it.
   template <layer L>
   L& push_back(L l, std::string name = {}) {
@@ -84,6 +98,7 @@ class sequential {
     virtual tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) = 0;
     virtual tensor<T, Backend> backward(const tensor<T, Backend>& dy) = 0;
     virtual void visit_state(const state_visitor<T, Backend>& f, const std::string& prefix) = 0;
+    [[nodiscard]] virtual std::unique_ptr<concept_base> clone() const = 0;
   };
   template <class L>
   struct model final : concept_base {
@@ -97,6 +112,7 @@ class sequential {
     void visit_state(const state_visitor<T, Backend>& f, const std::string& prefix) override {
       layer.visit_state(f, prefix);
     }
+    std::unique_ptr<concept_base> clone() const override { return std::make_unique<model>(layer); }
     L layer;
   };
   struct entry {

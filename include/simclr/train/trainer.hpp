@@ -2,6 +2,7 @@
 // the step log, the collapse monitor, checkpoints and resume, composed in one short loop.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -26,6 +27,10 @@ namespace simclr::train {
 
 struct trainer_options {
   index_t epochs = 1;
+  /// End this call once this many epochs are done in total (0: at `epochs`). The schedules
+  /// (learning rate, a method's momentum) still span `epochs`, so a job cut into time slices —
+  /// stop, then resume from the checkpoint — trains exactly as one uninterrupted run.
+  index_t stop_after_epochs = 0;
   index_t batch_size = 256;      ///< images per step (2× views)
   std::uint64_t seed = 0;
   double base_lr = 0.3;          ///< scaled by the batch size with `scaling`
@@ -80,6 +85,11 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   using clock = std::chrono::steady_clock;
   if (o.epochs < 1 || o.batch_size < 1)
     throw value_error("simclr: train::fit: epochs and batch_size must be ≥ 1");
+  if (o.stop_after_epochs < 0)
+    throw value_error("simclr: train::fit: stop_after_epochs is " +
+                      std::to_string(o.stop_after_epochs) + ", expected ≥ 0 (0: run to epochs)");
+  const std::int64_t end_epoch =
+      o.stop_after_epochs > 0 ? std::min(o.stop_after_epochs, o.epochs) : o.epochs;
   fs::create_directories(o.out_dir);
   batch_source<backend_of<Model>, Source, Policy> batches(
       data, policy,
@@ -117,7 +127,7 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   };
 
   const auto start = clock::now();
-  for (std::int64_t epoch = epoch0; epoch < o.epochs; ++epoch) {
+  for (std::int64_t epoch = epoch0; epoch < end_epoch; ++epoch) {
     batches.start_epoch(static_cast<std::uint64_t>(epoch));
     std::int64_t in_epoch = 0;
     while (true) {
