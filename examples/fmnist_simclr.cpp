@@ -44,15 +44,14 @@
 #include <simclr/train/fine_tune.hpp>
 #include <simclr/train/trainer.hpp>
 
+#include "fmnist_common.hpp"
+
 using namespace simclr;
+using fmnist::clock_type, fmnist::since, fmnist::make_encoder, fmnist::pixels, fmnist::scores,
+    fmnist::evaluate, fmnist::logged_losses;
 namespace fs = std::filesystem;
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-double since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
 
 /// The recipe's levers (docs/results.md measures each one).
 struct recipe {
@@ -68,48 +67,6 @@ const std::vector<recipe> recipes = {
     {.name = "fmnist-r18w16-mild", .temperature = 0.2, .crop_min = 0.35},
     {.name = "fmnist-r18w16", .temperature = 0.5, .crop_min = 0.2},
 };
-
-/// The ResNet-18 encoder of the recipes (CIFAR stem, one input channel).
-encoders::resnet<encoders::basic_block, float> make_encoder(index_t width, std::uint64_t seed) {
-  return encoders::resnet18<float>(
-      {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
-}
-
-
-/// (N, 784) raw pixels in [0, 1].
-tensor<float> pixels(const data::dataset& d) {
-  const index_t n = d.size(), dim = d.height() * d.width() * d.channels();
-  tensor<float> x(shape{n, dim}, uninitialized);
-  for (index_t i = 0; i < n * dim; ++i) x.data()[i] = float(d.images.data()[i]) / 255.0f;
-  return x;
-}
-
-struct scores {
-  double linear = 0, knn = 0;
-};
-scores evaluate(const tensor<float>& train_x, const data::dataset& train,
-                const tensor<float>& test_x, const data::dataset& test) {
-  scores s;
-  s.linear = eval::linear_eval(train_x, train.labels, test_x, test.labels, 10,
-                               {.l2 = 1e-4})
-                 .test_accuracy;
-  s.knn = eval::knn_classify(train_x, train.labels, test_x, test.labels, 10,
-                             {.k = 200, .temperature = 0.1})
-              .accuracy;
-  return s;
-}
-
-/// Every step's loss from out/train.jsonl (all runs, resumed ones included).
-std::vector<double> logged_losses(const fs::path& log) {
-  std::vector<double> loss;
-  std::ifstream in(log);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto p = line.find("\"loss\":");
-    if (p != std::string::npos) loss.push_back(std::stod(line.substr(p + 7)));
-  }
-  return loss;
-}
 
 }  // namespace
 

@@ -165,3 +165,42 @@ TEST_CASE("cuda ema_update matches the cpu on every parameter, buffer and counte
   REQUIRE(c.size() == g.size());
   for (std::size_t k = 0; k < c.size(); ++k) check_close(*c[k], *g[k], 1e-6, "ema entry " + std::to_string(k));
 }
+
+TEST_CASE_TEMPLATE("cuda normalized_mse matches the cpu: value, dp, mean cosine, errors", T, float, double) {
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-12;
+  for (const bool swap : {true, false}) {
+    const auto p = random_host<T>(shape{64, 32}, 21), t = random_host<T>(shape{64, 32}, 22);
+    const loss::normalized_mse<T> lc({.swap_halves = swap});
+    const loss::normalized_mse<T, cuda_t> lg({.swap_halves = swap});
+    const auto rc = lc(p, t);
+    const auto rg = lg(to_device(p), to_device(t));
+    CHECK(rg.value == doctest::Approx(rc.value).epsilon(tol));
+    CHECK(rg.mean_cosine == doctest::Approx(rc.mean_cosine).epsilon(tol));
+    check_close(rc.dp, rg.dp, tol, "normalized_mse dp");
+  }
+  tensor<T> zero_row(shape{2, 2}, {T(1), T(0), T(0), T(0)});
+  using device_loss = loss::normalized_mse<T, cuda_t>;
+  CHECK_THROWS_WITH_AS((void)device_loss()(to_device(zero_row), to_device(zero_row)),
+                       doctest::Contains("normalized_mse (predictions): row 1"), value_error);
+}
+
+TEST_CASE("cuda byol step equals the cpu: online gradients, then the target's momentum update") {
+  const auto make = [](auto backend_tag) {
+    using B = decltype(backend_tag);
+    using mlp = head::mlp<float, B>;
+    return methods::byol<mlp, mlp, mlp>{mlp::v1({.in = 12, .hidden = 32, .out = 16, .seed = 1}),
+                                        mlp::v1({.in = 16, .hidden = 32, .out = 8, .seed = 2}),
+                                        mlp::v1({.in = 8, .hidden = 32, .out = 8, .seed = 3}),
+                                        {.base_momentum = 0.9}};
+  };
+  auto c = make(cpu_t{});
+  auto g = make(cuda_t{});
+  parity::copy_state<float>(c, g);
+  const auto views = random_host(shape{16, 12}, 5);
+  const auto mc = c.forward_backward(views);
+  const auto mg = g.forward_backward(to_device(views));
+  CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(1e-5));
+  c.after_step(0, 10);
+  g.after_step(0, 10);
+  parity::check_state<float>(c, g, 1e-4);  // online values and grads, target (buffers)
+}

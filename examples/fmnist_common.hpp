@@ -1,0 +1,70 @@
+// What the Fashion-MNIST examples share: the recipe's encoder, raw pixels, the two evaluation
+// protocols and the loss curve read back from train.jsonl.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <simclr/data/idx.hpp>
+#include <simclr/encoders/resnet.hpp>
+#include <simclr/eval/knn.hpp>
+#include <simclr/eval/linear.hpp>
+#include <simclr/tensor.hpp>
+
+namespace fmnist {
+
+using namespace simclr;
+using clock_type = std::chrono::steady_clock;
+
+inline double since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// The recipes' ResNet-18 encoder (CIFAR stem, one input channel, h of 8·width features).
+inline encoders::resnet<encoders::basic_block, float> make_encoder(index_t width,
+                                                                   std::uint64_t seed) {
+  return encoders::resnet18<float>(
+      {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
+}
+
+/// (N, 784) raw pixels in [0, 1].
+inline tensor<float> pixels(const data::dataset& d) {
+  const index_t n = d.size(), dim = d.height() * d.width() * d.channels();
+  tensor<float> x(shape{n, dim}, uninitialized);
+  for (index_t i = 0; i < n * dim; ++i) x.data()[i] = float(d.images.data()[i]) / 255.0f;
+  return x;
+}
+
+/// Test accuracies of the two protocols (docs/training.md): L-BFGS logistic regression on
+/// standardised features (L2 1e-4) and a weighted kNN (k = 200, τ = 0.1).
+struct scores {
+  double linear = 0, knn = 0;
+};
+inline scores evaluate(const tensor<float>& train_x, const data::dataset& train,
+                       const tensor<float>& test_x, const data::dataset& test) {
+  scores s;
+  s.linear = eval::linear_eval(train_x, train.labels, test_x, test.labels, 10, {.l2 = 1e-4})
+                 .test_accuracy;
+  s.knn = eval::knn_classify(train_x, train.labels, test_x, test.labels, 10,
+                             {.k = 200, .temperature = 0.1})
+              .accuracy;
+  return s;
+}
+
+/// Every step's loss from out/train.jsonl (all runs, resumed ones included).
+inline std::vector<double> logged_losses(const std::filesystem::path& log) {
+  std::vector<double> loss;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto p = line.find("\"loss\":");
+    if (p != std::string::npos) loss.push_back(std::stod(line.substr(p + 7)));
+  }
+  return loss;
+}
+
+}  // namespace fmnist
