@@ -15,7 +15,6 @@
 
 namespace simclr::loss {
 
-
 /// Margin triplet on cosines c_ik = u_iᵀu_k, the paper's "maximise −max(uᵀv⁻ − uᵀv⁺ + m, 0)":
 ///   all negatives: ℓ_i = (1/(2N−2)) Σ_{k ∉ {i, p(i)}} max(c_ik − c_{i,p(i)} + m, 0)
 ///   semi_hard:     ℓ_i = max(c_ik* − c_{i,p(i)} + m, 0), k* the most similar negative that is
@@ -40,15 +39,7 @@ class margin_triplet {
 
   /// The loss of the (2N, D) batch z and its gradient.
   [[nodiscard]] pairwise_loss_result<T, B> operator()(const tensor<T, B>& z) const {
-    detail::check_pair_batch(z, "margin_triplet");
-    pairwise_loss_result<T, B> r;
-    r.dz = tensor<T, B>(z.shape(), uninitialized);
-    const auto s = margin_triplet_kernel<B>::run(z.data(), z.extent(0), z.extent(1), options_,
-                                                 r.dz.data());
-    const double n = static_cast<double>(z.extent(0));
-    r.value = s.loss / n;
-    r.top1_accuracy = static_cast<double>(s.top1_correct) / n;
-    return r;
+    return detail::run_pairwise_loss<margin_triplet_kernel<B>>(z, options_, "margin_triplet");
   }
 
  private:

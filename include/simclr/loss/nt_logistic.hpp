@@ -15,7 +15,6 @@
 
 namespace simclr::loss {
 
-
 /// NT-Logistic: with S = U Uᵀ/τ and σ the logistic function, per anchor i
 ///   ℓ_i = −log σ(S_{i,p(i)}) − w Σ_{k ∉ {i, p(i)}} log σ(−S_ik),   L = (1/2N) Σ_i ℓ_i,
 /// i.e. the paper's "maximise log σ(uᵀv⁺/τ) + Σ log σ(−uᵀv⁻/τ)" as a loss to minimise.
@@ -38,15 +37,7 @@ class nt_logistic {
 
   /// The loss of the (2N, D) batch z and its gradient.
   [[nodiscard]] pairwise_loss_result<T, B> operator()(const tensor<T, B>& z) const {
-    detail::check_pair_batch(z, "nt_logistic");
-    pairwise_loss_result<T, B> r;
-    r.dz = tensor<T, B>(z.shape(), uninitialized);
-    const auto s = nt_logistic_kernel<B>::run(z.data(), z.extent(0), z.extent(1), options_,
-                                              r.dz.data());
-    const double n = static_cast<double>(z.extent(0));
-    r.value = s.loss / n;
-    r.top1_accuracy = static_cast<double>(s.top1_correct) / n;
-    return r;
+    return detail::run_pairwise_loss<nt_logistic_kernel<B>>(z, options_, "nt_logistic");
   }
 
  private:

@@ -114,20 +114,21 @@ class step_log {
                          (last_checkpoint_.empty()
                               ? std::string("; no checkpoint was written yet")
                               : "; the last good checkpoint is " + last_checkpoint_.string()));
+    // Top-1 only where the method reports one (a contrastive loss; not BYOL).
+    char top1[32] = "";
+    if (r.top1 >= 0) std::snprintf(top1, sizeof top1, "  top1 %5.1f%%", 100.0 * r.top1);
     if (style_ == progress_style::bar) {
       std::fprintf(stderr,
-                   "\repoch %lld/%td  step %lld/%td  loss %.4f  top1 %5.1f%%  %6.0f views/s  "
-                   "ETA %4.0fs ",
+                   "\repoch %lld/%td  step %lld/%td  loss %.4f%s  %6.0f views/s  ETA %4.0fs ",
                    static_cast<long long>(at.epoch + 1), at.epochs,
-                   static_cast<long long>(at.in_epoch), at.per_epoch, r.loss, 100.0 * r.top1,
+                   static_cast<long long>(at.in_epoch), at.per_epoch, r.loss, top1,
                    r.views_per_s, at.eta_seconds);
     } else if (style_ == progress_style::lines &&
                (at.in_epoch == at.per_epoch ||
                 at.in_epoch % std::max<index_t>(1, at.per_epoch / 5) == 0)) {
-      std::fprintf(stderr,
-                   "epoch %lld/%td step %lld/%td loss %.4f top1 %.1f%% %.0f views/s ETA %.0fs\n",
+      std::fprintf(stderr, "epoch %lld/%td step %lld/%td loss %.4f%s %.0f views/s ETA %.0fs\n",
                    static_cast<long long>(at.epoch + 1), at.epochs,
-                   static_cast<long long>(at.in_epoch), at.per_epoch, r.loss, 100.0 * r.top1,
+                   static_cast<long long>(at.in_epoch), at.per_epoch, r.loss, top1,
                    r.views_per_s, at.eta_seconds);
     }
   }
