@@ -4,7 +4,7 @@
 // next to a randomly initialised encoder and raw pixels.
 //
 //   byol_fmnist [--epochs 2] [--batch-size 256] [--subset 40000] [--eval-train 10000]
-//               [--lr 0.3] [--base-momentum 0.99] [--threads N] [--out byol-run] [--resume]
+//               [--lr 0.3] [--base-momentum 0.8] [--threads N] [--out byol-run] [--resume]
 //               [--seed 0] [--data DIR]
 //
 // The recipe (docs/training.md, "BYOL"): the encoder of fmnist_simclr (ResNet-18 basic blocks,
@@ -12,7 +12,9 @@
 // Linear(·, 512)–BN–ReLU–Linear(512, 128) as in the paper (smaller widths); the augmentations
 // of recipe fmnist-r18w16-mild (crops 0.35–1, flip, jitter); SGD momentum 0.9 Nesterov, weight
 // decay 5e-4, lr 0.3·B/256 with one warm-up epoch and cosine decay; the target's momentum from
-// --base-momentum to 1 on BYOL's cosine schedule.
+// --base-momentum to 1 on BYOL's cosine schedule. The paper's 0.996 suits long runs; in this
+// 312-step run a target that follows faster learns more (0.99: 77.3 %, 0.96: 79.3 %, 0.9:
+// 81.3 %, 0.8: 82.2 % linear; docs/results.md).
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -38,7 +40,7 @@ namespace fs = std::filesystem;
 int main(int argc, char** argv) try {
   CLI::App app{"BYOL on Fashion-MNIST, evaluated against a random encoder and raw pixels"};
   index_t epochs = 2, batch = 256, subset = 40000, eval_train = 10000, width = 16;
-  double base_lr = 0.3, base_momentum = 0.99;
+  double base_lr = 0.3, base_momentum = 0.8;
   std::size_t threads = 0;
   std::uint64_t seed = 0;
   std::string out = "byol-run", dir = data::fashion_mnist_default_dir;

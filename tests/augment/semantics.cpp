@@ -7,16 +7,15 @@
 #include <doctest/doctest.h>
 
 using namespace simclr;
-using namespace simclr::augment;
 
 TEST_CASE("probabilities outside the unit interval are rejected with their name") {
-  CHECK_NOTHROW(detail::check_probability(0.0, "p"));
-  CHECK_NOTHROW(detail::check_probability(1.0, "p"));
-  CHECK_THROWS_AS(detail::check_probability(1.01, "p"), value_error);
-  CHECK_THROWS_AS(detail::check_probability(std::numeric_limits<double>::quiet_NaN(), "p"),
+  CHECK_NOTHROW(augment::detail::check_probability(0.0, "p"));
+  CHECK_NOTHROW(augment::detail::check_probability(1.0, "p"));
+  CHECK_THROWS_AS(augment::detail::check_probability(1.01, "p"), value_error);
+  CHECK_THROWS_AS(augment::detail::check_probability(std::numeric_limits<double>::quiet_NaN(), "p"),
                   value_error);
   try {
-    detail::check_probability(-0.5, "flip p");
+    augment::detail::check_probability(-0.5, "flip p");
     FAIL("no exception");
   } catch (const value_error& e) {
     CHECK(std::string(e.what()).find("flip p") != std::string::npos);
@@ -24,9 +23,9 @@ TEST_CASE("probabilities outside the unit interval are rejected with their name"
 }
 
 TEST_CASE("ranges need min at most max") {
-  CHECK_NOTHROW(detail::check_range(0.1, 0.1, "r"));
-  CHECK_THROWS_AS(detail::check_range(0.5, 0.1, "r"), value_error);
-  CHECK_THROWS_AS(detail::check_range(0.0, std::numeric_limits<double>::infinity(), "r"),
+  CHECK_NOTHROW(augment::detail::check_range(0.1, 0.1, "r"));
+  CHECK_THROWS_AS(augment::detail::check_range(0.5, 0.1, "r"), value_error);
+  CHECK_THROWS_AS(augment::detail::check_range(0.0, std::numeric_limits<double>::infinity(), "r"),
                   value_error);
-  CHECK(semantics{} == semantics::torchvision);
+  CHECK(augment::semantics{} == augment::semantics::torchvision);
 }
