@@ -31,6 +31,21 @@ inline encoders::resnet<encoders::basic_block, float> make_encoder(index_t width
       {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
 }
 
+/// The examples' data: the full training split, the test split, the (seeded) subset that
+/// pre-training sees and the labelled subset the evaluations train on (0: all of them).
+struct splits {
+  data::dataset train_full, test, pretrain, labelled;
+};
+inline splits load(const std::string& dir, index_t subset, index_t eval_train, std::uint64_t seed) {
+  splits s{data::fashion_mnist(dir, data::split::train), data::fashion_mnist(dir, data::split::test),
+           {}, {}};
+  const index_t n = s.train_full.size();
+  s.pretrain = subset > 0 && subset < n ? data::random_subset(s.train_full, subset, seed) : s.train_full;
+  s.labelled = eval_train > 0 && eval_train < n ? data::random_subset(s.train_full, eval_train, seed + 1)
+                                                : s.train_full;
+  return s;
+}
+
 /// (N, 784) raw pixels in [0, 1].
 inline tensor<float> pixels(const data::dataset& d) {
   const index_t n = d.size(), dim = d.height() * d.width() * d.channels();

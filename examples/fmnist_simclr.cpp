@@ -117,13 +117,7 @@ int main(int argc, char** argv) try {
   if (threads > 0) parallel::set_num_threads(threads);
 
   const auto t_all = clock_type::now();
-  const data::dataset train_full = data::fashion_mnist(dir, data::split::train);
-  const data::dataset test = data::fashion_mnist(dir, data::split::test);
-  const data::dataset pretrain =
-      subset > 0 && subset < train_full.size() ? data::random_subset(train_full, subset, seed) : train_full;
-  const data::dataset labelled = eval_train > 0 && eval_train < train_full.size()
-                                     ? data::random_subset(train_full, eval_train, seed + 1)
-                                     : train_full;
+  const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
   std::printf("recipe %s: width %td, temperature %g, crops %g-1, lr %g\n", r.name.c_str(), r.width,
               r.temperature, r.crop_min, r.base_lr);
   std::printf("Fashion-MNIST: SimCLR on %td images, evaluation trained on %td labelled and "
