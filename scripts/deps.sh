@@ -7,6 +7,7 @@ SIMCLR_PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev ccache pkg-config
   libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   liblbfgspp-dev libarchive-dev libpng-dev libturbojpeg0-dev dataset-fashion-mnist
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -20,9 +20,12 @@
 //   prediction_loss                       l(p, target) -> {value, dp}   (BYOL)
 //   augmentation                          a(image, rng) -> image
 //   image_source                          size(), image(i) -> (H, W, C) 8-bit image (the loader)
+//   distributed::communicator             rank, size, all_reduce_sum, all_gather, reduce_scatter_sum,
+//                                         broadcast, barrier, all_reduce_sum_async (distributed runs)
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <ranges>
 #include <span>
@@ -218,3 +221,48 @@ concept trainable_model = module<M> && requires(M& m, const tensor_of<M>& views)
     };
 
 }  // namespace simclr
+
+namespace simclr::distributed {
+
+/// A collective started without waiting (e.g. a gradient bucket's all-reduce overlapped with
+/// the rest of backward): wait() returns once the data is in place; a second wait() is a no-op.
+template <class P>
+concept pending_collective = requires(P& p) { p.wait(); };
+
+/// The collectives of a group of `size()` processes, this one being `rank()`. Every process of
+/// the group calls the same collectives in the same order with the same element counts (a
+/// mismatch is an error of the underlying engine, or a hang it cannot see).
+/// Buffers are contiguous spans of float, double or std::int64_t in the memory the model
+/// states (host memory for local_communicator and mpi_communicator).
+///   c.all_reduce_sum(x)              x ← Σ_ranks x, in place
+///   c.all_gather(send, recv)         recv = [send of rank 0, send of rank 1, …]; recv.size() =
+///                                    size()·send.size()
+///   c.reduce_scatter_sum(send, recv) recv = block rank() of Σ_ranks send; send.size() =
+///                                    size()·recv.size() (the adjoint of all_gather)
+///   c.broadcast(x, root)             x ← root's x
+///   c.barrier()
+///   c.all_reduce_sum_async(x)        starts the all-reduce; the result is in x after wait()
+/// Sizes that do not fit are a value_error before anything is sent; a failure of the engine is
+/// a distributed_error naming the rank and the collective.
+template <class C>
+concept communicator =
+    requires(C& c, const C& cc, std::span<float> f, std::span<const float> cf,
+             std::span<double> d, std::span<const double> cd, std::span<std::int64_t> i, int root) {
+      { cc.rank() } -> std::convertible_to<int>;
+      { cc.size() } -> std::convertible_to<int>;
+      c.all_reduce_sum(f);
+      c.all_reduce_sum(d);
+      c.all_reduce_sum(i);
+      c.all_gather(cf, f);
+      c.all_gather(cd, d);
+      c.reduce_scatter_sum(cf, f);
+      c.reduce_scatter_sum(cd, d);
+      c.broadcast(f, root);
+      c.broadcast(d, root);
+      c.broadcast(i, root);
+      c.barrier();
+      { c.all_reduce_sum_async(f) } -> pending_collective;
+      { c.all_reduce_sum_async(d) } -> pending_collective;
+    };
+
+}  // namespace simclr::distributed

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace simclr {
 
@@ -33,6 +34,22 @@ class io_error : public error {
 
  private:
   std::string path_;
+};
+
+/// A collective of a distributed run failed (an MPI or NCCL error, a rank that died, a watchdog
+/// timeout). Names the rank that saw it and the collective ("all_reduce_sum").
+class distributed_error : public error {
+ public:
+  distributed_error(int rank, std::string collective, const std::string& detail)
+      : error("simclr: rank " + std::to_string(rank) + ": " + collective + ": " + detail),
+        rank_(rank),
+        collective_(std::move(collective)) {}
+  [[nodiscard]] int rank() const noexcept { return rank_; }
+  [[nodiscard]] const std::string& collective() const noexcept { return collective_; }
+
+ private:
+  int rank_;
+  std::string collective_;
 };
 
 /// A CUDA runtime or cuBLAS call failed. Carries the call site and the status name

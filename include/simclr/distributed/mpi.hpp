@@ -1,0 +1,185 @@
+// simclr::distributed::mpi_communicator: the communicator concept on MPI (OpenMPI or MPICH),
+// for host memory. Link simclr::mpi (CMake: SIMCLR_ENABLE_MPI; Debian libopenmpi-dev or
+// libmpich-dev); docs/distributed.md.
+#pragma once
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <type_traits>
+
+#include <simclr/distributed/communicator.hpp>
+#include <simclr/error.hpp>
+
+namespace simclr::distributed {
+
+namespace detail {
+template <class T>
+MPI_Datatype mpi_type() {
+  if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
+  else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return MPI_INT64_T;
+  else static_assert(!sizeof(T), "simclr: mpi_communicator: float, double or std::int64_t");
+}
+/// MPI counts are int: a larger buffer is a value_error naming the collective.
+inline int mpi_count(std::size_t n, const char* what) {
+  if (n > static_cast<std::size_t>(INT_MAX))
+    throw value_error(std::string("simclr: mpi_communicator: ") + what + " of " +
+                      std::to_string(n) + " elements, more than MPI's int count allows (" +
+                      std::to_string(INT_MAX) + "); split the buffer");
+  return static_cast<int>(n);
+}
+/// An MPI return code other than MPI_SUCCESS as a distributed_error with MPI's own message.
+inline void check_mpi(int code, int rank, const char* collective, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
+  throw distributed_error(rank, collective,
+                          std::string(call) + " failed: " +
+                              (length > 0 ? std::string(text, static_cast<std::size_t>(length))
+                                          : "MPI error " + std::to_string(code)));
+}
+}  // namespace detail
+
+/// MPI for the lifetime of the object: MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread
+/// that made it calls MPI) unless MPI is initialised already, and MPI_Finalize at the end if it
+/// initialised it. Make one in main before any mpi_communicator.
+class mpi_environment {
+ public:
+  mpi_environment() : mpi_environment(nullptr, nullptr) {}
+  mpi_environment(int* argc, char*** argv) {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (initialised) return;
+    int provided = 0;
+    detail::check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), 0, "init",
+                      "MPI_Init_thread");
+    owns_ = true;
+  }
+  mpi_environment(const mpi_environment&) = delete;
+  mpi_environment& operator=(const mpi_environment&) = delete;
+  ~mpi_environment() {
+    int finalised = 0;
+    MPI_Finalized(&finalised);
+    if (owns_ && !finalised) MPI_Finalize();
+  }
+
+ private:
+  bool owns_ = false;
+};
+
+/// A communicator over a duplicate of an MPI communicator (MPI_COMM_WORLD by default), with
+/// errors returned rather than fatal: each failing call becomes a distributed_error naming this
+/// rank, the collective and MPI's message. Sums are MPI_SUM (the engine's order: the same for
+/// the same group size, which is what determinism needs). Host memory; copy device tensors to
+/// the host first (the NCCL communicator keeps them on the device).
+class mpi_communicator {
+ public:
+  explicit mpi_communicator(MPI_Comm parent = MPI_COMM_WORLD) {
+    int initialised = 0;
+    MPI_Initialized(&initialised);
+    if (!initialised)
+      throw error("simclr: mpi_communicator: MPI is not initialised (make an "
+                  "simclr::distributed::mpi_environment in main first)");
+    MPI_Comm dup = MPI_COMM_NULL;
+    detail::check_mpi(MPI_Comm_dup(parent, &dup), -1, "init", "MPI_Comm_dup");
+    comm_.reset(new MPI_Comm(dup));
+    MPI_Comm_set_errhandler(*comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(*comm_, &rank_);
+    MPI_Comm_size(*comm_, &size_);
+  }
+
+  [[nodiscard]] int rank() const noexcept { return rank_; }
+  [[nodiscard]] int size() const noexcept { return size_; }
+  [[nodiscard]] MPI_Comm native() const noexcept { return *comm_; }
+
+  template <class T>
+  void all_reduce_sum(std::span<T> x) {
+    detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, x.data(), detail::mpi_count(x.size(), "all_reduce_sum"),
+                                    detail::mpi_type<T>(), MPI_SUM, *comm_),
+                      rank_, "all_reduce_sum", "MPI_Allreduce");
+  }
+  template <class T>
+  void all_gather(std::span<const T> send, std::span<T> recv) {
+    detail::check_gather_sizes(send.size(), recv.size(), size_, "all_gather");
+    (void)detail::mpi_count(recv.size(), "all_gather");
+    detail::check_mpi(MPI_Allgather(send.data(), detail::mpi_count(send.size(), "all_gather"),
+                                    detail::mpi_type<T>(), recv.data(),
+                                    static_cast<int>(send.size()), detail::mpi_type<T>(), *comm_),
+                      rank_, "all_gather", "MPI_Allgather");
+  }
+  template <class T>
+  void reduce_scatter_sum(std::span<const T> send, std::span<T> recv) {
+    detail::check_gather_sizes(recv.size(), send.size(), size_, "reduce_scatter_sum");
+    (void)detail::mpi_count(send.size(), "reduce_scatter_sum");
+    detail::check_mpi(MPI_Reduce_scatter_block(send.data(), recv.data(),
+                                               static_cast<int>(recv.size()),
+                                               detail::mpi_type<T>(), MPI_SUM, *comm_),
+                      rank_, "reduce_scatter_sum", "MPI_Reduce_scatter_block");
+  }
+  template <class T>
+  void broadcast(std::span<T> x, int root) {
+    detail::check_root(root, size_, "broadcast");
+    detail::check_mpi(MPI_Bcast(x.data(), detail::mpi_count(x.size(), "broadcast"),
+                                detail::mpi_type<T>(), root, *comm_),
+                      rank_, "broadcast", "MPI_Bcast");
+  }
+  void barrier() {
+    detail::check_mpi(MPI_Barrier(*comm_), rank_, "barrier", "MPI_Barrier");
+  }
+
+  /// A started MPI_Iallreduce; wait() completes it (and is called by the destructor, so a
+  /// request is never left behind).
+  class pending {
+   public:
+    pending(MPI_Request r, int rank) : request_(r), rank_(rank) {}
+    pending(pending&& o) noexcept : request_(o.request_), rank_(o.rank_) {
+      o.request_ = MPI_REQUEST_NULL;
+    }
+    pending(const pending&) = delete;
+    pending& operator=(const pending&) = delete;
+    pending& operator=(pending&&) = delete;
+    ~pending() {
+      if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    }
+    void wait() {
+      if (request_ == MPI_REQUEST_NULL) return;
+      detail::check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), rank_, "all_reduce_sum_async",
+                        "MPI_Wait");
+    }
+
+   private:
+    MPI_Request request_;
+    int rank_;
+  };
+  template <class T>
+  [[nodiscard]] pending all_reduce_sum_async(std::span<T> x) {
+    MPI_Request r = MPI_REQUEST_NULL;
+    detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, x.data(),
+                                     detail::mpi_count(x.size(), "all_reduce_sum_async"),
+                                     detail::mpi_type<T>(), MPI_SUM, *comm_, &r),
+                      rank_, "all_reduce_sum_async", "MPI_Iallreduce");
+    return {r, rank_};
+  }
+
+ private:
+  struct comm_free {
+    void operator()(MPI_Comm* c) const noexcept {
+      int finalised = 0;
+      MPI_Finalized(&finalised);
+      if (!finalised && *c != MPI_COMM_NULL) MPI_Comm_free(c);
+      delete c;
+    }
+  };
+  std::unique_ptr<MPI_Comm, comm_free> comm_;
+  int rank_ = 0, size_ = 1;
+};
+
+static_assert(communicator<mpi_communicator>);
+
+}  // namespace simclr::distributed
