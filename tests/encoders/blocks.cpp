@@ -1,6 +1,12 @@
-// basic_block and bottleneck: finite-difference checks of whole residual blocks.
+// basic_block, bottleneck and their common residual_block: finite-difference checks of whole
+// residual blocks.
 #include <simclr/encoders/basic_block.hpp>
 #include <simclr/encoders/bottleneck.hpp>
+#include <simclr/encoders/residual_block.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -53,4 +59,27 @@ TEST_CASE("blocks: zero-initialised last BN makes a block the identity plus ReLU
   const auto x = test::randn(shape{2, 3, 4, 4}, 5);
   const auto y = block.forward(x, mode::train);
   for (index_t i = 0; i < x.numel(); ++i) CHECK(y.data()[i] == std::max(0.0, x.data()[i]));
+}
+
+TEST_CASE("residual_block: a chain of one's own — gradients, names, copies, an empty chain named") {
+  // A one-conv block with a 5x5 kernel and stride 2: the shortcut becomes a downsample.
+  encoders::residual_block<double> block("my_block", 3, {{4, 5, 2}}, false);
+  randomise(block, 5);
+  auto x = test::randn(shape{2, 3, 6, 6}, 6);
+  CHECK(block.forward(x, mode::eval).shape() == shape{2, 4, 3, 3});
+  const auto r = test::check_layer(block, x);
+  CHECK_MESSAGE(r.passed, r.message());
+  std::vector<std::string> names;
+  block.visit_state([&](const nn::state_ref<double, cpu_t>& s) { names.push_back(s.name); }, "");
+  CHECK(names.front() == "conv1.weight");
+  CHECK(std::find(names.begin(), names.end(), "downsample.0.weight") != names.end());
+  // A copy computes what the original computes, on its own activations.
+  auto copy = block;
+  const auto a = block.forward(x, mode::eval), b = copy.forward(x, mode::eval);
+  CHECK(std::equal(a.values().begin(), a.values().end(), b.values().begin()));
+  CHECK_THROWS_WITH_AS(encoders::residual_block<double>("my_block", 3, {}, false),
+                       doctest::Contains("my_block: empty chain"), value_error);
+  encoders::residual_block<double> fresh("my_block", 3, {{3, 3, 1}}, false);
+  CHECK_THROWS_WITH_AS((void)fresh.backward(x),
+                       doctest::Contains("my_block::backward without a preceding forward"), error);
 }

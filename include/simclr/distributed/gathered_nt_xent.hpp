@@ -3,7 +3,6 @@
 // reduce-scatter — as a contrastive_loss on the process's own rows.
 #pragma once
 
-#include <cmath>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,14 +73,7 @@ class gathered_nt_xent {
                               std::span<T>(out.dz.data() + block, static_cast<std::size_t>(block)));
     std::vector<double> sums{part.value, static_cast<double>(part.top1_correct), part.entropy_sum};
     comm_->all_reduce_sum(std::span<double>(sums));
-    const double rows = static_cast<double>(2 * big_n);
-    const double scale = loss_.options().scale == loss::nt_xent_scale::tf_reference ? 2.0 : 1.0;
-    out.value = sums[0];
-    out.top1_accuracy = sums[1] / rows;
-    out.mean_entropy = sums[2] / rows;
-    out.collapse_value = scale * std::log(rows - 1.0);
-    out.near_collapse = rows > 2 && std::abs(out.value - out.collapse_value) <=
-                                        loss_.options().collapse_tolerance * out.collapse_value;
+    loss_.finish(out, sums[0], sums[1], sums[2], 2 * big_n);
     return out;
   }
 

@@ -98,17 +98,25 @@ class nt_xent {
     r.dz = tensor<T, B>(z.shape(), uninitialized);
     const nt_xent_sums s =
         nt_xent_kernel<B>::full(z.data(), rows, d, params(), r.dz.data(), workspace_);
-    const double scale = scale_factor();
+    finish(r, scale_factor() * s.loss / static_cast<double>(rows),
+           static_cast<double>(s.top1_correct), s.entropy, rows);
+    return r;
+  }
+
+  /// Fills a result's value and monitoring fields from the sums over all `rows` anchors of a
+  /// batch (the distributed form calls it with the sums of every worker): the value, top-1 and
+  /// mean entropy, the collapse value log(rows − 1) and whether the value sits near it.
+  void finish(nt_xent_result<T, B>& r, double value, double top1_correct, double entropy_sum,
+              index_t rows) const {
     const double n = static_cast<double>(rows);
-    r.value = scale * s.loss / n;
-    r.top1_accuracy = static_cast<double>(s.top1_correct) / n;
-    r.mean_entropy = s.entropy / n;
-    r.collapse_value = scale * std::log(n - 1.0);
+    r.value = value;
+    r.top1_accuracy = top1_correct / n;
+    r.mean_entropy = entropy_sum / n;
+    r.collapse_value = scale_factor() * std::log(n - 1.0);
     // 2N = 2: each anchor's only other row is its positive, L = 0 = log(1) for every z, and the
     // comparison would only test float rounding of 0 (it differed between the CPU and CUDA).
     r.near_collapse = rows > 2 && std::abs(r.value - r.collapse_value) <=
                                       options_.collapse_tolerance * r.collapse_value;
-    return r;
   }
 
   /// The distributed form (docs/losses-and-optimizers.md): `gathered` is the global (2N, D) batch gathered from every
