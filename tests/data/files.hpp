@@ -15,25 +15,9 @@
 
 #include <simclr/error.hpp>
 
-namespace simclr::test {
+#include "support/temp_dir.hpp"
 
-/// A fresh directory under the system temp directory, removed at the end of the test.
-struct temp_dir {
-  std::filesystem::path path;
-  explicit temp_dir(const std::string& tag) {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("simclr-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path / name; }
-};
+namespace simclr::test {
 
 inline void write_file(const std::filesystem::path& p, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(p, std::ios::binary);

@@ -2,7 +2,14 @@
 
 #include <doctest/doctest.h>
 
-using namespace simclr;
+// Using-declarations, not a using-directive: in the unity build this file precedes xtensor.cpp,
+// whose xtensor headers must not see the simclr namespace.
+using simclr::index_t;
+using simclr::shape;
+using simclr::shape_error;
+using simclr::tensor;
+using simclr::tensor_view;
+namespace interop = simclr::interop;
 
 TEST_CASE("as_eigen: a map over the tensor's memory, both directions") {
   tensor<float> t(shape{2, 3}, {1, 2, 3, 4, 5, 6});

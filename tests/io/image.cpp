@@ -13,27 +13,12 @@
 
 #include <simclr/random/stream.hpp>
 
+#include "support/temp_dir.hpp"
+
 using namespace simclr;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp directory, removed at the end of the test.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("simclr-io-image-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
 
 augment::image_u8 pattern(index_t h, index_t w, index_t c) {
   augment::image_u8 img(shape{h, w, c}, uninitialized);
@@ -83,7 +68,7 @@ void expect_io_error(F&& f, const fs::path& file, const std::string& reason) {
 }  // namespace
 
 TEST_CASE("PNG round trip for RGB and gray images") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   for (const index_t c : {1, 3}) {
     const augment::image_u8 img = pattern(7, 13, c);
     const fs::path p = dir.path / ("round" + std::to_string(c) + ".png");
@@ -95,7 +80,7 @@ TEST_CASE("PNG round trip for RGB and gray images") {
 }
 
 TEST_CASE("BMP reads exactly and JPEG closely") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const augment::image_u8 img = pattern(16, 24, 3);
   const fs::path bmp = dir.path / "a.bmp", jpg = dir.path / "a.jpg";
   const auto b = encode(img, "bmp");
@@ -117,7 +102,7 @@ TEST_CASE("BMP reads exactly and JPEG closely") {
 }
 
 TEST_CASE("channel options convert between gray and RGB") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path rgb = dir.path / "rgb.png", gray = dir.path / "gray.png";
   io::write_png(rgb, pattern(4, 5, 3));
   io::write_png(gray, pattern(4, 5, 1));
@@ -133,7 +118,7 @@ TEST_CASE("channel options convert between gray and RGB") {
 }
 
 TEST_CASE("a float image is written through to_u8") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path p = dir.path / "f.png";
   augment::image_f32 f(shape{3, 1, 2}, {0.0f, 1.0f, 0.5f, 0.25f, 1.0f, 0.0f});
   io::write_png(p, f);
@@ -146,14 +131,14 @@ TEST_CASE("a float image is written through to_u8") {
 }
 
 TEST_CASE("a missing file or a directory is an io_error") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path missing = dir.path / "nope.png";
   expect_io_error([&] { return io::read_image(missing); }, missing, "cannot open");
   expect_io_error([&] { return io::read_image(dir.path); }, dir.path, "directory");
 }
 
 TEST_CASE("an empty file or a file that is not an image is an io_error") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path empty = dir.path / "empty.png", text = dir.path / "text.jpg";
   write_bytes(empty, {}, 0);
   const std::string words = "this is not an image, just some text that is long enough\n";
@@ -163,7 +148,7 @@ TEST_CASE("an empty file or a file that is not an image is an io_error") {
 }
 
 TEST_CASE("every truncation of a PNG JPEG or BMP file is an io_error") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const augment::image_u8 img = pattern(9, 10, 3);
   for (const char* fmt : {"png", "jpg", "bmp"}) {
     CAPTURE(fmt);
@@ -182,7 +167,7 @@ TEST_CASE("every truncation of a PNG JPEG or BMP file is an io_error") {
 }
 
 TEST_CASE("zero-sized images are an io_error") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   auto png = encode(pattern(3, 4, 3), "png");
   png[16] = png[17] = png[18] = png[19] = 0;  // IHDR width
   const fs::path p = dir.path / "zero.png";
@@ -196,7 +181,7 @@ TEST_CASE("zero-sized images are an io_error") {
 }
 
 TEST_CASE("images above the pixel limit are refused before decoding") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path p = dir.path / "big.png";
   io::write_png(p, pattern(20, 30, 3));
   io::image_read_options o;
@@ -227,7 +212,7 @@ TEST_CASE("untrusted image headers: a BMP whose extents overflowed the size chec
   REQUIRE(fs::file_size(bmp) == 39);
   expect_io_error([&] { return io::read_image(bmp); }, bmp, "exceeds the limit of 16777216");
   // Opening a FIFO blocks until a writer comes: it is refused before it is opened.
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path fifo = dir.path / "image.png";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   expect_io_error([&] { return io::read_image(fifo); }, fifo, "is a FIFO (named pipe)");
@@ -259,7 +244,7 @@ TEST_CASE("the default pixel limit is 2^24: a 4097 × 4097 header is refused, 40
 }
 
 TEST_CASE("corrupted bytes give an image or an io_error and never a crash") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path p = dir.path / "fuzz";
   const augment::image_u8 img = pattern(8, 8, 3);
   for (const char* fmt : {"png", "jpg", "bmp"}) {
@@ -285,7 +270,7 @@ TEST_CASE("corrupted bytes give an image or an io_error and never a crash") {
 }
 
 TEST_CASE("writing into a missing directory is an io_error") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"io-image"};
   const fs::path p = dir.path / "no" / "such" / "dir.png";
   expect_io_error(
       [&] {

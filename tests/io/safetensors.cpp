@@ -24,6 +24,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 namespace io = simclr::io;
 using simclr::index_t;
@@ -31,25 +33,6 @@ using simclr::shape;
 using simclr::tensor;
 
 namespace {
-
-/// A fresh directory, removed with its contents at scope exit.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("simclr-safetensors-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -82,7 +65,7 @@ std::string raw(std::initializer_list<T> values) {
 /// The io_error message reading `bytes` from a file gives ("" when it reads fine); checks the
 /// error names the file.
 std::string read_error(const std::string& bytes, const io::read_options& options = {}) {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "bad.safetensors";
   write_raw(p, bytes);
   try {
@@ -135,7 +118,7 @@ TEST_CASE("safetensors dtype names and sizes") {
 }
 
 TEST_CASE("safetensors round trip of several dtypes and shapes with metadata") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "model.safetensors";
   tensor<float> w(shape{2, 3}, {1.5f, -2.0f, 0.0f, 3.25f, -0.0f, 1e-30f});
   tensor<double> scalar(shape{}, {3.141592653589793});
@@ -197,7 +180,7 @@ TEST_CASE("safetensors round trip of several dtypes and shapes with metadata") {
 }
 
 TEST_CASE("safetensors writer lays tensors out as the reference does") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "order.safetensors";
   tensor<std::uint8_t> u8(shape{3});
   tensor<float> fa(shape{1}), fb(shape{2});
@@ -219,7 +202,7 @@ TEST_CASE("safetensors writer lays tensors out as the reference does") {
 
 TEST_CASE("safetensors writer reproduces the reference serializer byte for byte") {
   // Vectors from the reference implementation's unit tests (huggingface/safetensors).
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "vec.safetensors";
   io::write_safetensors(p, {});
   CHECK(read_all(p) == le64(8) + "{}      ");
@@ -309,7 +292,7 @@ TEST_CASE("safetensors reads the fixture written by the Python generator") {
     auto as_span = [](const std::string& s) {
       return std::as_bytes(std::span<const char>(s.data(), s.size()));
     };
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     const fs::path p = dir / "rewrite.safetensors";
     io::write_safetensors(
         p,
@@ -343,7 +326,7 @@ TEST_CASE("safetensors reads an unpadded name-ordered file with unaligned data")
 }
 
 TEST_CASE("safetensors typed reads and conversions") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "conv.safetensors";
   tensor<float> f32(shape{3}, {1.5f, -2.0f, 1e30f});
   tensor<double> f64(shape{2}, {0.5, 1e300});
@@ -452,7 +435,7 @@ TEST_CASE("safetensors typed reads and conversions") {
 
 TEST_CASE("safetensors validation of the file and the header length") {
   SUBCASE("missing file") {
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     try {
       (void)io::read_safetensors(dir / "absent.safetensors");
       FAIL("expected io_error");
@@ -463,7 +446,7 @@ TEST_CASE("safetensors validation of the file and the header length") {
     }
   }
   SUBCASE("a directory is not a file") {
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     try {
       (void)io::read_safetensors(dir.path);
       FAIL("expected io_error");
@@ -472,7 +455,7 @@ TEST_CASE("safetensors validation of the file and the header length") {
     }
   }
   SUBCASE("a FIFO is refused before it is opened (opening it would block for a writer)") {
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     const auto fifo = dir / "checkpoint.safetensors";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     try {
@@ -639,7 +622,7 @@ TEST_CASE("safetensors validation of the JSON header") {
                    "tensor \"a\": field \"dtype\" appears twice"));
   }
   SUBCASE("BOOL bytes other than 0 and 1") {
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     const fs::path p = dir / "bool.safetensors";
     write_raw(p, file_bytes("{\"a\":{\"dtype\":\"BOOL\",\"shape\":[2],\"data_offsets\":[0,2]}}",
                             std::string("\x01\x02", 2)));
@@ -653,7 +636,7 @@ TEST_CASE("safetensors validation of the JSON header") {
     CHECK(f.bytes("a").size() == 2);
   }
   SUBCASE("rank above 6 reads as bytes but not as a tensor") {
-    temp_dir dir;
+    simclr::test::temp_dir dir{"safetensors"};
     const fs::path p = dir / "rank7.safetensors";
     write_raw(p, file_bytes("{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,2],"
                             "\"data_offsets\":[0,2]}}",
@@ -666,7 +649,7 @@ TEST_CASE("safetensors validation of the JSON header") {
 }
 
 TEST_CASE("safetensors writer rejects bad entries") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "bad.safetensors";
   tensor<float> t(shape{2});
   CHECK_THROWS_AS(io::write_safetensors(p, {io::entry("", t)}), simclr::value_error);
@@ -697,7 +680,7 @@ TEST_CASE("safetensors writer rejects bad entries") {
 }
 
 TEST_CASE("safetensors writes atomically") {
-  temp_dir dir;
+  simclr::test::temp_dir dir{"safetensors"};
   const fs::path p = dir / "weights.safetensors";
   tensor<float> old_t(shape{2}, {1.0f, 2.0f});
   io::write_safetensors(p, {io::entry("w", old_t)});

@@ -137,20 +137,20 @@ __attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n,
   }
 }
 
-// GCC 12's unpack/shuffle intrinsics start from _mm512_undefined_ps() and warn about it.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
 /// dst (16 × 16, ldd) ← srcᵀ (16 × 16, lds): four rounds of in-register shuffles (pairs, quads,
 /// 128-bit lanes, 256-bit halves) instead of 256 scalar loads and stores.
 __attribute__((target("avx512f"))) inline void avx512_transpose16(const float* src, index_t lds,
                                                                   float* dst, index_t ldd) {
+  // The masked forms with every lane set: GCC 12's unmasked unpack and shuffle intrinsics start
+  // from _mm512_undefined_ps() and warn (-Wuninitialized) wherever they are inlined.
+  constexpr __mmask16 all = 0xFFFF;
   __m512 r[16], t[16];
   SIMCLR_TILE_UNROLL
   for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * lds);
   SIMCLR_TILE_UNROLL
   for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    t[i] = _mm512_mask_unpacklo_ps(r[i], all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_mask_unpackhi_ps(r[i], all, r[i], r[i + 1]);
   }
   SIMCLR_TILE_UNROLL
   for (int i = 0; i < 16; i += 4) {
@@ -163,18 +163,17 @@ __attribute__((target("avx512f"))) inline void avx512_transpose16(const float* s
   for (int h = 0; h < 16; h += 8)
     SIMCLR_TILE_UNROLL
     for (int i = 0; i < 4; ++i) {
-      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
-      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xDD);
+      t[h + i] = _mm512_mask_shuffle_f32x4(r[h + i], all, r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_mask_shuffle_f32x4(r[h + i], all, r[h + i], r[h + i + 4], 0xDD);
     }
   SIMCLR_TILE_UNROLL
   for (int i = 0; i < 8; ++i) {
-    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    r[i] = _mm512_mask_shuffle_f32x4(t[i], all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_mask_shuffle_f32x4(t[i], all, t[i], t[i + 8], 0xDD);
   }
   SIMCLR_TILE_UNROLL
   for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ldd, r[i]);
 }
-#pragma GCC diagnostic pop
 #endif
 
 /// C (m × n, row-major, ldc) ← A·B (C + A·B when `accumulate`), A(r, k) = a[r·a_rs + k·a_cs], B
