@@ -1,12 +1,17 @@
 // simclr::nn::batch_norm: BatchNorm over (N, C), (N, C, L) or (N, C, H, W), PyTorch semantics.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <simclr/nn/cpu/batch_norm.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/nn/batch_norm_group.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/tensor.hpp>
@@ -23,6 +28,8 @@ struct batch_norm_options {
 /// Batch normalisation per channel (axis 1). Training: batch mean and biased variance
 /// normalise; the running mean and the *unbiased* variance are updated with `momentum`, and
 /// num_batches_tracked counts the updates. Evaluation: the running statistics normalise.
+/// Inside an nn::global_batch_norm scope, training statistics are those of the whole group's
+/// batch (global BatchNorm, <simclr/nn/batch_norm_group.hpp>).
 /// Parameters γ (norm_scale) and β (norm_shift); torchvision names them "weight" and "bias".
 /// What batch_norm's forward pass adds after the normalisation, in the same pass over the
 /// data: y = BN(x) + residual (if given, same shape), then max(y, 0) if `relu`. A block's
@@ -168,6 +175,16 @@ class batch_norm {
                                                opt_.eps, y.data(), res, then.relu);
       return y;
     }
+    group_ = simclr::detail::current_batch_norm_group();
+    if (group_ != nullptr) {
+      if constexpr (Backend::host_accessible) {
+        return forward_global(x, n, l, then, res);
+      } else {
+        throw value_error("simclr: batch_norm: global BatchNorm (a global_batch_norm scope) "
+                          "works on host-memory tensors; device tensors need a device "
+                          "communicator (NCCL), which this build does not have yet");
+      }
+    }
     if (n * l < 2)
       throw value_error("simclr: batch_norm in training mode needs more than one value per "
                         "channel, got input " + x.shape().to_string());
@@ -181,10 +198,70 @@ class batch_norm {
     return y;
   }
 
+  /// Training statistics over the group's batch: Σx and the count summed over the group, then
+  /// Σ(x − mean)² about the group's mean summed likewise; the running statistics take the
+  /// group's mean and unbiased variance.
+  tensor<T, Backend> forward_global(const tensor<T, Backend>& x, index_t n, index_t l,
+                                    const epilogue& then, const T* res) {
+    using kernel = batch_norm_kernel<Backend>;
+    const index_t c = opt_.channels;
+    const auto cs = static_cast<std::size_t>(c);
+    std::vector<double> sums(cs + 1);
+    kernel::channel_sums(n, c, l, x.data(), sums.data());
+    sums[cs] = static_cast<double>(n * l);
+    group_->sum(std::span<double>(sums));
+    count_ = sums[cs];
+    if (count_ < 2)
+      throw value_error("simclr: batch_norm in training mode needs more than one value per "
+                        "channel over the group, got " + std::to_string(count_));
+    std::vector<double> mean(cs), ss(cs);
+    for (std::size_t ch = 0; ch < cs; ++ch) mean[ch] = sums[ch] / count_;
+    kernel::channel_squares(n, c, l, x.data(), mean.data(), ss.data());
+    group_->sum(std::span<double>(ss));
+    tensor<T, Backend> var(shape{c}, uninitialized);
+    mean_ = tensor<T, Backend>(shape{c}, uninitialized);
+    inv_std_ = tensor<T, Backend>(shape{c}, uninitialized);
+    for (index_t ch = 0; ch < c; ++ch) {
+      const auto k = static_cast<std::size_t>(ch);
+      const double v = std::max(ss[k], 0.0) / count_;
+      mean_(ch) = static_cast<T>(mean[k]);
+      var(ch) = static_cast<T>(v);
+      inv_std_(ch) = static_cast<T>(1.0 / std::sqrt(v + opt_.eps));
+    }
+    tensor<T, Backend> y(x.shape(), uninitialized);
+    kernel::normalize(n, c, l, x.data(), gamma_.data(), beta_.data(), mean_.data(),
+                      inv_std_.data(), y.data(), res, then.relu);
+    update_running(mean_, var, count_);
+    return y;
+  }
+
+  /// Backward of forward_global: dγ and dβ take this process's sums (the weight-gradient sum
+  /// over the group adds the others'), dx the group's.
+  tensor<T, Backend> backward_global(const tensor<T, Backend>& dy, const tensor<T, Backend>* y) {
+    using kernel = batch_norm_kernel<Backend>;
+    const auto [n, l] = layout(dy);
+    const index_t c = opt_.channels;
+    std::vector<double> sums(2 * static_cast<std::size_t>(c));
+    const T* relu_y = y != nullptr ? y->data() : nullptr;
+    kernel::backward_sums(n, c, l, dy.data(), x_.data(), mean_.data(), inv_std_.data(), relu_y,
+                          sums.data());
+    for (index_t ch = 0; ch < c; ++ch) {
+      beta_grad_(ch) += static_cast<T>(sums[static_cast<std::size_t>(ch)]);
+      gamma_grad_(ch) += static_cast<T>(sums[static_cast<std::size_t>(c + ch)]);
+    }
+    group_->sum(std::span<double>(sums));
+    tensor<T, Backend> dx(dy.shape(), uninitialized);
+    kernel::backward_dx(n, c, l, dy.data(), x_.data(), mean_.data(), gamma_.data(),
+                        inv_std_.data(), relu_y, sums.data(), count_, dx.data());
+    return dx;
+  }
+
   tensor<T, Backend> backward_impl(const tensor<T, Backend>& dy, const tensor<T, Backend>* y) {
     if (x_.empty())
       throw error("simclr: batch_norm::backward without a preceding forward in mode::train");
     expect_shape(dy, x_.shape(), "batch_norm::backward: dy");
+    if constexpr (Backend::host_accessible)
+      if (group_ != nullptr) return backward_global(dy, y);
     const auto [n, l] = layout(dy);
     tensor<T, Backend> dx(dy.shape(), uninitialized);
     batch_norm_kernel<Backend>::backward(n, opt_.channels, l, dy.data(), x_.data(), mean_.data(),
@@ -198,6 +275,10 @@ class batch_norm {
   tensor<T, Backend> gamma_, beta_, gamma_grad_, beta_grad_, running_mean_, running_var_;
   tensor<std::int64_t, cpu_t> batches_;
   tensor<T, Backend> x_, mean_, inv_std_;  // the training input and its statistics
+  // The group of the last training forward (global BatchNorm; null: this input's own
+  // statistics) and its count of values per channel.
+  batch_norm_group* group_ = nullptr;
+  double count_ = 0.0;
   bool relu_ = false;                       // whether that forward fused a ReLU
 };
 

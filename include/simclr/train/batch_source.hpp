@@ -23,6 +23,9 @@ struct batch_source_options {
   /// Make the views on the device from raw 8-bit batches (a device backend only, and a policy
   /// whose ops all run there).
   bool device_augment = false;
+  /// This process's slice of every global batch (loader_options::shard, shards).
+  int shard = 0;
+  int shards = 1;
 };
 
 namespace detail {
@@ -64,7 +67,9 @@ class batch_source {
                 {.batch_size = o.batch_size,
                  .seed = o.seed,
                  .threads = o.loader_threads,
-                 .raw_images = o.device_augment}) {}
+                 .raw_images = o.device_augment,
+                 .shard = o.shard,
+                 .shards = o.shards}) {}
 
   [[nodiscard]] index_t batches_per_epoch() const { return loader_.batches_per_epoch(); }
   /// Seconds the caller has waited for batches so far.

@@ -53,6 +53,12 @@ struct loader_options {
   /// augment::two_views of <simclr/augment/cuda/two_views.cuh>). The images of a batch must
   /// share one size (a shape_error from next() names the first that does not).
   bool raw_images = false;
+  /// Data-parallel training: this process is shard `shard` of `shards`. batch_size stays the
+  /// global batch; each batch of the epoch's one global order is cut into `shards` equal slices
+  /// and this loader makes slice `shard` (batch_size / shards images). Views are keyed by
+  /// (seed, epoch, sample, view), so every image gets the same views for any number of shards.
+  int shard = 0;
+  int shards = 1;
 };
 
 /// One two-view batch: rows i and i + N are the views of image `samples[i]`.
@@ -82,6 +88,11 @@ class two_view_loader {
       : source_(source), policy_(policy), opt_(o), pool_(o.threads) {
     if (o.batch_size < 1 || o.prefetch < 1)
       throw value_error("simclr: two_view_loader: batch_size and prefetch must be ≥ 1");
+    if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards || o.batch_size % o.shards != 0)
+      throw value_error("simclr: two_view_loader: shard " + std::to_string(o.shard) + " of " +
+                        std::to_string(o.shards) + " with a global batch of " +
+                        std::to_string(o.batch_size) + " images; expected 0 ≤ shard < shards "
+                        "and a batch size divisible by the number of processes");
     if (static_cast<index_t>(source.size()) < o.batch_size)
       throw value_error("simclr: two_view_loader: the data set has " +
                         std::to_string(static_cast<index_t>(source.size())) +
@@ -135,7 +146,8 @@ class two_view_loader {
     try {
       const auto order = epoch_order(static_cast<index_t>(source_.size()), opt_.seed, epoch,
                                      opt_.shuffle);
-      const index_t n = opt_.batch_size;
+      const index_t n = opt_.batch_size / opt_.shards;  // this shard's slice of each batch
+      const index_t first = static_cast<index_t>(opt_.shard) * n;
       for (index_t b = 0; b < batches_per_epoch(); ++b) {
         {
           std::unique_lock lock(mutex_);
@@ -145,7 +157,8 @@ class two_view_loader {
         view_batch batch;
         batch.epoch = epoch;
         batch.index = static_cast<std::uint64_t>(b);
-        batch.samples.assign(order.begin() + b * n, order.begin() + (b + 1) * n);
+        batch.samples.assign(order.begin() + b * opt_.batch_size + first,
+                             order.begin() + b * opt_.batch_size + first + n);
         std::vector<augment::image_u8> images;
         images.reserve(static_cast<std::size_t>(n));
         for (const auto s : batch.samples) images.push_back(source_.image(static_cast<index_t>(s)));

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <simclr/concepts.hpp>
@@ -53,6 +54,22 @@ struct trainer_options {
   std::map<std::string, std::string> metadata;  ///< stored in every checkpoint
 };
 
+namespace detail {
+/// The group a data-parallel model trains in (distributed::data_parallel exposes comm()):
+/// rank and size; 0 and 1 for any other model.
+template <class Model>
+[[nodiscard]] std::pair<int, int> world_of(Model& net) {
+  if constexpr (requires { net.comm().rank(); net.comm().size(); })
+    return {static_cast<int>(net.comm().rank()), static_cast<int>(net.comm().size())};
+  else
+    return {0, 1};
+}
+template <class Model>
+void barrier_of(Model& net) {
+  if constexpr (requires { net.comm().barrier(); }) net.comm().barrier();
+}
+}  // namespace detail
+
 struct fit_result {
   std::vector<step_record> steps;     ///< every step of this call, in order
   std::filesystem::path last_checkpoint;
@@ -76,6 +93,13 @@ struct fit_result {
 /// `net.forward_backward(views)`, then `opt.step(net.parameters(), lr)`, then
 /// `net.after_step(step, total_steps)` when the model has it. The optimizer must be a
 /// checkpointable_optimizer (checkpoints hold its state).
+///
+/// Data-parallel (a distributed::data_parallel model, one fit per process): `batch_size` is
+/// the global batch; each process trains on its slice of every global batch of the epoch's one
+/// order (the same views per image for any number of processes); rank 0 alone writes the log,
+/// the progress and the checkpoints, and every process waits for each checkpoint to be
+/// written. A checkpoint resumes with any number of processes (the state is the same on every
+/// rank, and steps count global batches); after a resume the ranks' states are verified equal.
 template <trainable_model Model, class Optimizer, image_source Source, augmentation Policy>
   requires checkpointable_optimizer<Optimizer, scalar_of<Model>, backend_of<Model>>
 fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& policy,
@@ -90,11 +114,13 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
                       std::to_string(o.stop_after_epochs) + ", expected ≥ 0 (0: run to epochs)");
   const std::int64_t end_epoch =
       o.stop_after_epochs > 0 ? std::min(o.stop_after_epochs, o.epochs) : o.epochs;
+  const auto [rank, world] = detail::world_of(net);
+  const bool writer = rank == 0;  // the process that logs and checkpoints
   fs::create_directories(o.out_dir);
   batch_source<backend_of<Model>, Source, Policy> batches(
       data, policy,
       {.batch_size = o.batch_size, .seed = o.seed, .loader_threads = o.loader_threads,
-       .device_augment = o.device_augment});
+       .device_augment = o.device_augment, .shard = rank, .shards = world});
   const index_t per_epoch = batches.batches_per_epoch();
   const std::int64_t total_steps = o.epochs * per_epoch;
   const optim::warmup_cosine_schedule schedule{
@@ -105,7 +131,8 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   fit_result result;
   std::int64_t epoch0 = 0, step = 0;
   const fs::path ckpt = o.out_dir / "checkpoint.safetensors";
-  (void)io::remove_stale_temporaries(ckpt);  // left by a run killed while it wrote a checkpoint
+  if (writer) (void)io::remove_stale_temporaries(ckpt);  // of a run killed while writing one
+  detail::barrier_of(net);
   if (resume) {
     const checkpoint_info info = load_checkpoint(*resume, net, opt);
     if (info.seed != o.seed)
@@ -115,10 +142,15 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
     epoch0 = info.epoch;
     step = info.step;
     result.last_checkpoint = *resume;
+    if constexpr (requires { net.verify_same_state(std::string()); })
+      net.verify_same_state("after resuming from " + resume->string());
   }
   result.epochs_done = epoch0;
-  step_log log(o.out_dir / "train.jsonl", o.progress, resume ? step : -1);
-  log.set_last_checkpoint(result.last_checkpoint);
+  std::optional<step_log> log;
+  if (writer) {
+    log.emplace(o.out_dir / "train.jsonl", o.progress, resume ? step : -1);
+    log->set_last_checkpoint(result.last_checkpoint);
+  }
   collapse_monitor collapse(o.collapse_patience);
   const auto last_good = [&] {
     return result.last_checkpoint.empty()
@@ -149,24 +181,29 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       }
       const double secs = std::chrono::duration<double>(clock::now() - t0).count();
       const step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
-                          double(2 * batch->images) / secs,
+                          double(2 * batch->images * world) / secs,
                           (batches.wait_seconds() - wait_before) * 1e3};
       result.steps.push_back(r);
       ++step;
       ++in_epoch;
       const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
       const double per_step = elapsed / double(step - epoch0 * per_epoch);
-      log.record(r, {.epoch = epoch, .epochs = o.epochs, .in_epoch = in_epoch,
-                     .per_epoch = per_epoch, .eta_seconds = per_step * double(total_steps - step)});
-      (void)collapse.observe(m);
+      if (writer) {
+        log->record(r, {.epoch = epoch, .epochs = o.epochs, .in_epoch = in_epoch,
+                        .per_epoch = per_epoch,
+                        .eta_seconds = per_step * double(total_steps - step)});
+        (void)collapse.observe(m);
+      }
     }
-    log.end_epoch();
+    if (writer) log->end_epoch();
     result.epochs_done = epoch + 1;
     if (o.checkpoint_each_epoch) {
-      save_checkpoint(ckpt, net, opt,
-                      {.epoch = epoch + 1, .step = step, .seed = o.seed, .extra = o.metadata});
+      if (writer)
+        save_checkpoint(ckpt, net, opt,
+                        {.epoch = epoch + 1, .step = step, .seed = o.seed, .extra = o.metadata});
+      detail::barrier_of(net);  // the checkpoint is complete before any rank goes on
       result.last_checkpoint = ckpt;
-      log.set_last_checkpoint(ckpt);
+      if (writer) log->set_last_checkpoint(ckpt);
     }
   }
   result.seconds = std::chrono::duration<double>(clock::now() - start).count();

@@ -147,6 +147,114 @@ struct batch_norm_kernel<cpu_t> {
     });
   }
 
+  // ---- global BatchNorm (statistics summed over a group of processes) ----------------------
+  // The same sums as forward_train and backward, split where the group adds its processes'
+  // parts: Σx per channel, then Σ(x − mean)² about the group's mean, then the normalisation;
+  // backward's (Σdy, Σdy·x̂), then dx from the group's sums.
+
+  /// sum[ch] = Σ x over the N·L values of channel ch (double).
+  template <class T>
+  static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum) {
+    parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
+      for (index_t ch = c0; ch < c1; ++ch) {
+        double s = 0.0;
+        for (index_t i = 0; i < n; ++i) s += plane_sum(x + (i * c + ch) * l, l).first;
+        sum[ch] = s;
+      }
+    });
+  }
+
+  /// ss[ch] = Σ (x − mean[ch])² over channel ch, exactly as forward_train forms it (each plane
+  /// about its own float mean s_i, then Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²), so
+  /// the parts of a batch split over processes add up to the sum of the whole batch.
+  template <class T>
+  static void channel_squares(index_t n, index_t c, index_t l, const T* x, const double* mean,
+                              double* ss) {
+    parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
+      const double dl = static_cast<double>(l);
+      for (index_t ch = c0; ch < c1; ++ch) {
+        double s = 0.0;
+        for (index_t i = 0; i < n; ++i) {
+          const T* p = x + (i * c + ch) * l;
+          const auto [si, sh] = plane_sum(p, l);
+          const double shift = static_cast<double>(sh), d = shift - mean[ch];
+          s += plane_squares(p, sh, l) + 2.0 * d * (si - dl * shift) + dl * d * d;
+        }
+        ss[ch] = s;
+      }
+    });
+  }
+
+  /// y = γ·(x − mean)·inv_std + β, then + residual if given, then max(·, 0) if `relu`.
+  template <class T>
+  static void normalize(index_t n, index_t c, index_t l, const T* x, const T* gamma,
+                        const T* beta, const T* mean, const T* inv_std, T* y, const T* residual,
+                        bool relu) {
+    parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
+      for (index_t r = r0; r < r1; ++r) {
+        const index_t ch = r % c;
+        const T mt = mean[ch], ist = inv_std[ch], g = gamma[ch], b = beta[ch];
+        const T* p = x + r * l;
+        const T* q = residual != nullptr ? residual + r * l : nullptr;
+        T* o = y + r * l;
+        for (index_t j = 0; j < l; ++j) {
+          T v = (p[j] - mt) * ist * g + b;
+          if (q != nullptr) v += q[j];
+          o[j] = relu ? (v > T(0) ? v : T(0)) : v;
+        }
+      }
+    });
+  }
+
+  /// sums[ch] = Σ g and sums[c + ch] = Σ g·x̂ over channel ch, g = dy (masked to relu_y > 0
+  /// when given), x̂ = (x − mean)·inv_std: backward's sums, before the group adds them up.
+  template <class T>
+  static void backward_sums(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                            const T* mean, const T* inv_std, const T* relu_y, double* sums) {
+    parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
+      for (index_t ch = c0; ch < c1; ++ch) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (index_t i = 0; i < n; ++i) {
+          const index_t o = (i * c + ch) * l;
+          const auto [a, b] =
+              relu_y != nullptr
+                  ? grad_sums<true>(dy + o, relu_y + o, x + o, mean[ch], inv_std[ch], l)
+                  : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mean[ch],
+                                     inv_std[ch], l);
+          sdy += a;
+          sdyx += b;
+        }
+        sums[ch] = sdy;
+        sums[c + ch] = sdyx;
+      }
+    });
+  }
+
+  /// dx = γ·inv_std/M · (M·g − Σg − x̂·Σ(g·x̂)) from the group's sums (layout of
+  /// backward_sums) and its count M (dx may alias dy).
+  template <class T>
+  static void backward_dx(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                          const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
+                          const double* sums, double count, T* dx) {
+    parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
+      for (index_t r = r0; r < r1; ++r) {
+        const index_t ch = r % c;
+        const T mt = mean[ch], ist = inv_std[ch];
+        const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
+        const T mean_dy = static_cast<T>(sums[ch] / count);
+        const T mean_dyx = static_cast<T>(sums[c + ch] / count);
+        const T* d = dy + r * l;
+        const T* xp = x + r * l;
+        const T* yp = relu_y != nullptr ? relu_y + r * l : nullptr;
+        T* out = dx + r * l;
+        for (index_t j = 0; j < l; ++j) {
+          const T g = yp == nullptr || yp[j] > T(0) ? d[j] : T(0);
+          out[j] = (g - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
+        }
+      }
+    });
+  }
+
  private:
   /// 64 bytes of T as one value (GCC/Clang vector extension): the plane reductions keep one
   /// such partial sum per quantity, so they vectorise without reassociating, and the lanes are

@@ -1,0 +1,220 @@
+// simclr::distributed::data_parallel: any trainable_model trained by k processes as one — the
+// same start on every rank, global BatchNorm, weight gradients summed over the ranks.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <simclr/concepts.hpp>
+#include <simclr/distributed/communicator.hpp>
+#include <simclr/error.hpp>
+#include <simclr/nn/batch_norm_group.hpp>
+#include <simclr/nn/state.hpp>
+#include <simclr/parameter.hpp>
+
+namespace simclr::distributed {
+
+/// Rank `root`'s state of `module` — parameters, buffers (BatchNorm's running statistics, a
+/// method's target network) and counters — copied to every rank, in visit order.
+template <class T, backend Backend, communicator Comm, class Module>
+void broadcast_state(Comm& comm, Module& module, int root = 0) {
+  static_assert(Backend::host_accessible,
+                "simclr: distributed::broadcast_state: host-memory models only so far (the "
+                "NCCL communicator will move device tensors)");
+  module.visit_state(
+      [&](const nn::state_ref<T, Backend>& s) {
+        if (s.value != nullptr)
+          comm.broadcast(std::span<T>(s.value->data(), static_cast<std::size_t>(s.value->numel())),
+                         root);
+        if (s.count != nullptr)
+          comm.broadcast(std::span<std::int64_t>(s.count->data(), 1), root);
+      },
+      "");
+}
+
+/// A 64-bit FNV-1a hash of every byte of the module's state (names, values, counters), in visit
+/// order: equal on two ranks exactly when they hold bit-identical states (up to hash
+/// collisions).
+template <class T, backend Backend, class Module>
+[[nodiscard]] std::uint64_t state_checksum(Module& module) {
+  static_assert(Backend::host_accessible,
+                "simclr: distributed::state_checksum: host-memory models only so far");
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  const auto mix = [&](const void* p, std::size_t bytes) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < bytes; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  };
+  module.visit_state(
+      [&](const nn::state_ref<T, Backend>& s) {
+        mix(s.name.data(), s.name.size());
+        if (s.value != nullptr) mix(s.value->data(), s.value->bytes());
+        if (s.count != nullptr) mix(s.count->data(), sizeof(std::int64_t));
+      },
+      "");
+  return h;
+}
+
+/// Throws a distributed_error on every rank unless all ranks hold the same state as `root`
+/// (state_checksum compared after a broadcast; the verdict is all-reduced, so no rank goes on
+/// alone).
+template <class T, backend Backend, communicator Comm, class Module>
+void verify_same_state(Comm& comm, Module& module, const std::string& when, int root = 0) {
+  const std::uint64_t mine = state_checksum<T, Backend>(module);
+  std::int64_t theirs = 0;
+  std::memcpy(&theirs, &mine, sizeof mine);
+  std::vector<std::int64_t> v{theirs};
+  comm.broadcast(std::span<std::int64_t>(v), root);
+  std::vector<std::int64_t> differ{std::int64_t{v[0] != theirs}};
+  comm.all_reduce_sum(std::span<std::int64_t>(differ));
+  if (differ[0] != 0)
+    throw distributed_error(comm.rank(), "data_parallel: " + when,
+                            std::to_string(differ[0]) + " of " + std::to_string(comm.size()) +
+                                " ranks hold a state that differs from rank " +
+                                std::to_string(root) + "'s (checksums of every parameter, "
+                                "buffer and counter); this rank " +
+                                (v[0] != theirs ? "differs" : "agrees"));
+}
+
+struct data_parallel_options {
+  /// BatchNorm over the global batch (every rank's images) rather than the rank's own.
+  bool global_batch_norm = true;
+  /// Gradients are summed in buckets of about this many bytes, each one all-reduce, the last
+  /// layers' first (the order backward finishes them).
+  std::size_t bucket_bytes = std::size_t{4} << 20;
+  /// At construction: broadcast rank 0's state and verify it with a checksum on every rank.
+  bool broadcast_initial_state = true;
+};
+
+/// `Model` trained by the processes of `comm` as one process trains it on their images
+/// together. Each rank holds the two views of its own n images (global batch k·n) and a model
+/// whose loss sees every rank's embeddings (gathered_nt_xent). Per step:
+///   1. forward and backward of the wrapped model — inside a nn::global_batch_norm scope when
+///      `global_batch_norm` is set, so every BatchNorm normalises over the global batch;
+///   2. the weight gradients summed over the ranks, in buckets (all_reduce_sum_async each,
+///      the last layers' first). Summed, not averaged: the loss is already normalised by the
+///      global batch, so each rank's gradient is its share of the global one.
+/// The optimizer then takes the same step on every rank. At construction rank 0's state is
+/// broadcast and checked (verify_same_state), so all ranks start bit-identical.
+/// Satisfies trainable_model; visit_state and parameters are the wrapped model's.
+template <trainable_model Model, communicator Comm>
+class data_parallel {
+ public:
+  using scalar_type = scalar_of<Model>;
+  using backend_type = backend_of<Model>;
+  using tensor_type = tensor<scalar_type, backend_type>;
+  static_assert(backend_type::host_accessible,
+                "simclr: distributed::data_parallel: host-memory models (cpu_t) with a host "
+                "communicator so far; device models need the NCCL communicator");
+
+  data_parallel(Model& net, Comm& comm, const data_parallel_options& o = {})
+      : net_(&net), comm_(&comm), opt_(o), group_(comm) {
+    if (o.bucket_bytes < sizeof(scalar_type))
+      throw value_error("simclr: data_parallel: bucket_bytes is " +
+                        std::to_string(o.bucket_bytes) + ", expected ≥ one element");
+    if (o.broadcast_initial_state) {
+      broadcast_state<scalar_type, backend_type>(comm, net);
+      distributed::verify_same_state<scalar_type, backend_type>(comm, net,
+                                                               "after the initial broadcast");
+    }
+  }
+
+  /// One step's forward and backward on this rank's views, the gradients summed over ranks.
+  step_metrics forward_backward(const tensor_type& views) {
+    step_metrics m;
+    if (opt_.global_batch_norm) {
+      nn::global_batch_norm scope(group_);
+      m = net_->forward_backward(views);
+    } else {
+      m = net_->forward_backward(views);
+    }
+    sum_gradients();
+    return m;
+  }
+
+  [[nodiscard]] std::vector<parameter<scalar_type, backend_type>> parameters() {
+    return net_->parameters();
+  }
+  void visit_state(const nn::state_visitor<scalar_type, backend_type>& f,
+                   const std::string& prefix) {
+    net_->visit_state(f, prefix);
+  }
+  void after_step(std::int64_t step, std::int64_t total_steps)
+    requires requires(Model& m) { m.after_step(step, total_steps); }
+  {
+    net_->after_step(step, total_steps);
+  }
+
+  /// Throws a distributed_error on every rank unless all ranks hold the same state
+  /// (train::fit calls it after resuming from a checkpoint).
+  void verify_same_state(const std::string& when) {
+    distributed::verify_same_state<scalar_type, backend_type>(*comm_, *net_, when);
+  }
+
+  [[nodiscard]] Model& model() noexcept { return *net_; }
+  [[nodiscard]] Comm& comm() noexcept { return *comm_; }
+  [[nodiscard]] const data_parallel_options& options() const noexcept { return opt_; }
+
+  /// Sums every parameter gradient over the ranks (what forward_backward does after backward).
+  void sum_gradients() {
+    const auto params = net_->parameters();
+    // Buckets in reverse parameter order (the order backward completes them).
+    const std::size_t cap = std::max<std::size_t>(1, opt_.bucket_bytes / sizeof(scalar_type));
+    struct bucket {
+      std::vector<std::size_t> members;
+      std::vector<scalar_type> flat;
+    };
+    std::vector<bucket> buckets;
+    std::size_t filled = cap;
+    for (std::size_t i = params.size(); i-- > 0;) {
+      const auto n = static_cast<std::size_t>(params[i].grad->numel());
+      if (filled + n > cap && filled > 0) {
+        buckets.emplace_back();
+        filled = 0;
+      }
+      buckets.back().members.push_back(i);
+      filled += n;
+    }
+    using pending = decltype(comm_->all_reduce_sum_async(std::span<scalar_type>()));
+    std::vector<pending> inflight;
+    inflight.reserve(buckets.size());
+    for (auto& b : buckets) {  // pack and start each bucket; the next packs while it travels
+      for (const std::size_t i : b.members) {
+        const auto* g = params[i].grad->data();
+        b.flat.insert(b.flat.end(), g, g + params[i].grad->numel());
+      }
+      inflight.push_back(comm_->all_reduce_sum_async(std::span<scalar_type>(b.flat)));
+    }
+    for (std::size_t k = 0; k < buckets.size(); ++k) {
+      inflight[k].wait();
+      const scalar_type* src = buckets[k].flat.data();
+      for (const std::size_t i : buckets[k].members) {
+        auto* g = params[i].grad->data();
+        std::copy(src, src + params[i].grad->numel(), g);
+        src += params[i].grad->numel();
+      }
+    }
+  }
+
+ private:
+  /// The communicator as global BatchNorm's group.
+  class comm_group final : public nn::batch_norm_group {
+   public:
+    explicit comm_group(Comm& c) : comm_(&c) {}
+    void sum(std::span<double> x) override { comm_->all_reduce_sum(x); }
+
+   private:
+    Comm* comm_;
+  };
+
+  Model* net_;
+  Comm* comm_;
+  data_parallel_options opt_;
+  comm_group group_;
+};
+
+}  // namespace simclr::distributed
