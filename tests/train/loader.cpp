@@ -113,3 +113,43 @@ TEST_CASE("two_view_loader raw_images: images of different sizes in one batch ar
                                          "(4, 4, 3)"),
                        shape_error);
 }
+
+TEST_CASE("two_view_loader shards: the slices of k shards are the global batch, view for view") {
+  const test::toy_images data(50, 12, 4, 1);
+  const auto policy = augment::fashion_mnist_policy(10);
+  const auto batches = [&](int shard, int shards) {
+    train::two_view_loader loader(data, policy,
+                                  {.batch_size = 12, .seed = 3, .shard = shard, .shards = shards});
+    CHECK(loader.batches_per_epoch() == 4);  // global batches: 50 / 12
+    loader.start_epoch(1);
+    std::vector<train::view_batch> out;
+    while (auto b = loader.next()) out.push_back(std::move(*b));
+    return out;
+  };
+  const auto whole = batches(0, 1);
+  REQUIRE(whole.size() == 4);
+  const index_t per = 1 * 10 * 10;
+  for (const int k : {2, 3, 4}) {
+    CAPTURE(k);
+    const index_t n = 12 / k;
+    for (int r = 0; r < k; ++r) {
+      const auto part = batches(r, k);
+      REQUIRE(part.size() == whole.size());
+      for (std::size_t b = 0; b < part.size(); ++b) {
+        CHECK(part[b].views.shape() == shape{2 * n, 1, 10, 10});
+        // Samples r·n … (r + 1)·n − 1 of the global batch, and exactly their two views.
+        CHECK(std::equal(part[b].samples.begin(), part[b].samples.end(),
+                         whole[b].samples.begin() + r * n));
+        for (index_t half = 0; half < 2; ++half)
+          CHECK(std::memcmp(part[b].views.data() + half * n * per,
+                            whole[b].views.data() + (half * 12 + r * n) * per,
+                            static_cast<std::size_t>(n * per) * sizeof(float)) == 0);
+      }
+    }
+  }
+  CHECK_THROWS_WITH_AS(train::two_view_loader(data, policy, {.batch_size = 12, .shard = 0, .shards = 5}),
+                       doctest::Contains("a batch size divisible by the number of processes"),
+                       value_error);
+  CHECK_THROWS_WITH_AS(train::two_view_loader(data, policy, {.batch_size = 12, .shard = 2, .shards = 2}),
+                       doctest::Contains("shard 2 of 2"), value_error);
+}
