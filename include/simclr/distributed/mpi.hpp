@@ -5,11 +5,18 @@
 
 #include <mpi.h>
 
+#include <atomic>
+#include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <type_traits>
 
 #include <simclr/distributed/communicator.hpp>
@@ -44,7 +51,104 @@ inline void check_mpi(int code, int rank, const char* collective, const char* ca
                               (length > 0 ? std::string(text, static_cast<std::size_t>(length))
                                           : "MPI error " + std::to_string(code)));
 }
+
+/// Watches the blocking collectives of one communicator from its own thread: one that has not
+/// finished after `timeout` seconds means another rank died or hangs, so it prints which rank
+/// waited how long in which collective and ends the whole job with MPI_Abort (the launcher then
+/// stops every process). A checkpoint is never half-written by this: checkpoints are written
+/// to a temporary file and renamed.
+class collective_watchdog {
+ public:
+  collective_watchdog(double timeout_s, int rank) : timeout_(timeout_s), rank_(rank) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~collective_watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  collective_watchdog(const collective_watchdog&) = delete;
+  collective_watchdog& operator=(const collective_watchdog&) = delete;
+
+  /// Marks one collective as in progress for its lifetime.
+  class guard {
+   public:
+    guard(collective_watchdog* w, const char* what) noexcept : w_(w) {
+      if (w_ != nullptr) {
+        w_->what_.store(what);
+        w_->since_.store(now_ns());
+      }
+    }
+    ~guard() {
+      if (w_ != nullptr) w_->since_.store(0);
+    }
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+
+   private:
+    collective_watchdog* w_;
+  };
+
+ private:
+  static std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  void run() {
+    const auto period = std::chrono::duration<double>(std::min(0.1, timeout_ / 10));
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, period, [&] { return stop_; })) {
+      const std::int64_t since = since_.load();
+      if (since == 0) continue;
+      const double waited = double(now_ns() - since) * 1e-9;
+      if (waited < timeout_) continue;
+      std::fprintf(stderr,
+                   "simclr: rank %d: %s has not finished after %.1f s (collective timeout %g s): "
+                   "another rank has died or hangs; aborting the whole job (MPI_Abort). The "
+                   "last checkpoint is intact.\n",
+                   rank_, what_.load(), waited, timeout_);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 70);
+      std::_Exit(70);  // MPI_Abort does not return; should it, this process still ends
+    }
+  }
+
+  double timeout_;
+  int rank_;
+  std::atomic<std::int64_t> since_{0};  ///< start of the collective in progress (0: none)
+  std::atomic<const char*> what_{""};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+/// The collective timeout in seconds: SIMCLR_COLLECTIVE_TIMEOUT when set (a number ≥ 0; 0
+/// turns the watchdog off), else `configured`.
+inline double collective_timeout(double configured) {
+  const char* env = std::getenv("SIMCLR_COLLECTIVE_TIMEOUT");
+  if (env == nullptr || *env == '\0') return configured;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(v >= 0))
+    throw value_error(std::string("simclr: SIMCLR_COLLECTIVE_TIMEOUT=") + env +
+                      ", expected a number of seconds ≥ 0 (0: no watchdog)");
+  return v;
+}
 }  // namespace detail
+
+/// Options of mpi_communicator.
+struct mpi_options {
+  /// A collective that has not finished after this many seconds (another rank died or hangs)
+  /// ends the whole job with MPI_Abort and a message naming the rank and the collective, rather
+  /// than waiting forever. 0 turns the watchdog off. The environment variable
+  /// SIMCLR_COLLECTIVE_TIMEOUT (seconds) overrides it.
+  double timeout_seconds = 600;
+};
 
 /// MPI for the lifetime of the object: MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread
 /// that made it calls MPI) unless MPI is initialised already, and MPI_Finalize at the end if it
@@ -75,12 +179,13 @@ class mpi_environment {
 
 /// A communicator over a duplicate of an MPI communicator (MPI_COMM_WORLD by default), with
 /// errors returned rather than fatal: each failing call becomes a distributed_error naming this
-/// rank, the collective and MPI's message. Sums are MPI_SUM (the engine's order: the same for
+/// rank, the collective and MPI's message. A collective still waiting after the timeout
+/// (mpi_options; 10 minutes by default) ends the whole job (detail::collective_watchdog). Sums are MPI_SUM (the engine's order: the same for
 /// the same group size, which is what determinism needs). Host memory; copy device tensors to
 /// the host first (the NCCL communicator keeps them on the device).
 class mpi_communicator {
  public:
-  explicit mpi_communicator(MPI_Comm parent = MPI_COMM_WORLD) {
+  explicit mpi_communicator(MPI_Comm parent = MPI_COMM_WORLD, const mpi_options& o = {}) {
     int initialised = 0;
     MPI_Initialized(&initialised);
     if (!initialised)
@@ -92,7 +197,17 @@ class mpi_communicator {
     MPI_Comm_set_errhandler(*comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(*comm_, &rank_);
     MPI_Comm_size(*comm_, &size_);
+    timeout_ = detail::collective_timeout(o.timeout_seconds);
+    if (!(o.timeout_seconds >= 0))
+      throw value_error("simclr: mpi_communicator: timeout_seconds is " +
+                        std::to_string(o.timeout_seconds) + ", expected ≥ 0 (0: no watchdog)");
+    if (timeout_ > 0 && size_ > 1)
+      watchdog_ = std::make_unique<detail::collective_watchdog>(timeout_, rank_);
   }
+  explicit mpi_communicator(const mpi_options& o) : mpi_communicator(MPI_COMM_WORLD, o) {}
+
+  /// The collective timeout in force (seconds; 0: none).
+  [[nodiscard]] double timeout_seconds() const noexcept { return timeout_; }
 
   [[nodiscard]] int rank() const noexcept { return rank_; }
   [[nodiscard]] int size() const noexcept { return size_; }
@@ -100,6 +215,7 @@ class mpi_communicator {
 
   template <class T>
   void all_reduce_sum(std::span<T> x) {
+    const detail::collective_watchdog::guard g(watchdog_.get(), "all_reduce_sum");
     detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, x.data(), detail::mpi_count(x.size(), "all_reduce_sum"),
                                     detail::mpi_type<T>(), MPI_SUM, *comm_),
                       rank_, "all_reduce_sum", "MPI_Allreduce");
@@ -108,6 +224,7 @@ class mpi_communicator {
   void all_gather(std::span<const T> send, std::span<T> recv) {
     detail::check_gather_sizes(send.size(), recv.size(), size_, "all_gather");
     (void)detail::mpi_count(recv.size(), "all_gather");
+    const detail::collective_watchdog::guard g(watchdog_.get(), "all_gather");
     detail::check_mpi(MPI_Allgather(send.data(), detail::mpi_count(send.size(), "all_gather"),
                                     detail::mpi_type<T>(), recv.data(),
                                     static_cast<int>(send.size()), detail::mpi_type<T>(), *comm_),
@@ -117,6 +234,7 @@ class mpi_communicator {
   void reduce_scatter_sum(std::span<const T> send, std::span<T> recv) {
     detail::check_gather_sizes(recv.size(), send.size(), size_, "reduce_scatter_sum");
     (void)detail::mpi_count(send.size(), "reduce_scatter_sum");
+    const detail::collective_watchdog::guard g(watchdog_.get(), "reduce_scatter_sum");
     detail::check_mpi(MPI_Reduce_scatter_block(send.data(), recv.data(),
                                                static_cast<int>(recv.size()),
                                                detail::mpi_type<T>(), MPI_SUM, *comm_),
@@ -125,11 +243,13 @@ class mpi_communicator {
   template <class T>
   void broadcast(std::span<T> x, int root) {
     detail::check_root(root, size_, "broadcast");
+    const detail::collective_watchdog::guard g(watchdog_.get(), "broadcast");
     detail::check_mpi(MPI_Bcast(x.data(), detail::mpi_count(x.size(), "broadcast"),
                                 detail::mpi_type<T>(), root, *comm_),
                       rank_, "broadcast", "MPI_Bcast");
   }
   void barrier() {
+    const detail::collective_watchdog::guard g(watchdog_.get(), "barrier");
     detail::check_mpi(MPI_Barrier(*comm_), rank_, "barrier", "MPI_Barrier");
   }
 
@@ -137,18 +257,22 @@ class mpi_communicator {
   /// request is never left behind).
   class pending {
    public:
-    pending(MPI_Request r, int rank) : request_(r), rank_(rank) {}
-    pending(pending&& o) noexcept : request_(o.request_), rank_(o.rank_) {
+    pending(MPI_Request r, int rank, detail::collective_watchdog* w)
+        : request_(r), rank_(rank), watchdog_(w) {}
+    pending(pending&& o) noexcept : request_(o.request_), rank_(o.rank_), watchdog_(o.watchdog_) {
       o.request_ = MPI_REQUEST_NULL;
     }
     pending(const pending&) = delete;
     pending& operator=(const pending&) = delete;
     pending& operator=(pending&&) = delete;
     ~pending() {
-      if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+      if (request_ == MPI_REQUEST_NULL) return;
+      const detail::collective_watchdog::guard g(watchdog_, "all_reduce_sum_async (wait)");
+      MPI_Wait(&request_, MPI_STATUS_IGNORE);
     }
     void wait() {
       if (request_ == MPI_REQUEST_NULL) return;
+      const detail::collective_watchdog::guard g(watchdog_, "all_reduce_sum_async (wait)");
       detail::check_mpi(MPI_Wait(&request_, MPI_STATUS_IGNORE), rank_, "all_reduce_sum_async",
                         "MPI_Wait");
     }
@@ -156,6 +280,7 @@ class mpi_communicator {
    private:
     MPI_Request request_;
     int rank_;
+    detail::collective_watchdog* watchdog_;
   };
   template <class T>
   [[nodiscard]] pending all_reduce_sum_async(std::span<T> x) {
@@ -164,7 +289,7 @@ class mpi_communicator {
                                      detail::mpi_count(x.size(), "all_reduce_sum_async"),
                                      detail::mpi_type<T>(), MPI_SUM, *comm_, &r),
                       rank_, "all_reduce_sum_async", "MPI_Iallreduce");
-    return {r, rank_};
+    return {r, rank_, watchdog_.get()};
   }
 
  private:
@@ -178,6 +303,8 @@ class mpi_communicator {
   };
   std::unique_ptr<MPI_Comm, comm_free> comm_;
   int rank_ = 0, size_ = 1;
+  double timeout_ = 0;
+  std::unique_ptr<detail::collective_watchdog> watchdog_;  ///< null: no timeout, or one rank
 };
 
 static_assert(communicator<mpi_communicator>);

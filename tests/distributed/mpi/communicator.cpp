@@ -3,6 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <simclr/distributed/mpi.hpp>
 
+#include <cstdlib>
 #include <numeric>
 #include <vector>
 
@@ -93,6 +94,25 @@ TEST_CASE("mpi errors become a distributed_error naming the rank, the collective
     CHECK(e.collective() == "all_gather");
     CHECK(std::string(e.what()).find("simclr: rank 3: all_gather: MPI_Allgather failed: ") == 0);
   }
+}
+
+TEST_CASE("mpi_communicator: the collective timeout — option, environment, errors") {
+  CHECK(mpi_communicator().timeout_seconds() == 600);  // the default: 10 minutes
+  CHECK(mpi_communicator(mpi_options{.timeout_seconds = 5}).timeout_seconds() == 5);
+  CHECK(mpi_communicator(mpi_options{.timeout_seconds = 0}).timeout_seconds() == 0);
+  CHECK_THROWS_WITH_AS(mpi_communicator(mpi_options{.timeout_seconds = -1}),
+                       doctest::Contains("timeout_seconds is -1"), value_error);
+  ::setenv("SIMCLR_COLLECTIVE_TIMEOUT", "7.5", 1);
+  CHECK(mpi_communicator(mpi_options{.timeout_seconds = 5}).timeout_seconds() == 7.5);
+  ::setenv("SIMCLR_COLLECTIVE_TIMEOUT", "soon", 1);
+  CHECK_THROWS_WITH_AS(mpi_communicator(), doctest::Contains("SIMCLR_COLLECTIVE_TIMEOUT=soon"),
+                       value_error);
+  ::unsetenv("SIMCLR_COLLECTIVE_TIMEOUT");
+  // A watched collective that finishes in time does nothing.
+  mpi_communicator watched(mpi_options{.timeout_seconds = 1});
+  std::vector<double> x{1.0};
+  watched.all_reduce_sum(std::span<double>(x));
+  CHECK(x[0] == watched.size());
 }
 
 int main(int argc, char** argv) {
