@@ -8,6 +8,7 @@ SIMCLR_PACKAGES=(
   libeigen3-dev libxtensor-dev doctest-dev libstb-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
   liblbfgspp-dev libarchive-dev libpng-dev libturbojpeg0-dev dataset-fashion-mnist
   openmpi-bin libopenmpi-dev
+  mpich libmpich-dev  # beside OpenMPI (the default): the MPI tests run against both
 )
 
 missing=()
