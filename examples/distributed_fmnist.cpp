@@ -88,9 +88,7 @@ int main(int argc, char** argv) try {
   distributed::data_parallel dp(net, comm);  // rank 0's weights everywhere, checked
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   const fs::path out_dir = out;
-  const auto policy = augment::grayscale_policy(
-      augment::random_resized_crop(28, {0.35, 1.0}), augment::random_horizontal_flip(0.5),
-      augment::random_apply(0.8, augment::color_jitter(0.4f, 0.4f)));
+  const auto policy = fmnist::policy(0.35);
   const auto fit = train::fit(
       dp, sgd, pretrain, policy,
       {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = 0.3, .warmup_epochs = 1,

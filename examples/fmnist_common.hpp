@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <simclr/augment/policy.hpp>
 #include <simclr/data/idx.hpp>
 #include <simclr/encoders/resnet.hpp>
 #include <simclr/eval/knn.hpp>
@@ -29,6 +30,14 @@ inline encoders::resnet<encoders::basic_block, float> make_encoder(index_t width
                                                                    std::uint64_t seed) {
   return encoders::resnet18<float>(
       {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
+}
+
+/// The recipes' augmentations: random resized crop to 28 px (scale crop_min–1), horizontal
+/// flip 0.5, brightness and contrast jitter 0.4 with probability 0.8.
+inline auto policy(double crop_min) {
+  return augment::grayscale_policy(
+      augment::random_resized_crop(28, {crop_min, 1.0}), augment::random_horizontal_flip(0.5),
+      augment::random_apply(0.8, augment::color_jitter(0.4f, 0.4f)));
 }
 
 /// The examples' data: the full training split, the test split, the (seeded) subset that

@@ -131,9 +131,7 @@ int main(int argc, char** argv) try {
             loss::nt_xent<float>({.temperature = r.temperature})};
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   const fs::path out_dir = out;
-  const auto policy = augment::grayscale_policy(
-      augment::random_resized_crop(28, {r.crop_min, 1.0}), augment::random_horizontal_flip(0.5),
-      augment::random_apply(0.8, augment::color_jitter(0.4f, 0.4f)));
+  const auto policy = fmnist::policy(r.crop_min);
   const auto fit = train::fit(
       net, sgd, pretrain, policy,
       {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr, .warmup_epochs = 1,

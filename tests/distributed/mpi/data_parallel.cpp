@@ -69,11 +69,11 @@ tensor<double> rank_views(const tensor<double>& global, index_t r, index_t n) {
 }
 
 /// Every parameter and buffer value, in visit order.
-template <class Module>
-std::vector<double> state_of(Module& m) {
-  std::vector<double> out;
+template <class Module, class T = typename Module::scalar_type>
+std::vector<T> state_of(Module& m) {
+  std::vector<T> out;
   m.visit_state(
-      [&](const simclr::nn::state_ref<double, simclr::cpu_t>& s) {
+      [&](const simclr::nn::state_ref<T, simclr::cpu_t>& s) {
         if (s.value) out.insert(out.end(), s.value->values().begin(), s.value->values().end());
       },
       "");
@@ -179,16 +179,6 @@ simclr::train::trainer_options fit_options(const fs::path& dir, index_t stop_aft
           .base_lr = 0.05, .warmup_epochs = 0, .out_dir = dir,
           .progress = simclr::train::progress_style::none, .metadata = {}};
 }
-template <class Module>
-std::vector<float> f_state_of(Module& m) {
-  std::vector<float> out;
-  m.visit_state(
-      [&](const simclr::nn::state_ref<float, simclr::cpu_t>& s) {
-        if (s.value) out.insert(out.end(), s.value->values().begin(), s.value->values().end());
-      },
-      "");
-  return out;
-}
 double f_worst(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
   double w = 0;
@@ -215,10 +205,10 @@ TEST_CASE("data_parallel through train::fit: k processes train as one; checkpoin
   f_one_net one(f_make_encoder(100), f_make_head(100), simclr::loss::nt_xent<float>({.temperature = 0.5}));
   auto opt_one = f_sgd();
   (void)simclr::train::fit(one, opt_one, data, policy, fit_options(tmp / ("simclr-dp-one-" + tag), 0));
-  const auto want = f_state_of(one);
+  const auto want = state_of(one);
   {  // training moved the state far beyond the tolerance of the comparisons below
     f_one_net start(f_make_encoder(100), f_make_head(100), simclr::loss::nt_xent<float>({.temperature = 0.5}));
-    CHECK(f_worst(f_state_of(start), want) > 1e-2);
+    CHECK(f_worst(state_of(start), want) > 1e-2);
   }
 
   // k processes, the first epoch, from each rank's own initialisation (rank 0's is broadcast).
@@ -238,7 +228,7 @@ TEST_CASE("data_parallel through train::fit: k processes train as one; checkpoin
     auto opt = f_sgd();
     (void)simclr::train::fit(net, opt, data, policy, fit_options(tmp / ("simclr-dp-resume1-" + tag), 0),
                              shared / "checkpoint.safetensors");
-    CHECK(f_worst(f_state_of(net), want) <= 1e-5);
+    CHECK(f_worst(state_of(net), want) <= 1e-5);
   }
   comm.barrier();  // every rank has read the checkpoint before rank 0 writes the next one
   // The second epoch on k processes, from the same checkpoint.
@@ -251,7 +241,7 @@ TEST_CASE("data_parallel through train::fit: k processes train as one; checkpoin
                                         shared / "checkpoint.safetensors");
     CHECK(res.steps.size() == 2);
     CHECK(res.epochs_done == 2);
-    CHECK(f_worst(f_state_of(dp), want) <= 1e-5);
+    CHECK(f_worst(state_of(dp), want) <= 1e-5);
   }
   // Rank 0 alone wrote the log: one line per global step.
   if (r == 0) {
