@@ -11,14 +11,13 @@
 //   (OpenMPI as root: add --allow-run-as-root; more processes than cores: --oversubscribe)
 //
 // Each process uses its share of the machine's cores (hardware threads / processes on this
-// machine, from the launcher's variables). --batch-size is the global batch; it must divide by
+// machine; mpi_environment sizes the thread pool, SIMCLR_NUM_THREADS overrides). --batch-size is the global batch; it must divide by
 // the number of processes.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -40,11 +39,8 @@ using namespace simclr;
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) try {
-  // Before MPI starts its threads: this process's share of the cores.
   const distributed::world_info world = distributed::world_from_environment();
-  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  parallel::set_num_threads(std::max<std::size_t>(1, cores / static_cast<std::size_t>(world.local_size)));
-  distributed::mpi_environment mpi(&argc, &argv);
+  distributed::mpi_environment mpi(&argc, &argv);  // and this process's share of the cores
   distributed::mpi_communicator comm;
   const bool lead = comm.rank() == 0;
 

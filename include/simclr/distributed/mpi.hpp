@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -21,6 +22,7 @@
 
 #include <simclr/distributed/communicator.hpp>
 #include <simclr/error.hpp>
+#include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::distributed {
 
@@ -150,20 +152,54 @@ struct mpi_options {
   double timeout_seconds = 600;
 };
 
+/// This machine's processes of the job (MPI_COMM_TYPE_SHARED): how many, and which one this
+/// is. MPI must be initialised.
+struct machine_share {
+  int local_rank = 0;
+  int local_size = 1;
+};
+[[nodiscard]] inline machine_share processes_on_this_machine() {
+  MPI_Comm node = MPI_COMM_NULL;
+  detail::check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL,
+                                        &node),
+                    -1, "init", "MPI_Comm_split_type");
+  machine_share share;
+  MPI_Comm_rank(node, &share.local_rank);
+  MPI_Comm_size(node, &share.local_size);
+  MPI_Comm_free(&node);
+  return share;
+}
+
+/// Sizes simclr's CPU thread pool to this process's share of the machine — its hardware
+/// threads divided by the job's processes on it, at least 1 — so k processes on one machine do
+/// not oversubscribe its cores. SIMCLR_NUM_THREADS, when set, wins. Returns the thread count.
+inline std::size_t use_share_of_cores() {
+  const char* env = std::getenv("SIMCLR_NUM_THREADS");
+  if (env != nullptr && *env != '\0') return parallel::num_threads();
+  const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const auto local = static_cast<std::size_t>(processes_on_this_machine().local_size);
+  parallel::set_num_threads(std::max<std::size_t>(1, hw / local));
+  return parallel::num_threads();
+}
+
 /// MPI for the lifetime of the object: MPI_Init_thread (MPI_THREAD_FUNNELED: only the thread
 /// that made it calls MPI) unless MPI is initialised already, and MPI_Finalize at the end if it
-/// initialised it. Make one in main before any mpi_communicator.
+/// initialised it. Make one in main before any mpi_communicator. With `share_cores` (the
+/// default) it also sizes the CPU thread pool to this process's share of the machine
+/// (use_share_of_cores; SIMCLR_NUM_THREADS wins).
 class mpi_environment {
  public:
   mpi_environment() : mpi_environment(nullptr, nullptr) {}
-  mpi_environment(int* argc, char*** argv) {
+  mpi_environment(int* argc, char*** argv, bool share_cores = true) {
     int initialised = 0;
     MPI_Initialized(&initialised);
-    if (initialised) return;
-    int provided = 0;
-    detail::check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), 0, "init",
-                      "MPI_Init_thread");
-    owns_ = true;
+    if (!initialised) {
+      int provided = 0;
+      detail::check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), 0, "init",
+                        "MPI_Init_thread");
+      owns_ = true;
+    }
+    if (share_cores) (void)use_share_of_cores();
   }
   mpi_environment(const mpi_environment&) = delete;
   mpi_environment& operator=(const mpi_environment&) = delete;

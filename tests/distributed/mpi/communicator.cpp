@@ -4,6 +4,8 @@
 #include <simclr/distributed/mpi.hpp>
 
 #include <cstdlib>
+#include <algorithm>
+#include <thread>
 #include <numeric>
 #include <vector>
 
@@ -113,6 +115,20 @@ TEST_CASE("mpi_communicator: the collective timeout — option, environment, err
   std::vector<double> x{1.0};
   watched.all_reduce_sum(std::span<double>(x));
   CHECK(x[0] == watched.size());
+}
+
+TEST_CASE("mpi_environment: each process takes its share of the machine's cores") {
+  const machine_share share = processes_on_this_machine();
+  CHECK(share.local_size >= 1);
+  CHECK(share.local_rank >= 0);
+  CHECK(share.local_rank < share.local_size);
+  const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
+  if (std::getenv("SIMCLR_NUM_THREADS") == nullptr)  // main's mpi_environment sized the pool
+    CHECK(parallel::num_threads() ==
+          std::max<std::size_t>(1, hw / static_cast<std::size_t>(share.local_size)));
+  // All processes of these tests run on one machine.
+  mpi_communicator comm;
+  CHECK(share.local_size == comm.size());
 }
 
 int main(int argc, char** argv) {
