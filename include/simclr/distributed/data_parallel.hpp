@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -83,6 +84,10 @@ void verify_same_state(Comm& comm, Module& module, const std::string& when, int 
 struct data_parallel_options {
   /// BatchNorm over the global batch (every rank's images) rather than the rank's own.
   bool global_batch_norm = true;
+  /// With global_batch_norm: BatchNorm over groups of this many consecutive ranks (0: all of
+  /// them), e.g. the GPUs of one machine. Must divide the number of ranks; the communicator
+  /// must be able to split (mpi_communicator::split).
+  int batch_norm_group_size = 0;
   /// Gradients are summed in buckets of about this many bytes, each one all-reduce, the last
   /// layers' first (the order backward finishes them).
   std::size_t bucket_bytes = std::size_t{4} << 20;
@@ -116,6 +121,20 @@ class data_parallel {
     if (o.bucket_bytes < sizeof(scalar_type))
       throw value_error("simclr: data_parallel: bucket_bytes is " +
                         std::to_string(o.bucket_bytes) + ", expected ≥ one element");
+    const int g = o.batch_norm_group_size;
+    if (g < 0 || (g > 0 && comm.size() % g != 0))
+      throw value_error("simclr: data_parallel: batch_norm_group_size " + std::to_string(g) +
+                        " with " + std::to_string(comm.size()) +
+                        " ranks; expected 0 (all ranks) or a divisor of the number of ranks");
+    if (g > 0 && g < comm.size()) {
+      if constexpr (requires(const Comm& c) { c.split(0); }) {
+        bn_comm_ = std::make_unique<Comm>(comm.split(comm.rank() / g));
+        group_ = comm_group(*bn_comm_);
+      } else {
+        throw value_error("simclr: data_parallel: batch_norm_group_size needs a communicator "
+                          "that can split into subgroups (split(color)); this one cannot");
+      }
+    }
     if (o.broadcast_initial_state) {
       broadcast_state<scalar_type, backend_type>(comm, net);
       distributed::verify_same_state<scalar_type, backend_type>(comm, net,
@@ -214,6 +233,7 @@ class data_parallel {
   Model* net_;
   Comm* comm_;
   data_parallel_options opt_;
+  std::unique_ptr<Comm> bn_comm_;  ///< the BatchNorm subgroup (batch_norm_group_size)
   comm_group group_;
 };
 

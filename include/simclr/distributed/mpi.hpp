@@ -242,6 +242,14 @@ class mpi_communicator {
   }
   explicit mpi_communicator(const mpi_options& o) : mpi_communicator(MPI_COMM_WORLD, o) {}
 
+  /// The subgroup of the ranks that pass the same `color` (MPI_Comm_split, ranks in their
+  /// order here), with this communicator's timeout. Every rank must call it.
+  [[nodiscard]] mpi_communicator split(int color) const {
+    MPI_Comm sub = MPI_COMM_NULL;
+    detail::check_mpi(MPI_Comm_split(*comm_, color, rank_, &sub), rank_, "split", "MPI_Comm_split");
+    return mpi_communicator(adopt{}, sub, timeout_);
+  }
+
   /// The collective timeout in force (seconds; 0: none).
   [[nodiscard]] double timeout_seconds() const noexcept { return timeout_; }
 
@@ -329,6 +337,15 @@ class mpi_communicator {
   }
 
  private:
+  struct adopt {};
+  mpi_communicator(adopt, MPI_Comm c, double timeout) : comm_(new MPI_Comm(c)), timeout_(timeout) {
+    MPI_Comm_set_errhandler(*comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(*comm_, &rank_);
+    MPI_Comm_size(*comm_, &size_);
+    if (timeout_ > 0 && size_ > 1)
+      watchdog_ = std::make_unique<detail::collective_watchdog>(timeout_, rank_);
+  }
+
   struct comm_free {
     void operator()(MPI_Comm* c) const noexcept {
       int finalised = 0;

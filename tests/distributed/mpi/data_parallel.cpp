@@ -98,12 +98,14 @@ std::vector<double> one_process_state() {
 
 /// Two steps by this rank of k, its model initialised with its own seed.
 std::vector<double> data_parallel_state(dist::mpi_communicator& comm, bool global_bn,
-                                        std::vector<double>* losses = nullptr) {
+                                        std::vector<double>* losses = nullptr,
+                                        int bn_group = 0) {
   const index_t k = comm.size(), r = comm.rank(), n = global_images / k;
   const auto seed = static_cast<std::uint64_t>(100 + 17 * r);  // rank 0's wins the broadcast
   dp_net net(make_encoder(seed), make_head(seed), dist::gathered_nt_xent<double, dist::mpi_communicator>(
                                             comm, {.temperature = tau}));
-  dist::data_parallel dp(net, comm, {.global_batch_norm = global_bn, .bucket_bytes = 1024});
+  dist::data_parallel dp(net, comm, {.global_batch_norm = global_bn,
+                                     .batch_norm_group_size = bn_group, .bucket_bytes = 1024});
   simclr::optim::sgd<double> opt(simclr::optim::sgd_options{.momentum = 0.9});
   for (int s = 0; s < 2; ++s) {
     const auto m = dp.forward_backward(rank_views(global_views(s), r, n));
@@ -129,6 +131,26 @@ TEST_CASE("data_parallel: k processes train as one process on the global batch (
     CHECK(sum[i] == doctest::Approx(losses[i] * comm.size()).epsilon(1e-12));
   // Negative control: BatchNorm over each rank's own images is another computation.
   if (comm.size() > 1) CHECK(worst_relative(data_parallel_state(comm, false), want) > 1e-6);
+}
+
+TEST_CASE("data_parallel: BatchNorm over groups of ranks (batch_norm_group_size)") {
+  dist::mpi_communicator comm;
+  const int k = comm.size();
+  const auto all = data_parallel_state(comm, true);
+  const auto own = data_parallel_state(comm, false);
+  // A group of every rank is the global BatchNorm; groups of one rank are each rank's own.
+  CHECK(worst_relative(data_parallel_state(comm, true, nullptr, k), all) <= 1e-10);
+  CHECK(worst_relative(data_parallel_state(comm, true, nullptr, 1), own) <= 1e-10);
+  if (k == 4) {  // pairs of ranks: neither
+    const auto pairs = data_parallel_state(comm, true, nullptr, 2);
+    CHECK(worst_relative(pairs, all) > 1e-6);
+    CHECK(worst_relative(pairs, own) > 1e-6);
+  }
+  dp_net net(make_encoder(100), make_head(100),
+             dist::gathered_nt_xent<double, dist::mpi_communicator>(comm, {.temperature = tau}));
+  CHECK_THROWS_WITH_AS(dist::data_parallel(net, comm, {.batch_norm_group_size = k + 1}),
+                       doctest::Contains("expected 0 (all ranks) or a divisor of the number of ranks"),
+                       simclr::value_error);
 }
 
 TEST_CASE("data_parallel: ranks that start from different states are refused on every rank") {
