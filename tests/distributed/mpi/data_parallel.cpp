@@ -1,10 +1,11 @@
 // data_parallel under mpirun: k processes with n images each train exactly as one process on
 // the k·n images (a ResNet with BatchNorm in its encoder and head, gathered negatives, two SGD
 // steps with momentum; every parameter and running statistic within 1e-10 in double), whatever
-// each rank's own initialisation; the negative control (each rank's own BatchNorm statistics)
-// does not; a state that differs between ranks is refused on every rank. Through train::fit
-// (float, the loader's own views): k processes train as one, and a checkpoint of k processes
-// resumes on one process and on k alike.
+// each rank's own initialisation; the negative controls (each rank's own BatchNorm
+// statistics, averaged gradients, no initial broadcast) do not; a state that differs between
+// ranks is refused on every rank. Through train::fit (float, the loader's own views): k
+// processes train as one, and a checkpoint of k processes resumes on one process and on k
+// alike.
 #include <simclr/distributed/data_parallel.hpp>
 
 #include <algorithm>
@@ -97,20 +98,31 @@ std::vector<double> one_process_state() {
 }
 
 /// Two steps by this rank of k, its model initialised with its own seed.
+/// The mistakes the negative controls make on purpose.
+struct mistakes {
+  bool average_gradients = false;  ///< divide the summed gradients by k (DDP's habit)
+  bool no_broadcast = false;       ///< keep each rank's own initialisation
+};
+
+/// Two steps by this rank of k, its model initialised with its own seed.
 std::vector<double> data_parallel_state(dist::mpi_communicator& comm, bool global_bn,
                                         std::vector<double>* losses = nullptr,
-                                        int bn_group = 0) {
+                                        int bn_group = 0, mistakes wrong = {}) {
   const index_t k = comm.size(), r = comm.rank(), n = global_images / k;
   const auto seed = static_cast<std::uint64_t>(100 + 17 * r);  // rank 0's wins the broadcast
   dp_net net(make_encoder(seed), make_head(seed), dist::gathered_nt_xent<double, dist::mpi_communicator>(
                                             comm, {.temperature = tau}));
   dist::data_parallel dp(net, comm, {.global_batch_norm = global_bn,
-                                     .batch_norm_group_size = bn_group, .bucket_bytes = 1024});
+                                     .batch_norm_group_size = bn_group, .bucket_bytes = 1024,
+                                     .broadcast_initial_state = !wrong.no_broadcast});
   simclr::optim::sgd<double> opt(simclr::optim::sgd_options{.momentum = 0.9});
   for (int s = 0; s < 2; ++s) {
     const auto m = dp.forward_backward(rank_views(global_views(s), r, n));
     if (losses) losses->push_back(m.loss);
     const auto params = dp.parameters();
+    if (wrong.average_gradients)
+      for (const auto& p : params)
+        for (index_t i = 0; i < p.grad->numel(); ++i) p.grad->data()[i] /= double(k);
     opt.step(std::span<const simclr::parameter<double, simclr::cpu_t>>(params), lr);
   }
   return state_of(dp);
@@ -129,8 +141,16 @@ TEST_CASE("data_parallel: k processes train as one process on the global batch (
   comm.all_reduce_sum(std::span<double>(sum));
   for (std::size_t i = 0; i < losses.size(); ++i)
     CHECK(sum[i] == doctest::Approx(losses[i] * comm.size()).epsilon(1e-12));
-  // Negative control: BatchNorm over each rank's own images is another computation.
-  if (comm.size() > 1) CHECK(worst_relative(data_parallel_state(comm, false), want) > 1e-6);
+  // Negative controls, each another computation: BatchNorm over each rank's own images;
+  // gradients averaged over the ranks instead of summed (the loss is already the global
+  // batch's mean); each rank starting from its own initialisation (no broadcast).
+  if (comm.size() > 1) {
+    CHECK(worst_relative(data_parallel_state(comm, false), want) > 1e-6);
+    CHECK(worst_relative(data_parallel_state(comm, true, nullptr, 0, {.average_gradients = true}),
+                         want) > 1e-6);
+    CHECK(worst_relative(data_parallel_state(comm, true, nullptr, 0, {.no_broadcast = true}),
+                         want) > 1e-6);
+  }
 }
 
 TEST_CASE("data_parallel: BatchNorm over groups of ranks (batch_norm_group_size)") {
