@@ -5,7 +5,8 @@
 //   fmnist_simclr [--recipe fmnist-r18w16-mild] [--epochs 2] [--batch-size 256] [--subset 40000]
 //                 [--eval-train 10000] [--threads N] [--out fmnist-run] [--resume] [--seed 0]
 //                 [--data DIR] [--fine-tune 0.01,0.1] [--fine-tune-epochs 10]
-//                 [--width W] [--temperature T] [--crop-min S] [--lr LR]   (override the recipe)
+//                 [--width W] [--temperature T] [--crop-min S] [--lr LR]
+//                 [--loss nt-xent|dcl|dclw]                                  (override the recipe)
 //
 // Both recipes (docs/training.md): ResNet-18 basic blocks [2,2,2,2], widths 16/32/64/128,
 // CIFAR stem, 1×28×28 input; head Linear(128,128)–ReLU–Linear(128,128), no BN; random
@@ -60,7 +61,15 @@ struct recipe {
   double temperature = 0.2;    ///< NT-Xent τ
   double crop_min = 0.35;      ///< random resized crop scale range [crop_min, 1]
   double base_lr = 0.3;        ///< SGD peak lr at batch 256
+  std::string loss = "nt-xent";  ///< nt-xent, dcl (decoupled) or dclw (decoupled, σ = 0.5)
 };
+
+/// The recipe's contrastive loss: NT-Xent or its decoupled forms (docs/losses-and-optimizers.md).
+loss::nt_xent_options loss_options(const recipe& r) {
+  return {.temperature = r.temperature,
+          .decoupled = r.loss != "nt-xent",
+          .positive_weight_sigma = r.loss == "dclw" ? 0.5 : 0.0};
+}
 
 /// The named recipes (the first is the default).
 const std::vector<recipe> recipes = {
@@ -82,6 +91,7 @@ int main(int argc, char** argv) try {
   index_t fine_tune_epochs = 10;
   std::optional<index_t> width;
   std::optional<double> temperature, crop_min, base_lr;
+  std::optional<std::string> loss_name;
   app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
   app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
@@ -107,6 +117,8 @@ int main(int argc, char** argv) try {
       ->check(CLI::Range(0.01, 1.0));
   app.add_option("--lr", base_lr, "override: peak learning rate at batch 256")
       ->check(CLI::PositiveNumber);
+  app.add_option("--loss", loss_name, "override: nt-xent, dcl (decoupled) or dclw (weighted DCL)")
+      ->check(CLI::IsMember({"nt-xent", "dcl", "dclw"}));
   CLI11_PARSE(app, argc, argv);
   recipe r = *std::find_if(recipes.begin(), recipes.end(),
                            [&](const recipe& named) { return named.name == recipe_name; });
@@ -114,12 +126,13 @@ int main(int argc, char** argv) try {
   if (temperature) r.temperature = *temperature;
   if (crop_min) r.crop_min = *crop_min;
   if (base_lr) r.base_lr = *base_lr;
+  if (loss_name) r.loss = *loss_name;
   if (threads > 0) parallel::set_num_threads(threads);
 
   const auto t_all = clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
-  std::printf("recipe %s: width %td, temperature %g, crops %g-1, lr %g\n", r.name.c_str(), r.width,
-              r.temperature, r.crop_min, r.base_lr);
+  std::printf("recipe %s: width %td, loss %s, temperature %g, crops %g-1, lr %g\n",
+              r.name.c_str(), r.width, r.loss.c_str(), r.temperature, r.crop_min, r.base_lr);
   std::printf("Fashion-MNIST: SimCLR on %td images, evaluation trained on %td labelled and "
               "tested on %td images; %zu threads\n",
               pretrain.size(), labelled.size(), test.size(), parallel::num_threads());
@@ -128,7 +141,7 @@ int main(int argc, char** argv) try {
   const index_t h_dim = 8 * r.width;
   model net{make_encoder(r.width, seed),
             head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
-            loss::nt_xent<float>({.temperature = r.temperature})};
+            loss::nt_xent<float>(loss_options(r))};
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
   const fs::path out_dir = out;
   const auto policy = fmnist::policy(r.crop_min);

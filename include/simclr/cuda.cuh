@@ -19,9 +19,11 @@
 #include <simclr/nn/cuda/pooling.cuh>
 #include <simclr/random/cuda/fill.cuh>
 #include <simclr/transfer.cuh>
+#include <simclr/loss/cuda/barlow_twins.cuh>
 #include <simclr/loss/cuda/margin_triplet.cuh>
 #include <simclr/loss/cuda/normalized_mse.cuh>
 #include <simclr/loss/cuda/nt_logistic.cuh>
 #include <simclr/loss/cuda/nt_xent.cuh>
+#include <simclr/loss/cuda/vicreg.cuh>
 #include <simclr/optim/cuda/update.cuh>
 #include <simclr/train/cuda/prefetch.cuh>

@@ -30,6 +30,14 @@ void check_pair_batch(const View& z, const char* loss_name, const char* what = "
     throw shape_error(std::string("simclr: ") + loss_name + ": " + what +
                       " has no columns (D = 0)");
 }
+/// Checks the (2N, D) batch z has N ≥ 2 images (the losses that take statistics over the batch).
+template <class View>
+void check_two_images(const View& z, const char* loss_name) {
+  if (z.extent(0) < 4)
+    throw shape_error(std::string("simclr: ") + loss_name + ": z has " +
+                      std::to_string(z.extent(0)) +
+                      " rows, expected 2N ≥ 4 (the per-feature statistics need two images)");
+}
 }  // namespace detail
 
 }  // namespace simclr::loss

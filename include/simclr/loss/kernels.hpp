@@ -21,6 +21,8 @@ struct nt_xent_params {
   double norm_epsilon = 1e-12;
   bool allow_small_rows = false;
   double gradient_scale = 1.0;  ///< dz is the gradient of gradient_scale · (1/2N) Σ ℓ_i
+  bool decoupled = false;       ///< DCL: the positive is left out of the denominator
+  double weight_sigma = 0.0;    ///< DCLW: σ > 0 weights the positives (detail::dclw_weights)
 };
 
 /// The NT-Xent kernel of a backend:
@@ -108,6 +110,69 @@ struct normalized_mse_kernel {
                 "simclr: op 'normalized_mse' has no kernel for this backend — for simclr::cuda_t "
                 "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
                 "specialise simclr::loss::normalized_mse_kernel for your backend");
+};
+
+}  // namespace simclr::loss
+
+namespace simclr::loss {
+
+/// Options of Barlow Twins. All runtime values.
+struct barlow_twins_options {
+  /// λ, the weight of the off-diagonal (redundancy) term. The paper's 5e-3 for an 8192-d
+  /// projector (the official code's default 0.0051); scale it roughly as 1/D for other widths.
+  double lambda = 0.0051;
+  /// ε of the per-feature standardisation x̂ = (x − μ)/√(σ² + ε) (BatchNorm1d's default).
+  double epsilon = 1e-5;
+};
+
+/// Sums a Barlow Twins kernel returns.
+struct barlow_twins_sums {
+  double on_diagonal = 0.0;   ///< Σ_i (C_ii − 1)²
+  double off_diagonal = 0.0;  ///< Σ_{i≠j} C_ij²
+  double diagonal = 0.0;      ///< Σ_i C_ii
+};
+
+/// The Barlow Twins kernel of a backend:
+///   template <class T> static barlow_twins_sums run(const T* z, index_t rows, index_t d,
+///       const barlow_twins_options&, T* dz)
+/// z (rows = 2N, d) row-major, view 1 in rows [0, N), view 2 in [N, 2N); dz ← ∂loss/∂z. CPU:
+/// <simclr/loss/cpu/barlow_twins.hpp> (included by its loss header); CUDA:
+/// <simclr/loss/cuda/barlow_twins.cuh> (nvcc only).
+template <class Backend>
+struct barlow_twins_kernel {
+  static_assert(simclr::detail::always_false<Backend>,
+                "simclr: op 'barlow_twins' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
+                "specialise simclr::loss::barlow_twins_kernel for your backend");
+};
+
+/// Options of VICReg. All runtime values; the defaults are the paper's.
+struct vicreg_options {
+  double invariance_weight = 25.0;  ///< λ, on the mean squared distance of the two views
+  double variance_weight = 25.0;    ///< μ, on the hinge of each feature's standard deviation
+  double covariance_weight = 1.0;   ///< ν, on the squared off-diagonal covariances
+  double variance_target = 1.0;     ///< γ, the standard deviation each feature is pushed to
+  double epsilon = 1e-4;            ///< ε of std = √(Var + ε)
+};
+
+/// Sums a VICReg kernel returns (each term unweighted).
+struct vicreg_sums {
+  double invariance = 0.0;  ///< (1/(N·D)) Σ ‖z_i − z_{i+N}‖²
+  double variance = 0.0;    ///< the two views' (1/D) Σ_j max(0, γ − std_j), averaged
+  double covariance = 0.0;  ///< Σ over both views of (1/D) Σ_{i≠j} Cov_ij²
+};
+
+/// The VICReg kernel of a backend:
+///   template <class T> static vicreg_sums run(const T* z, index_t rows, index_t d,
+///       const vicreg_options&, T* dz)
+/// Same layout as barlow_twins_kernel. CPU: <simclr/loss/cpu/vicreg.hpp> (included by its loss
+/// header); CUDA: <simclr/loss/cuda/vicreg.cuh> (nvcc only).
+template <class Backend>
+struct vicreg_kernel {
+  static_assert(simclr::detail::always_false<Backend>,
+                "simclr: op 'vicreg' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
+                "specialise simclr::loss::vicreg_kernel for your backend");
 };
 
 }  // namespace simclr::loss

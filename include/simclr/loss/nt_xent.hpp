@@ -34,8 +34,16 @@ struct nt_xent_options {
   /// is divided by ε as F.normalize does.
   bool allow_small_rows = false;
   /// near_collapse is raised when |L − log(2N−1)| ≤ collapse_tolerance · log(2N−1) (never for
-  /// 2N = 2, where L = 0 for every z).
+  /// 2N = 2, where L = 0 for every z); log(2N−2) when decoupled.
   double collapse_tolerance = 0.01;
+  /// DCL (Yeh et al., "Decoupled Contrastive Learning", ECCV 2022): the positive is left out of
+  /// the denominator, ℓ_i = −S_{i,p(i)} + log Σ_{k∉{i,p(i)}} exp(S_ik). It removes the
+  /// positive–negative coupling that slows learning at small batches. Needs 2N ≥ 4.
+  bool decoupled = false;
+  /// DCLW: σ > 0 weights each positive term by w = 2 − N·softmax(cos(z_j, z_{j+N})/σ) over the
+  /// batch's N pairs (pairs that already agree weigh less; the weights carry gradient, as in the
+  /// paper's code). 0 (default) is off; the paper uses σ = 0.5 together with decoupled = true.
+  double positive_weight_sigma = 0.0;
 };
 
 /// The value of NT-Xent on a batch, its gradient and the monitoring values.
@@ -84,6 +92,10 @@ class nt_xent {
     if (!(options.collapse_tolerance >= 0.0))
       throw value_error("simclr: nt_xent: collapse_tolerance is " +
                         std::to_string(options.collapse_tolerance) + ", expected ≥ 0");
+    if (!(options.positive_weight_sigma >= 0.0) || !std::isfinite(options.positive_weight_sigma))
+      throw value_error("simclr: nt_xent: positive_weight_sigma is " +
+                        std::to_string(options.positive_weight_sigma) +
+                        ", expected 0 (off) or a finite σ > 0 (DCLW; the paper's 0.5)");
   }
 
   [[nodiscard]] const nt_xent_options& options() const noexcept { return options_; }
@@ -93,6 +105,7 @@ class nt_xent {
   /// (unless allowed) rows of norm < ε.
   [[nodiscard]] nt_xent_result<T, B> operator()(const tensor<T, B>& z) {
     detail::check_pair_batch(z, "nt_xent");
+    check_decoupled_rows(z.extent(0));
     const index_t rows = z.extent(0), d = z.extent(1);
     nt_xent_result<T, B> r;
     r.dz = tensor<T, B>(z.shape(), uninitialized);
@@ -112,8 +125,8 @@ class nt_xent {
     r.value = value;
     r.top1_accuracy = top1_correct / n;
     r.mean_entropy = entropy_sum / n;
-    r.collapse_value = scale_factor() * std::log(n - 1.0);
-    // 2N = 2: each anchor's only other row is its positive, L = 0 = log(1) for every z, and the
+    r.collapse_value = scale_factor() * std::log(n - (options_.decoupled ? 2.0 : 1.0));
+    // 2N = 2 (NT-Xent only): each anchor's only other row is its positive, L = 0 = log(1) for every z, and the
     // comparison would only test float rounding of 0 (it differed between the CPU and CUDA).
     r.near_collapse = rows > 2 && std::abs(r.value - r.collapse_value) <=
                                       options_.collapse_tolerance * r.collapse_value;
@@ -128,6 +141,7 @@ class nt_xent {
   [[nodiscard]] nt_xent_partial_result<T, B> partial(const tensor<T, B>& gathered,
                                                      std::span<const index_t> anchor_rows) {
     detail::check_pair_batch(gathered, "nt_xent", "gathered");
+    check_decoupled_rows(gathered.extent(0));
     const index_t rows = gathered.extent(0), d = gathered.extent(1);
     std::vector<char> seen(static_cast<std::size_t>(rows), 0);
     for (const index_t a : anchor_rows) {
@@ -156,7 +170,14 @@ class nt_xent {
   }
   [[nodiscard]] nt_xent_params params() const noexcept {
     return {options_.temperature, options_.norm_epsilon, options_.allow_small_rows,
-            scale_factor()};
+            scale_factor(), options_.decoupled, options_.positive_weight_sigma};
+  }
+  /// DCL needs a negative: 2N ≥ 4.
+  void check_decoupled_rows(index_t rows) const {
+    if (options_.decoupled && rows < 4)
+      throw shape_error("simclr: nt_xent: a decoupled (DCL) batch has " + std::to_string(rows) +
+                        " rows, expected 2N ≥ 4 (with one pair there is no negative left in the "
+                        "denominator)");
   }
 
   nt_xent_options options_{};

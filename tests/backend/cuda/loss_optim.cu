@@ -28,6 +28,79 @@ TEST_CASE_TEMPLATE("cuda nt_xent matches the cpu: value, dz, top-1, entropy", T,
   }
 }
 
+TEST_CASE_TEMPLATE("cuda dcl and dclw match the cpu: whole batch and partial", T, float, double) {
+  // DCL (decoupled) and DCLW (σ = 0.5): both CUDA paths (the symmetric gradient of the whole
+  // batch and the anchor-subset one) against the CPU kernel.
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-10;
+  for (const double sigma : {0.0, 0.5}) {
+    for (const auto [rows, d, tau] : {std::array<double, 3>{8, 5, 0.5}, {64, 16, 0.1},
+                                      {300, 32, 0.05}, {4, 3, 1.0}}) {
+      const auto z = random_host<T>(shape{index_t(rows), index_t(d)}, 33);
+      const loss::nt_xent_options o{.temperature = tau, .decoupled = true,
+                                    .positive_weight_sigma = sigma};
+      loss::nt_xent<T> cpu(o);
+      loss::nt_xent<T, cuda_t> gpu(o);
+      const auto rc = cpu(z);
+      const auto rg = gpu(to_device(z));
+      CAPTURE(rows);
+      CAPTURE(sigma);
+      CHECK(rg.value == doctest::Approx(rc.value).epsilon(tol));
+      CHECK(rg.mean_entropy == doctest::Approx(rc.mean_entropy).epsilon(tol));
+      CHECK(rg.top1_accuracy == rc.top1_accuracy);
+      CHECK(rg.collapse_value == rc.collapse_value);
+      check_close(rc.dz, rg.dz, tol, "dcl dz");
+      std::vector<index_t> anchors;
+      for (index_t i = 1; i < index_t(rows); i += 3) anchors.push_back(i);
+      const auto pc = cpu.partial(z, anchors);
+      const auto pg = gpu.partial(to_device(z), anchors);
+      CHECK(pg.value == doctest::Approx(pc.value).epsilon(tol));
+      CHECK(pg.top1_correct == pc.top1_correct);
+      check_close(pc.d_gathered, pg.d_gathered, tol, "dcl partial d_gathered");
+    }
+  }
+}
+
+TEST_CASE_TEMPLATE("cuda barlow_twins and vicreg match the cpu: value, terms, dz", T, float, double) {
+  const double tol = std::is_same_v<T, float> ? 5e-5 : 1e-10;
+  for (const auto [rows, d] : {std::array<index_t, 2>{4, 3}, {16, 8}, {128, 64}, {512, 256}}) {
+    auto z = random_host<T>(shape{rows, d}, 35);
+    // Correlated views; column j scaled by 0.5 + 4j/d (standard deviations 0.3 to 2.6).
+    for (index_t i = 0; i < rows / 2; ++i)
+      for (index_t j = 0; j < d; ++j) {
+        const T c = static_cast<T>(0.5 + 4.0 * static_cast<double>(j) / static_cast<double>(d));
+        z(i, j) *= c;
+        z(i + rows / 2, j) = static_cast<T>(0.7) * z(i, j) + static_cast<T>(0.3) * c * z(i + rows / 2, j);
+      }
+    CAPTURE(rows);
+    const loss::barlow_twins<T> bt_cpu({.lambda = 0.02});
+    const loss::barlow_twins<T, cuda_t> bt_gpu({.lambda = 0.02});
+    const auto bc = bt_cpu(z);
+    const auto bg = bt_gpu(to_device(z));
+    CHECK(bg.value == doctest::Approx(bc.value).epsilon(tol));
+    CHECK(bg.on_diagonal == doctest::Approx(bc.on_diagonal).epsilon(tol));
+    CHECK(bg.off_diagonal == doctest::Approx(bc.off_diagonal).epsilon(tol));
+    CHECK(bg.mean_diagonal == doctest::Approx(bc.mean_diagonal).epsilon(tol));
+    check_close(bc.dz, bg.dz, tol, "barlow_twins dz");
+    // γ = 1.2: the narrow columns' hinges are active, the wide ones' are not.
+    const loss::vicreg<T> vr_cpu({.variance_target = 1.2});
+    const loss::vicreg<T, cuda_t> vr_gpu({.variance_target = 1.2});
+    const auto vc = vr_cpu(z);
+    const auto vg = vr_gpu(to_device(z));
+    CHECK(vg.value == doctest::Approx(vc.value).epsilon(tol));
+    CHECK(vg.invariance == doctest::Approx(vc.invariance).epsilon(tol));
+    CHECK(vg.variance == doctest::Approx(vc.variance).epsilon(tol));
+    CHECK(vg.covariance == doctest::Approx(vc.covariance).epsilon(tol));
+    check_close(vc.dz, vg.dz, tol, "vicreg dz");
+  }
+  auto bad = random_host<T>(shape{8, 4}, 36);
+  bad(6, 2) = static_cast<T>(NAN);
+  using device_vicreg = loss::vicreg<T, cuda_t>;
+  using device_barlow_twins = loss::barlow_twins<T, cuda_t>;
+  const auto bad_device = to_device(bad);
+  CHECK_THROWS_AS((void)device_vicreg()(bad_device), value_error);
+  CHECK_THROWS_AS((void)device_barlow_twins()(bad_device), value_error);
+}
+
 TEST_CASE("cuda nt_xent: tf_reference scale, the distributed partial form, small-τ stability") {
   const auto z = random_host<float>(shape{16, 8}, 32);
   loss::nt_xent<float> cpu({.temperature = 0.2, .scale = loss::nt_xent_scale::tf_reference});

@@ -12,6 +12,7 @@
 #include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/loss/kernels.hpp>
+#include <simclr/loss/positive_weights.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 #include <simclr/tensor.hpp>
 
@@ -28,6 +29,11 @@ namespace simclr::loss {
 ///
 /// general (anchor subsets for the distributed form, and small τ): per anchor row a row-max
 /// shifted log-sum-exp over the (M, 2N) similarity rows, then G U and Gᵀ U_anchors.
+///
+/// DCL (params.decoupled) leaves the positive out of the exponential sums (E_{i,p(i)} = 0, so
+/// the backward needs no change but the positive's weight); DCLW (params.weight_sigma > 0)
+/// scales each positive entry by its pair's weight and adds the weights' own gradient
+/// (detail::dclw_weights).
 ///
 /// Every task writes outputs of its own, partial sums are combined in a fixed order: results
 /// are bit-identical for any number of threads.
@@ -50,14 +56,14 @@ struct nt_xent_kernel<cpu_t> {
     const auto nr = cpu_detail::normalise_rows(z, rows, d, p.norm_epsilon, p.allow_small_rows,
                                                "nt_xent");
     cpu_detail::row_matrix<T> gu(rows, d);  // (2N, D) ∂L/∂U
+    std::vector<index_t> all(static_cast<std::size_t>(rows));
+    for (index_t i = 0; i < rows; ++i) all[static_cast<std::size_t>(i)] = i;
+    const auto pw = pair_weights(nr.u, all, p);
     nt_xent_sums s;
-    if (symmetric_applies<T>(p.temperature)) {
-      s = symmetric(nr.u, p.temperature, gu.data(), workspace);
-    } else {
-      std::vector<index_t> all(static_cast<std::size_t>(rows));
-      for (index_t i = 0; i < rows; ++i) all[static_cast<std::size_t>(i)] = i;
-      s = general(nr.u, all, p.temperature, gu.data(), workspace);
-    }
+    if (symmetric_applies<T>(p.temperature))
+      s = symmetric(nr.u, p.temperature, p.decoupled, pw, gu.data(), workspace);
+    else
+      s = general(nr.u, all, p.temperature, p.decoupled, pw, gu.data(), workspace);
     cpu_detail::project_rows(gu.data(), nr, static_cast<T>(p.gradient_scale), dz);
     return s;
   }
@@ -69,7 +75,8 @@ struct nt_xent_kernel<cpu_t> {
     const auto nr = cpu_detail::normalise_rows(gathered, rows, d, p.norm_epsilon,
                                                p.allow_small_rows, "nt_xent");
     cpu_detail::row_matrix<T> gu(rows, d);
-    const nt_xent_sums s = general(nr.u, anchors, p.temperature, gu.data(), workspace);
+    const nt_xent_sums s = general(nr.u, anchors, p.temperature, p.decoupled,
+                                   pair_weights(nr.u, anchors, p), gu.data(), workspace);
     cpu_detail::project_rows(gu.data(), nr, static_cast<T>(p.gradient_scale), d_gathered);
     return s;
   }
@@ -80,9 +87,48 @@ struct nt_xent_kernel<cpu_t> {
     if (ws.numel() < n) ws = tensor<T, cpu_t>(shape{n}, uninitialized);
   }
 
+  // ---- DCLW ----------------------------------------------------------------------------------
+  /// The pairs' weights for these anchors; empty (every weight 1) unless params.weight_sigma > 0.
+  template <class T>
+  static detail::positive_pair_weights pair_weights(const cpu_detail::row_matrix<T>& u,
+                                                    std::span<const index_t> anchors,
+                                                    const nt_xent_params& p) {
+    if (!(p.weight_sigma > 0.0)) return {};
+    const index_t half = u.rows() / 2;
+    std::vector<double> cosines(static_cast<std::size_t>(half));
+    std::vector<int> counts(static_cast<std::size_t>(half), 0);
+    for (index_t j = 0; j < half; ++j) {
+      double c = 0.0;
+      for (index_t t = 0; t < u.cols(); ++t)
+        c += static_cast<double>(u(j, t)) * static_cast<double>(u(j + half, t));
+      cosines[static_cast<std::size_t>(j)] = c;
+    }
+    for (const index_t a : anchors) ++counts[static_cast<std::size_t>(a % half)];
+    return detail::dclw_weights(cosines, counts, p.weight_sigma);
+  }
+  /// The weight of anchor row i's positive term (1 without DCLW).
+  [[nodiscard]] static double weight_of(const detail::positive_pair_weights& pw, index_t i,
+                                        index_t half) noexcept {
+    return pw.weight.empty() ? 1.0 : pw.weight[static_cast<std::size_t>(i % half)];
+  }
+  /// ∂/∂U of the weights themselves: row j += (x_j/τ) u_{j+N}, row j+N += (x_j/τ) u_j.
+  template <class T>
+  static void add_weight_gradient(const cpu_detail::row_matrix<T>& u,
+                                  const detail::positive_pair_weights& pw, double tau, T* gu) {
+    if (pw.extra.empty()) return;
+    const index_t n = u.rows(), d = u.cols(), half = n / 2;
+    cpu_detail::matrix_map<T> out(gu, n, d, Eigen::OuterStride<>(d));
+    for (index_t j = 0; j < half; ++j) {
+      const T x = static_cast<T>(pw.extra[static_cast<std::size_t>(j)] / tau);
+      out.row(j) += x * u.row(j + half);
+      out.row(j + half) += x * u.row(j);
+    }
+  }
+
   // ---- symmetric algorithm (whole batch) -----------------------------------------------------
   template <class T>
-  static nt_xent_sums symmetric(const cpu_detail::row_matrix<T>& u, double tau, T* gu,
+  static nt_xent_sums symmetric(const cpu_detail::row_matrix<T>& u, double tau, bool decoupled,
+                                const detail::positive_pair_weights& pw, T* gu,
                                 tensor<T, cpu_t>& workspace) {
     using namespace cpu_detail;
     const index_t n = u.rows(), d = u.cols(), half = n / 2;
@@ -145,6 +191,10 @@ struct nt_xent_kernel<cpu_t> {
             erow(k) = T(0);  // the diagonal is skipped exactly
             srow(k) = T(0);  // so that E∘s is 0 there, not 0·(−∞)
           }
+          const index_t q = (i + half) % n;
+          const bool positive_here = q >= j0 && q < j0 + nj;
+          // DCL: the positive leaves the sums of row i (and of column q, whose positive is i).
+          if (decoupled && positive_here) erow(q - j0) = T(0);
           es.head(nj) = erow * srow;
           part[k] = erow.sum();
           part[2 * bs + k] = es.head(nj).sum();
@@ -156,8 +206,7 @@ struct nt_xent_kernel<cpu_t> {
           // element (i, p(i)) is also the positive of column p(i): in an off-diagonal block this
           // task is the only one that sees row p(i)'s positive, so it records both.
           if (diagonal) srow(k) = neg_inf;
-          const index_t q = (i + half) % n;
-          if (q >= j0 && q < j0 + nj) {
+          if (positive_here) {
             s_pos(i) = srow(q - j0);
             if (!diagonal) s_pos(q) = srow(q - j0);
             srow(q - j0) = neg_inf;
@@ -169,6 +218,7 @@ struct nt_xent_kernel<cpu_t> {
     });
 
     // Per row: combine the partials in block order, then the row's loss terms.
+    const double tau_inv_d = 1.0 / tau;
     vector<T> a(n);  // a_i = 1/(2N r_i)
     std::vector<double> loss_i(static_cast<std::size_t>(n)), entropy_i(static_cast<std::size_t>(n));
     std::vector<char> correct(static_cast<std::size_t>(n));
@@ -185,7 +235,10 @@ struct nt_xent_kernel<cpu_t> {
           mx = std::max(mx, part[4 * bs + k]);
         }
         const double log_r = std::log(static_cast<double>(r));
-        loss_i[static_cast<std::size_t>(i)] = log_r - static_cast<double>(s_pos(i));
+        // ℓ_i = log r_i + 1/τ − w_i (s_pos + 1/τ), with s = S − 1/τ.
+        const double w = weight_of(pw, i, half);
+        loss_i[static_cast<std::size_t>(i)] =
+            log_r - w * static_cast<double>(s_pos(i)) + (1.0 - w) * tau_inv_d;
         entropy_i[static_cast<std::size_t>(i)] =
             log_r - static_cast<double>(es) / static_cast<double>(r);
         correct[static_cast<std::size_t>(i)] = s_pos(i) > mx ? 1 : 0;
@@ -200,7 +253,10 @@ struct nt_xent_kernel<cpu_t> {
     }
 
     // Pass 2: ∂L/∂U = W U / τ, one task per row block of W, built tile by tile.
-    const T pos_weight = static_cast<T>(1.0 / static_cast<double>(half));  // (Y + Yᵀ)/(2N)
+    // The positive entries of (Y + Yᵀ)/(2N): w_i/N.
+    auto pos_weight = [&](index_t i) {
+      return static_cast<T>(weight_of(pw, i, half) / static_cast<double>(half));
+    };
     matrix_map<T> out(gu, n, d, Eigen::OuterStride<>(d));
     parallel::parallel_for(0, nb, 1, [&](index_t lo, index_t hi) {
       row_matrix<T> w(bs, bs), acc(bs, d);
@@ -221,7 +277,7 @@ struct nt_xent_kernel<cpu_t> {
               wb.row(k).array() = e.row(k).array() * (a_j.transpose().array() + a_i(k));
             for (index_t k = 0; k < ni; ++k) {
               const index_t q = (i0 + k + half) % n;
-              if (q >= j0 && q < j0 + nj) wb(k, q - j0) -= pos_weight;
+              if (q >= j0 && q < j0 + nj) wb(k, q - j0) -= pos_weight(i0 + k);
             }
             block_gemm(ni, d, nj, w.data(), bs, index_t{1}, u.data() + j0 * d, d, acc.data(), d,
                        true);
@@ -234,7 +290,7 @@ struct nt_xent_kernel<cpu_t> {
               wb.row(k).array() = e.row(k).array() * (a_i.transpose().array() + a_j(k));
             for (index_t k = 0; k < nj; ++k) {
               const index_t q = (j0 + k + half) % n;
-              if (q >= i0 && q < i0 + ni) wb(k, q - i0) -= pos_weight;
+              if (q >= i0 && q < i0 + ni) wb(k, q - i0) -= pos_weight(j0 + k);
             }
             block_gemm(ni, d, nj, w.data(), index_t{1}, bs, u.data() + j0 * d, d, acc.data(), d,
                        true);  // A = wbᵀ
@@ -243,13 +299,15 @@ struct nt_xent_kernel<cpu_t> {
         out.middleRows(i0, ni) = acc_b * inv_tau;
       }
     });
+    add_weight_gradient(u, pw, tau, gu);
     return sums;
   }
 
   // ---- general algorithm (any set of anchor rows) --------------------------------------------
   template <class T>
   static nt_xent_sums general(const cpu_detail::row_matrix<T>& u,
-                              std::span<const index_t> anchors, double tau, T* gu,
+                              std::span<const index_t> anchors, double tau, bool decoupled,
+                              const detail::positive_pair_weights& pw, T* gu,
                               tensor<T, cpu_t>& workspace) {
     using namespace cpu_detail;
     const index_t n = u.rows(), d = u.cols(), half = n / 2;
@@ -282,19 +340,23 @@ struct nt_xent_kernel<cpu_t> {
         s(q) = minus_infinity<T>;
         const T mx_neg = s.maxCoeff();
         s(q) = s_pos;
-        e.array() = (s.array() - mx).exp();
+        // DCL: the positive leaves the sum, and the shift is the negatives' maximum.
+        const T shift = decoupled ? mx_neg : mx;
+        e.array() = (s.array() - shift).exp();
         e(g) = T(0);
+        if (decoupled) e(q) = T(0);
         s(g) = T(0);
         const T r = e.sum();
         const T es = e.dot(s);
-        const double lse = static_cast<double>(mx) + std::log(static_cast<double>(r));
-        loss_k[static_cast<std::size_t>(k)] = lse - static_cast<double>(s_pos);
+        const double lse = static_cast<double>(shift) + std::log(static_cast<double>(r));
+        const double w = weight_of(pw, g, half);
+        loss_k[static_cast<std::size_t>(k)] = lse - w * static_cast<double>(s_pos);
         entropy_k[static_cast<std::size_t>(k)] =
             lse - static_cast<double>(es) / static_cast<double>(r);
         correct[static_cast<std::size_t>(k)] = s_pos > mx_neg ? 1 : 0;
         // G row: (P − Y)/(2N), P_gg = 0.
         s = e * static_cast<T>(1.0 / (static_cast<double>(n) * static_cast<double>(r)));
-        s(q) -= inv_rows;
+        s(q) -= static_cast<T>(w) * inv_rows;
       }
     });
     nt_xent_sums sums;
@@ -310,6 +372,7 @@ struct nt_xent_kernel<cpu_t> {
     for (index_t k = 0; k < m; ++k)
       out.row(anchors[static_cast<std::size_t>(k)]) += anchor_side.row(k);
     out *= inv_tau;
+    add_weight_gradient(u, pw, tau, gu);
     return sums;
   }
 };
