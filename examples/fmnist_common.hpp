@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <simclr/augment/policy.hpp>
@@ -79,16 +80,38 @@ inline scores evaluate(const tensor<float>& train_x, const data::dataset& train,
   return s;
 }
 
-/// Every step's loss from out/train.jsonl (all runs, resumed ones included).
-inline std::vector<double> logged_losses(const std::filesystem::path& log) {
-  std::vector<double> loss;
+/// The (step, value) pairs of `key` in out/train.jsonl (all runs, resumed ones included): every
+/// step's "loss", or the online monitor's "monitor" on the steps it ran.
+inline std::pair<std::vector<double>, std::vector<double>> logged(const std::filesystem::path& log,
+                                                                  const std::string& key) {
+  std::vector<double> steps, values;
   std::ifstream in(log);
   std::string line;
+  const std::string quoted = "\"" + key + "\":";
   while (std::getline(in, line)) {
-    const auto p = line.find("\"loss\":");
-    if (p != std::string::npos) loss.push_back(std::stod(line.substr(p + 7)));
+    const auto p = line.find(quoted), s = line.find("\"step\":");
+    if (p == std::string::npos || s == std::string::npos) continue;
+    steps.push_back(std::stod(line.substr(s + 7)));
+    values.push_back(std::stod(line.substr(p + quoted.size())));
   }
-  return loss;
+  return {steps, values};
+}
+
+/// Every step's loss from out/train.jsonl.
+inline std::vector<double> logged_losses(const std::filesystem::path& log) {
+  return logged(log, "loss").second;
+}
+
+/// Two pictures of the same height side by side.
+inline augment::image_u8 side_by_side(const augment::image_u8& a, const augment::image_u8& b) {
+  const index_t h = a.extent(0), wa = a.extent(1), wb = b.extent(1);
+  augment::image_u8 out(shape{h, wa + wb, 3});
+  for (index_t y = 0; y < h; ++y) {
+    std::copy(a.data() + y * wa * 3, a.data() + (y + 1) * wa * 3, out.data() + y * (wa + wb) * 3);
+    std::copy(b.data() + y * wb * 3, b.data() + (y + 1) * wb * 3,
+              out.data() + y * (wa + wb) * 3 + wa * 3);
+  }
+  return out;
 }
 
 }  // namespace fmnist

@@ -20,6 +20,7 @@
 #include <simclr/random/cuda/fill.cuh>
 #include <simclr/transfer.cuh>
 #include <simclr/loss/cuda/barlow_twins.cuh>
+#include <simclr/loss/cuda/info_nce.cuh>
 #include <simclr/loss/cuda/margin_triplet.cuh>
 #include <simclr/loss/cuda/normalized_mse.cuh>
 #include <simclr/loss/cuda/nt_logistic.cuh>

@@ -32,12 +32,14 @@
 #include <simclr/head/mlp.hpp>
 #include <simclr/interop/eigen.hpp>
 #include <simclr/loss/barlow_twins.hpp>
+#include <simclr/loss/info_nce.hpp>
 #include <simclr/loss/margin_triplet.hpp>
 #include <simclr/loss/normalized_mse.hpp>
 #include <simclr/loss/nt_logistic.hpp>
 #include <simclr/loss/nt_xent.hpp>
 #include <simclr/loss/vicreg.hpp>
 #include <simclr/methods/byol.hpp>
+#include <simclr/methods/moco.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/model.hpp>
 #include <simclr/nn/batch_norm.hpp>

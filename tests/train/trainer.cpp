@@ -1,6 +1,7 @@
 // The training loop: exact resume, thread-count independence, NaN handling, logs and checkpoints.
 #include <simclr/train/trainer.hpp>
 #include <simclr/train/checkpoint.hpp>
+#include <simclr/train/knn_monitor.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -238,4 +239,90 @@ TEST_CASE("fit: stop_after_epochs ends the call early; a negative one is refused
   o.stop_after_epochs = -1;
   CHECK_THROWS_WITH_AS(train::fit(net, opt, data, augment::fashion_mnist_policy(10), o),
                        doctest::Contains("stop_after_epochs is -1"), value_error);
+}
+
+namespace {
+/// The toy images as a labelled data::dataset (what the kNN monitor takes).
+data::dataset toy_dataset(const test::toy_images& toy, index_t first, index_t count) {
+  const auto& first_image = toy.image(0);
+  const index_t side = first_image.extent(0);
+  data::dataset d;
+  d.images = tensor<std::uint8_t, cpu_t>(shape{count, side, side, 1});
+  d.labels = tensor<std::int32_t, cpu_t>(shape{count});
+  d.num_classes = 4;
+  for (index_t i = 0; i < count; ++i) {
+    const auto& img = toy.image(first + i);
+    std::copy(img.data(), img.data() + img.numel(), d.images.data() + i * side * side);
+    d.labels.data()[i] = toy.labels[static_cast<std::size_t>(first + i)];
+  }
+  return d;
+}
+}  // namespace
+
+TEST_CASE("fit: the online monitor runs every k steps, is logged, and leaves training unchanged") {
+  const test::toy_images data(32, 12, 4, 5);
+  const auto policy = augment::fashion_mnist_policy(10);
+  auto plain = make_model();
+  auto opt_plain = make_sgd();
+  (void)train::fit(plain, opt_plain, data, policy, options(test::fresh_dir("monitor-off"), 2));
+
+  auto watched = make_model();
+  auto opt_watched = make_sgd();
+  const train::knn_monitor knn(watched.encoder(), toy_dataset(data, 0, 20), toy_dataset(data, 20, 12),
+                               {.k = 5});
+  int calls = 0;
+  const fs::path dir = test::fresh_dir("monitor-on");
+  auto o = options(dir, 2);
+  o.monitor_every = 3;
+  o.monitor = [&] {
+    ++calls;
+    return knn();
+  };
+  const auto r = train::fit(watched, opt_watched, data, policy, o);
+  REQUIRE(r.steps.size() == 8);
+  CHECK(calls == 2);  // after steps 3 and 6 (1-based)
+  for (std::size_t i = 0; i < r.steps.size(); ++i) {
+    CAPTURE(i);
+    CHECK(r.steps[i].monitor.has_value() == (i == 2 || i == 5));
+    if (r.steps[i].monitor) CHECK((*r.steps[i].monitor >= 0.0 && *r.steps[i].monitor <= 1.0));
+  }
+  // Measuring changes nothing: the weights equal those of the run without a monitor.
+  const auto sa = test::flat_state(plain), sb = test::flat_state(watched);
+  REQUIRE(sa.size() == sb.size());
+  CHECK(std::memcmp(sa.data(), sb.data(), sa.size() * sizeof(float)) == 0);
+  // The log carries the values on those steps' lines, and they are the encoder's at that step:
+  // measured again after the last step, the monitor gives the last line's value.
+  std::ifstream log(dir / "train.jsonl");
+  std::string line;
+  int with_monitor = 0;
+  while (std::getline(log, line)) with_monitor += line.find("\"monitor\":") != std::string::npos;
+  CHECK(with_monitor == 2);
+  o.monitor_every = 8;
+  auto again = make_model();
+  auto opt_again = make_sgd();
+  const train::knn_monitor knn_again(again.encoder(), toy_dataset(data, 0, 20),
+                                     toy_dataset(data, 20, 12), {.k = 5});
+  o.monitor = [&] { return knn_again(); };
+  o.out_dir = test::fresh_dir("monitor-last");
+  const auto last = train::fit(again, opt_again, data, policy, o);
+  REQUIRE(last.steps.back().monitor.has_value());
+  CHECK(*last.steps.back().monitor == knn_again());
+}
+
+TEST_CASE("fit and knn_monitor: a monitor without a function, a negative period, empty sets") {
+  const test::toy_images data(32, 12, 4, 5);
+  const auto policy = augment::fashion_mnist_policy(10);
+  auto net = make_model();
+  auto opt = make_sgd();
+  auto o = options(test::fresh_dir("monitor-bad"), 1);
+  o.monitor_every = 2;
+  CHECK_THROWS_WITH_AS((void)train::fit(net, opt, data, policy, o),
+                       doctest::Contains("no monitor is set"), value_error);
+  o.monitor_every = -1;
+  o.monitor = [] { return 0.0; };
+  CHECK_THROWS_WITH_AS((void)train::fit(net, opt, data, policy, o),
+                       doctest::Contains("monitor_every is -1"), value_error);
+  using monitor_type = train::knn_monitor<std::remove_reference_t<decltype(net.encoder())>>;
+  CHECK_THROWS_WITH_AS(monitor_type(net.encoder(), toy_dataset(data, 0, 4), data::dataset{}),
+                       doctest::Contains("at least one each"), value_error);
 }

@@ -176,3 +176,29 @@ struct vicreg_kernel {
 };
 
 }  // namespace simclr::loss
+
+namespace simclr::loss {
+
+/// Options of InfoNCE against a queue of negatives (MoCo). All runtime values.
+struct info_nce_options {
+  double temperature = 0.2;       ///< τ > 0 (MoCo v2's 0.2)
+  double norm_epsilon = 1e-12;    ///< ε of u = z / max(‖z‖, ε)
+  bool allow_small_rows = false;  ///< as nt_xent_options::allow_small_rows
+};
+
+/// The InfoNCE-with-a-queue kernel of a backend:
+///   template <class T> static nt_xent_sums run(const T* q, const T* k, const T* queue,
+///       index_t m, index_t d, index_t negatives, const info_nce_options&, T* dq, T* k_hat)
+/// q and k (m, d) row-major, queue (≥ negatives, d) of unit rows; dq ← ∂(mean loss)/∂q and
+/// k_hat ← the keys' unit rows (keys get no gradient). Returns Σ ℓ_i, the top-1 count and Σ H_i.
+/// CPU: <simclr/loss/cpu/info_nce.hpp> (included by its loss header); CUDA:
+/// <simclr/loss/cuda/info_nce.cuh> (nvcc only).
+template <class Backend>
+struct info_nce_kernel {
+  static_assert(simclr::detail::always_false<Backend>,
+                "simclr: op 'info_nce' has no kernel for this backend — for simclr::cuda_t "
+                "include <simclr/cuda.cuh>, compile with nvcc and link simclr::cuda; or "
+                "specialise simclr::loss::info_nce_kernel for your backend");
+};
+
+}  // namespace simclr::loss

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 
@@ -24,6 +25,7 @@ namespace simclr::train {
 struct step_record {
   std::int64_t epoch = 0, step = 0;
   double lr = 0, loss = 0, top1 = -1, entropy = -1, views_per_s = 0, data_wait_ms = 0;
+  std::optional<double> monitor;  ///< the online monitor's value, on the steps it ran
 };
 
 /// Progress display: a bar redrawn in place on a terminal, plain lines otherwise.
@@ -100,12 +102,13 @@ class step_log {
 
   /// Appends one step's line and redraws the progress.
   void record(const step_record& r, const progress_position& at) {
-    char line[512];
+    char line[512], monitor[64] = "";
+    if (r.monitor) std::snprintf(monitor, sizeof monitor, ",\"monitor\":%.6g", *r.monitor);
     std::snprintf(line, sizeof line,
                   "{\"epoch\":%lld,\"step\":%lld,\"lr\":%.8g,\"loss\":%.8g,\"top1\":%.6g,"
-                  "\"entropy\":%.6g,\"views_per_s\":%.1f,\"data_wait_ms\":%.3f}\n",
+                  "\"entropy\":%.6g,\"views_per_s\":%.1f,\"data_wait_ms\":%.3f%s}\n",
                   static_cast<long long>(r.epoch), static_cast<long long>(r.step), r.lr, r.loss,
-                  r.top1, r.entropy, r.views_per_s, r.data_wait_ms);
+                  r.top1, r.entropy, r.views_per_s, r.data_wait_ms, monitor);
     out_ << line;
     out_.flush();
     if (!out_)
@@ -117,6 +120,12 @@ class step_log {
     // Top-1 only where the method reports one (a contrastive loss; not BYOL).
     char top1[32] = "";
     if (r.top1 >= 0) std::snprintf(top1, sizeof top1, "  top1 %5.1f%%", 100.0 * r.top1);
+    if (r.monitor) {  // a line of its own, kept above the bar
+      if (style_ == progress_style::bar) std::fprintf(stderr, "\n");
+      if (style_ != progress_style::none)
+        std::fprintf(stderr, "monitor after %lld steps: %.4f\n",
+                     static_cast<long long>(r.step + 1), *r.monitor);
+    }
     if (style_ == progress_style::bar) {
       std::fprintf(stderr,
                    "\repoch %lld/%td  step %lld/%td  loss %.4f%s  %6.0f views/s  ETA %4.0fs ",

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -52,6 +53,14 @@ struct trainer_options {
   /// Consecutive near-collapse steps before a warning is printed.
   index_t collapse_patience = 20;
   std::map<std::string, std::string> metadata;  ///< stored in every checkpoint
+  /// The online monitor: every `monitor_every` steps (0: never) fit calls `monitor()` after the
+  /// step (on rank 0 only) and writes its value to that step's line of train.jsonl as
+  /// "monitor" and to the progress. train::knn_monitor (<simclr/train/knn_monitor.hpp>) is
+  /// one: the kNN accuracy of the encoder on a held-out labelled slice. A monitor must not
+  /// change the model (training then goes on exactly as without it); its time is not counted in
+  /// views_per_s.
+  index_t monitor_every = 0;
+  std::function<double()> monitor = {};
 };
 
 namespace detail {
@@ -109,6 +118,10 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
   using clock = std::chrono::steady_clock;
   if (o.epochs < 1 || o.batch_size < 1)
     throw value_error("simclr: train::fit: epochs and batch_size must be ≥ 1");
+  if (o.monitor_every < 0 || (o.monitor_every > 0 && !o.monitor))
+    throw value_error("simclr: train::fit: monitor_every is " + std::to_string(o.monitor_every) +
+                      (o.monitor_every < 0 ? ", expected ≥ 0 (0: no monitor)"
+                                           : " but no monitor is set (trainer_options::monitor)"));
   if (o.stop_after_epochs < 0)
     throw value_error("simclr: train::fit: stop_after_epochs is " +
                       std::to_string(o.stop_after_epochs) + ", expected ≥ 0 (0: run to epochs)");
@@ -180,12 +193,13 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
                           std::to_string(step) + "; " + last_good() + "]");
       }
       const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-      const step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
-                          double(2 * batch->images * world) / secs,
-                          (batches.wait_seconds() - wait_before) * 1e3};
-      result.steps.push_back(r);
+      step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
+                    double(2 * batch->images * world) / secs,
+                    (batches.wait_seconds() - wait_before) * 1e3};
       ++step;
       ++in_epoch;
+      if (writer && o.monitor_every > 0 && step % o.monitor_every == 0) r.monitor = o.monitor();
+      result.steps.push_back(r);
       const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
       const double per_step = elapsed / double(step - epoch0 * per_epoch);
       if (writer) {

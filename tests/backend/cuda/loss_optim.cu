@@ -101,6 +101,31 @@ TEST_CASE_TEMPLATE("cuda barlow_twins and vicreg match the cpu: value, terms, dz
   CHECK_THROWS_AS((void)device_barlow_twins()(bad_device), value_error);
 }
 
+TEST_CASE_TEMPLATE("cuda info_nce matches the cpu: value, dq, keys, top-1, entropy", T, float, double) {
+  const double tol = std::is_same_v<T, float> ? 2e-5 : 1e-10;
+  for (const auto [m, d, negatives] : {std::array<index_t, 3>{4, 3, 0}, {16, 8, 64},
+                                       {256, 128, 4096}, {7, 5, 33}}) {
+    CAPTURE(m);
+    CAPTURE(negatives);
+    const auto q = random_host<T>(shape{m, d}, 37), k = random_host<T>(shape{m, d}, 38);
+    auto queue = random_host<T>(shape{std::max<index_t>(negatives, 1), d}, 39);
+    for (index_t i = 0; i < queue.extent(0); ++i) {  // unit rows, as a MoCo queue holds
+      double s = 0;
+      for (index_t j = 0; j < d; ++j) s += double(queue(i, j)) * double(queue(i, j));
+      for (index_t j = 0; j < d; ++j) queue(i, j) = static_cast<T>(double(queue(i, j)) / std::sqrt(s));
+    }
+    const loss::info_nce<T> cpu({.temperature = 0.2});
+    const loss::info_nce<T, cuda_t> gpu({.temperature = 0.2});
+    const auto rc = cpu(q, k, queue, negatives);
+    const auto rg = gpu(to_device(q), to_device(k), to_device(queue), negatives);
+    CHECK(rg.value == doctest::Approx(rc.value).epsilon(tol));
+    CHECK(rg.mean_entropy == doctest::Approx(rc.mean_entropy).epsilon(tol));
+    CHECK(rg.top1_accuracy == rc.top1_accuracy);
+    check_close(rc.dq, rg.dq, tol, "info_nce dq");
+    check_close(rc.keys, rg.keys, tol, "info_nce keys");
+  }
+}
+
 TEST_CASE("cuda nt_xent: tf_reference scale, the distributed partial form, small-τ stability") {
   const auto z = random_host<float>(shape{16, 8}, 32);
   loss::nt_xent<float> cpu({.temperature = 0.2, .scale = loss::nt_xent_scale::tf_reference});

@@ -1,0 +1,177 @@
+// Tests of simclr::methods::moco: the concept, the gradient of the online network by finite
+// differences, the FIFO queue, the key network's momentum, training, checkpoint and exact
+// resume (queue included) through fit.
+#include <simclr/methods/moco.hpp>
+
+#include <filesystem>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include <simclr/augment/policy.hpp>
+#include <simclr/encoders/resnet.hpp>
+#include <simclr/head/mlp.hpp>
+#include <simclr/optim/sgd.hpp>
+#include <simclr/random/fill.hpp>
+#include <simclr/testing/gradcheck.hpp>
+#include <simclr/train/trainer.hpp>
+
+#include "support/run_dir.hpp"
+#include "support/toy_data.hpp"
+
+namespace {
+
+template <class T>
+using moco_mlp = simclr::methods::moco<simclr::head::mlp<T>, simclr::head::mlp<T>>;
+
+/// A small MoCo whose encoder is itself an MLP: inputs of width 6, h of width 5, keys of width 4.
+template <class T>
+moco_mlp<T> small_moco(simclr::methods::moco_options o = {.queue_size = 10}) {
+  using simclr::head::mlp;
+  return {mlp<T>::v1({.in = 6, .hidden = 8, .out = 5, .seed = 1}),
+          mlp<T>::v1({.in = 5, .hidden = 8, .out = 4, .seed = 2}), o};
+}
+
+auto moco_resnet(std::uint64_t seed) {
+  using namespace simclr;
+  return methods::moco{encoders::resnet18<float>({.base_width = 2, .in_channels = 1,
+                                                  .stem = encoders::stem::cifar, .seed = seed}),
+                       head::mlp<float>::v1({.in = 16, .hidden = 16, .out = 8, .seed = seed}),
+                       {.momentum = 0.9, .queue_size = 20}};
+}
+
+simclr::train::trainer_options moco_fit_options(const std::filesystem::path& dir,
+                                                simclr::index_t epochs) {
+  return {.epochs = epochs, .batch_size = 8, .seed = 3, .base_lr = 0.1, .warmup_epochs = 1,
+          .out_dir = dir, .progress = simclr::train::progress_style::none, .metadata = {}};
+}
+
+}  // namespace
+
+TEST_CASE("moco: a trainable_model whose optimizer sees the online parameters only") {
+  using namespace simclr;
+  static_assert(trainable_model<moco_mlp<float>>);
+  static_assert(trainable_model<moco_mlp<double>>);
+  auto net = small_moco<float>();
+  for (const auto& p : net.parameters()) CHECK(p.name.rfind("key.", 0) == std::string::npos);
+  CHECK(net.parameters().size() ==
+        net.encoder().parameters().size() + net.head().parameters().size());
+  int queue_entries = 0;
+  net.visit_state(
+      [&](const nn::state_ref<float, cpu_t>& s) {
+        if (s.name.rfind("key.", 0) == 0) CHECK(s.kind != nn::state_kind::parameter);
+        if (s.name.rfind("queue", 0) == 0) ++queue_entries;
+      },
+      "");
+  CHECK(queue_entries == 3);  // queue, queue.position, queue.filled
+  using mlp = head::mlp<float>;
+  CHECK_THROWS_WITH_AS((moco_mlp<float>{mlp::v1({.in = 6, .out = 5}), mlp::v1({.in = 7, .out = 4})}),
+                       doctest::Contains("the head takes 7 features but the encoder gives 5"),
+                       value_error);
+  CHECK_THROWS_AS((moco_mlp<float>{mlp::v1({.in = 6, .out = 5}), mlp::v1({.in = 5, .out = 4}),
+                                   {.momentum = 1.5}}),
+                  value_error);
+  CHECK_THROWS_AS((moco_mlp<float>{mlp::v1({.in = 6, .out = 5}), mlp::v1({.in = 5, .out = 4}),
+                                   {.queue_size = 0}}),
+                  value_error);
+  CHECK_THROWS_AS(net.forward_backward(tensor<float>(shape{3, 6})), shape_error);
+}
+
+TEST_CASE("moco: the queue is a FIFO of the keys' unit rows; the first step has no negatives") {
+  using namespace simclr;
+  for (const bool symmetric : {true, false}) {
+    CAPTURE(symmetric);
+    auto net = small_moco<double>({.queue_size = 10, .symmetric = symmetric});
+    const index_t per_step = symmetric ? 8 : 4;  // 2N or N keys from a batch of 2N = 8 views
+    std::vector<tensor<double>> batches;
+    for (std::uint64_t s = 0; s < 3; ++s) {
+      tensor<double> views(shape{8, 6});
+      random::fill_normal(views.view(), random::key(10 + s));
+      batches.push_back(views);
+    }
+    const auto first = net.forward_backward(batches[0]);
+    CHECK(first.loss == doctest::Approx(0.0).epsilon(1e-15));  // an empty queue
+    CHECK(net.queued() == per_step);
+    CHECK(net.queue_position() == per_step % 10);
+    (void)net.forward_backward(batches[1]);
+    CHECK(net.queued() == std::min<index_t>(10, 2 * per_step));
+    CHECK(net.queue_position() == (2 * per_step) % 10);
+    // The newest keys are the key network's output for the third batch: recompute them.
+    (void)net.forward_backward(batches[2]);
+    // (MoCo v2: the key network saw view 2 alone, rows 4..7 — BN's batch statistics differ.)
+    tensor<double> key_input(shape{symmetric ? 8 : 4, 6});
+    for (index_t i = 0; i < key_input.extent(0); ++i)
+      for (index_t j = 0; j < 6; ++j) key_input(i, j) = batches[2](i + (symmetric ? 0 : 4), j);
+    auto k = net.key_head().forward(net.key_encoder().forward(key_input, mode::train), mode::train);
+    CHECK(net.queued() == 10);
+    // Row (position − 1) mod 10 holds the last key enqueued, normalised: symmetric, the keys
+    // are swapped, so the last one is view 1 of the last image (row 3); MoCo v2, the last of
+    // the four view-2 keys (row 3 of the key batch).
+    const index_t last_slot = (net.queue_position() + 9) % 10;
+    const index_t last_row = 3;
+    double norm = 0;
+    for (index_t j = 0; j < 4; ++j) norm += k(last_row, j) * k(last_row, j);
+    for (index_t j = 0; j < 4; ++j)
+      CHECK(net.queue()(last_slot, j) == doctest::Approx(k(last_row, j) / std::sqrt(norm)).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("moco: the online gradients agree with finite differences in double (queue fixed)") {
+  using namespace simclr;
+  auto net = small_moco<double>({.queue_size = 64, .symmetric = true});
+  tensor<double> views(shape{8, 6});
+  for (std::uint64_t s = 0; s < 6; ++s) {  // fill part of the queue
+    random::fill_normal(views.view(), random::key(20 + s));
+    (void)net.forward_backward(views);
+  }
+  random::fill_normal(views.view(), random::key(40));
+  // The loss without enqueueing: measure on a copy of the state each time.
+  const auto snapshot = net;
+  (void)net.forward_backward(views);
+  std::vector<tensor<double>> grads;
+  std::vector<testing::gradcheck_input> inputs;
+  auto params = net.parameters();
+  for (const auto& p : params) grads.push_back(*p.grad);
+  net = snapshot;
+  params = net.parameters();
+  for (std::size_t k = 0; k < params.size(); ++k)
+    inputs.push_back({params[k].name, *params[k].value, grads[k]});
+  auto f = [&] {
+    auto copy = net;  // the queue and the BN running statistics stay as they were
+    return copy.forward_backward(views).loss;
+  };
+  const auto g = testing::gradcheck(f, inputs);
+  CHECK_MESSAGE(g.passed, g.message());
+  CHECK(g.checked > 100);
+}
+
+TEST_CASE("moco: trains through fit on images, checkpoints the queue and resumes exactly") {
+  using namespace simclr;
+  const test::toy_images data(32, 10, 4, 5);
+  const auto policy = augment::fashion_mnist_policy(10);
+  auto a = moco_resnet(1);
+  optim::sgd<float> sgd_a({.momentum = 0.9});
+  const auto ra = train::fit(a, sgd_a, data, policy, moco_fit_options(test::fresh_dir("moco-straight"), 3));
+  REQUIRE(ra.steps.size() == 12);
+  for (const auto& s : ra.steps) CHECK(std::isfinite(s.loss));
+  CHECK(ra.steps.front().loss == doctest::Approx(0.0).epsilon(1e-6));  // empty queue at step 0
+  CHECK(ra.steps.back().loss > 0.5);
+  CHECK(a.queued() == 20);  // full: 12 steps × 16 keys through a ring of 20
+
+  const std::filesystem::path dir = test::fresh_dir("moco-resumed");
+  auto b = moco_resnet(1);
+  optim::sgd<float> sgd_b({.momentum = 0.9});
+  auto first_slice = moco_fit_options(dir, 3);
+  first_slice.stop_after_epochs = 1;
+  CHECK(train::fit(b, sgd_b, data, policy, first_slice).steps.size() == 4);
+  auto c = moco_resnet(42);  // different init: networks and queue come from the checkpoint
+  optim::sgd<float> sgd_c({.momentum = 0.9});
+  const auto rc = train::fit(c, sgd_c, data, policy, moco_fit_options(dir, 3),
+                             dir / "checkpoint.safetensors");
+  CHECK(rc.steps.size() == 8);
+  CHECK(test::flat_state(c) == test::flat_state(a));  // online, key network and the queue
+  CHECK(c.queue_position() == a.queue_position());
+  CHECK(c.queued() == a.queued());
+  for (std::size_t i = 0; i < rc.steps.size(); ++i)
+    CHECK(rc.steps[i].loss == ra.steps[i + 4].loss);
+}
