@@ -93,18 +93,7 @@ int main(int argc, char** argv) try {
   io::save_weights<float>(net.encoder(), out_dir / "encoder.safetensors", {{"method", "byol"}});
 
   // ---- evaluation: the online encoder's h ----------------------------------------------------
-  const auto t0 = fmnist::clock_type::now();
-  const auto trained = fmnist::evaluate(eval::represent(net.encoder(), labelled), labelled,
-                                        eval::represent(net.encoder(), test), test);
-  auto random_encoder = fmnist::make_encoder(width, seed + 12345);
-  const auto random_init = fmnist::evaluate(eval::represent(random_encoder, labelled), labelled,
-                                            eval::represent(random_encoder, test), test);
-  const auto raw = fmnist::evaluate(fmnist::pixels(labelled), labelled, fmnist::pixels(test), test);
-  std::printf("evaluation took %.1f s\n\n", fmnist::since(t0));
-  std::printf("  representation               linear eval   kNN (k=200)\n");
-  std::printf("  BYOL encoder (h, %3td-d)       %6.2f%%       %6.2f%%\n", h_dim, 100 * trained.linear, 100 * trained.knn);
-  std::printf("  random encoder (h, %3td-d)     %6.2f%%       %6.2f%%\n", h_dim, 100 * random_init.linear, 100 * random_init.knn);
-  std::printf("  raw pixels (784-d)            %6.2f%%       %6.2f%%\n\n", 100 * raw.linear, 100 * raw.knn);
+  (void)fmnist::compare_to_baselines("BYOL", net.encoder(), width, seed, labelled, test);
 
   const auto losses = fmnist::logged_losses(out_dir / "train.jsonl");
   plot::line_chart_options lo;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <simclr/encoders/resnet.hpp>
 #include <simclr/eval/knn.hpp>
 #include <simclr/eval/linear.hpp>
+#include <simclr/eval/represent.hpp>
 #include <simclr/tensor.hpp>
 
 namespace fmnist {
@@ -95,6 +97,31 @@ inline std::pair<std::vector<double>, std::vector<double>> logged(const std::fil
     values.push_back(std::stod(line.substr(p + quoted.size())));
   }
   return {steps, values};
+}
+
+/// Evaluates the trained `encoder`, a randomly initialised encoder of the same width and raw
+/// pixels with both protocols and prints the table (`label`: how the first row is named).
+template <class Encoder>
+scores compare_to_baselines(const std::string& label, Encoder& encoder, index_t width,
+                            std::uint64_t seed, const data::dataset& labelled,
+                            const data::dataset& test) {
+  const auto t0 = clock_type::now();
+  const scores trained = evaluate(eval::represent(encoder, labelled), labelled,
+                                  eval::represent(encoder, test), test);
+  auto random_encoder = make_encoder(width, seed + 12345);
+  const scores random_init = evaluate(eval::represent(random_encoder, labelled), labelled,
+                                      eval::represent(random_encoder, test), test);
+  const scores raw = evaluate(pixels(labelled), labelled, pixels(test), test);
+  const index_t h_dim = 8 * width;
+  std::printf("evaluation took %.1f s\n\n", since(t0));
+  std::printf("  representation               linear eval   kNN (k=200)\n");
+  std::printf("  %-12s encoder (h, %3td-d) %6.2f%%       %6.2f%%\n", label.c_str(), h_dim,
+              100 * trained.linear, 100 * trained.knn);
+  std::printf("  random encoder (h, %3td-d)     %6.2f%%       %6.2f%%\n", h_dim,
+              100 * random_init.linear, 100 * random_init.knn);
+  std::printf("  raw pixels (784-d)            %6.2f%%       %6.2f%%\n\n", 100 * raw.linear,
+              100 * raw.knn);
+  return trained;
 }
 
 /// Every step's loss from out/train.jsonl.

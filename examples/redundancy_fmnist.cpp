@@ -113,20 +113,7 @@ int main(int argc, char** argv) try {
                      : pretrain(s, loss::barlow_twins<float>({.lambda = s.lambda}), pretrain_set);
   io::save_weights<float>(encoder, s.out / "encoder.safetensors", {{"method", s.loss}});
 
-  const auto t0 = fmnist::clock_type::now();
-  const auto trained = fmnist::evaluate(eval::represent(encoder, labelled), labelled,
-                                        eval::represent(encoder, test), test);
-  auto random_encoder = fmnist::make_encoder(s.width, s.seed + 12345);
-  const auto random_init = fmnist::evaluate(eval::represent(random_encoder, labelled), labelled,
-                                            eval::represent(random_encoder, test), test);
-  const auto raw = fmnist::evaluate(fmnist::pixels(labelled), labelled, fmnist::pixels(test), test);
-  const index_t h_dim = 8 * s.width;
-  std::printf("evaluation took %.1f s\n\n", fmnist::since(t0));
-  std::printf("  representation               linear eval   kNN (k=200)\n");
-  std::printf("  %-12s encoder (h, %3td-d) %6.2f%%       %6.2f%%\n", s.loss.c_str(), h_dim,
-              100 * trained.linear, 100 * trained.knn);
-  std::printf("  random encoder (h, %3td-d)     %6.2f%%       %6.2f%%\n", h_dim, 100 * random_init.linear, 100 * random_init.knn);
-  std::printf("  raw pixels (784-d)            %6.2f%%       %6.2f%%\n\n", 100 * raw.linear, 100 * raw.knn);
+  (void)fmnist::compare_to_baselines(s.loss, encoder, s.width, s.seed, labelled, test);
 
   const auto losses = fmnist::logged_losses(s.out / "train.jsonl");
   plot::line_chart_options lo;

@@ -16,17 +16,6 @@
 
 namespace {
 
-using simclr::index_t;
-using simclr::shape;
-using simclr::tensor;
-
-template <class T>
-tensor<T> dcl_batch(index_t rows, index_t d, std::uint64_t seed) {
-  tensor<T> z(shape{rows, d}, simclr::uninitialized);
-  simclr::random::fill_normal(z.view(), simclr::random::key(seed));
-  return z;
-}
-
 simclr::loss::nt_xent_options dcl_options(double tau, double sigma) {
   return {.temperature = tau, .decoupled = true, .positive_weight_sigma = sigma};
 }
@@ -83,7 +72,7 @@ TEST_CASE("dcl: analytic gradients agree with finite differences in double") {
     CAPTURE(c.tau);
     CAPTURE(c.sigma);
     CAPTURE(c.decoupled);
-    auto z = dcl_batch<double>(2 * c.n, c.d, 40 + static_cast<std::uint64_t>(c.n));
+    auto z = simclr::test::random_rows<double>(2 * c.n, c.d, 40 + static_cast<std::uint64_t>(c.n));
     loss::nt_xent<double> l({.temperature = c.tau,
                              .decoupled = c.decoupled,
                              .positive_weight_sigma = c.sigma});
@@ -103,7 +92,7 @@ TEST_CASE("dcl: analytic gradients agree with finite differences in double") {
 
 TEST_CASE("dcl: decoupling changes NT-Xent and the weights change DCL") {
   using namespace simclr;
-  const auto z = dcl_batch<double>(16, 5, 3);
+  const auto z = simclr::test::random_rows<double>(16, 5, 3);
   const double plain = loss::nt_xent<double>({.temperature = 0.2})(z).value;
   const double dcl = loss::nt_xent<double>(dcl_options(0.2, 0.0))(z).value;
   const double dclw = loss::nt_xent<double>(dcl_options(0.2, 0.5))(z).value;
@@ -134,7 +123,7 @@ TEST_CASE("dcl: all-equal embeddings give log(2N - 2) and raise the collapse fla
 
 TEST_CASE("dcl: float agrees with double on both algorithms") {
   using namespace simclr;
-  const auto zd = dcl_batch<double>(600, 32, 22);
+  const auto zd = simclr::test::random_rows<double>(600, 32, 22);
   tensor<float> zf(zd.shape());
   for (index_t i = 0; i < zd.numel(); ++i) zf.data()[i] = static_cast<float>(zd.data()[i]);
   for (double tau : {0.5, 0.1, 0.02}) {  // 0.02: the general algorithm in float
@@ -144,12 +133,7 @@ TEST_CASE("dcl: float agrees with double on both algorithms") {
       const auto rd = loss::nt_xent<double>(dcl_options(tau, sigma))(zd);
       const auto rf = loss::nt_xent<float>(dcl_options(tau, sigma))(zf);
       CHECK(rf.value == doctest::Approx(rd.value).epsilon(1e-5));
-      double scale = 0, err = 0;
-      for (index_t i = 0; i < zd.numel(); ++i) {
-        scale = std::max(scale, std::abs(rd.dz.data()[i]));
-        err = std::max(err, std::abs(static_cast<double>(rf.dz.data()[i]) - rd.dz.data()[i]));
-      }
-      CHECK(err <= 1e-4 * scale);
+      CHECK(test::float_error(rf.dz, rd.dz) <= 1e-4);
     }
   }
 }
@@ -157,7 +141,7 @@ TEST_CASE("dcl: float agrees with double on both algorithms") {
 TEST_CASE("dcl: k workers with the gathered batch equal one worker on the whole batch") {
   using namespace simclr;
   const index_t n = 12, rows = 2 * n, d = 5;
-  const auto z = dcl_batch<double>(rows, d, 31);
+  const auto z = simclr::test::random_rows<double>(rows, d, 31);
   for (double sigma : {0.0, 0.5}) {
     loss::nt_xent<double> single(dcl_options(0.2, sigma));
     const auto whole = single(z);
@@ -184,7 +168,7 @@ TEST_CASE("dcl: k workers with the gathered batch equal one worker on the whole 
 
 TEST_CASE("dcl: results are bit-identical with 1 and 2 threads") {
   using namespace simclr;
-  const auto z = dcl_batch<float>(520, 24, 8);
+  const auto z = simclr::test::random_rows<float>(520, 24, 8);
   loss::nt_xent<float> l(dcl_options(0.1, 0.5));
   parallel::set_num_threads(1);
   const auto r1 = l(z);
@@ -200,7 +184,7 @@ TEST_CASE("dcl: bad options and batches are reported clearly") {
                        doctest::Contains("positive_weight_sigma is -1"), value_error);
   CHECK_THROWS_WITH_AS(loss::nt_xent<float>(dcl_options(0.5, INFINITY)),
                        doctest::Contains("positive_weight_sigma"), value_error);
-  const auto pair = dcl_batch<float>(2, 3, 1);
+  const auto pair = simclr::test::random_rows<float>(2, 3, 1);
   loss::nt_xent<float> l(dcl_options(0.5, 0.0));
   CHECK_THROWS_WITH_AS((void)l(pair), doctest::Contains("expected 2N ≥ 4"), shape_error);
   CHECK_THROWS_WITH_AS((void)l.partial(pair, std::vector<index_t>{0}),

@@ -17,13 +17,6 @@ using simclr::index_t;
 using simclr::shape;
 using simclr::tensor;
 
-template <class T>
-tensor<T> queue_rows(index_t rows, index_t d, std::uint64_t seed) {
-  tensor<T> z(shape{rows, d}, simclr::uninitialized);
-  simclr::random::fill_normal(z.view(), simclr::random::key(seed));
-  return z;
-}
-
 /// Unit rows (what a MoCo queue holds).
 template <class T>
 tensor<T> unit_rows(tensor<T> z) {
@@ -74,8 +67,8 @@ TEST_CASE("info_nce: dq agrees with finite differences in double; an empty queue
   using namespace simclr;
   for (const double tau : {0.2, 0.05, 1.0}) {
     CAPTURE(tau);
-    auto q = queue_rows<double>(6, 5, 1), k = queue_rows<double>(6, 5, 2);
-    const auto queue = unit_rows(queue_rows<double>(40, 5, 3));
+    auto q = simclr::test::random_rows<double>(6, 5, 1), k = simclr::test::random_rows<double>(6, 5, 2);
+    const auto queue = unit_rows(simclr::test::random_rows<double>(40, 5, 3));
     const loss::info_nce<double> l({.temperature = tau});
     const auto r = l(q, k, queue, 37);
     auto f = [&] { return l(q, k, queue, 37).value; };
@@ -83,7 +76,7 @@ TEST_CASE("info_nce: dq agrees with finite differences in double; an empty queue
     CHECK_MESSAGE(g.passed, g.message());
   }
   // An empty queue: the positive is the only candidate, L = 0 and no gradient.
-  const auto q = queue_rows<double>(4, 3, 4), k = queue_rows<double>(4, 3, 5);
+  const auto q = simclr::test::random_rows<double>(4, 3, 4), k = simclr::test::random_rows<double>(4, 3, 5);
   const auto r = loss::info_nce<double>()(q, k, tensor<double>(shape{8, 3}), 0);
   CHECK(r.value == doctest::Approx(0.0).epsilon(1e-15));
   CHECK(r.top1_accuracy == 1.0);
@@ -92,8 +85,8 @@ TEST_CASE("info_nce: dq agrees with finite differences in double; an empty queue
 
 TEST_CASE("info_nce: float agrees with double - results do not depend on threads") {
   using namespace simclr;
-  const auto qd = queue_rows<double>(256, 64, 6), kd = queue_rows<double>(256, 64, 7);
-  const auto queued = unit_rows(queue_rows<double>(1024, 64, 8));
+  const auto qd = simclr::test::random_rows<double>(256, 64, 6), kd = simclr::test::random_rows<double>(256, 64, 7);
+  const auto queued = unit_rows(simclr::test::random_rows<double>(1024, 64, 8));
   tensor<float> qf(qd.shape()), kf(kd.shape()), queuef(queued.shape());
   for (index_t i = 0; i < qd.numel(); ++i) {
     qf.data()[i] = static_cast<float>(qd.data()[i]);
@@ -107,12 +100,7 @@ TEST_CASE("info_nce: float agrees with double - results do not depend on threads
   parallel::set_num_threads(2);
   const auto r2 = lf(qf, kf, queuef, 1000);
   CHECK(r1.value == doctest::Approx(rd.value).epsilon(1e-5));
-  double scale = 0, err = 0;
-  for (index_t i = 0; i < qd.numel(); ++i) {
-    scale = std::max(scale, std::abs(rd.dq.data()[i]));
-    err = std::max(err, std::abs(double(r1.dq.data()[i]) - rd.dq.data()[i]));
-  }
-  CHECK(err <= 1e-4 * scale);
+  CHECK(test::float_error(r1.dq, rd.dq) <= 1e-4);
   CHECK(r1.value == r2.value);
   CHECK(std::equal(r1.dq.values().begin(), r1.dq.values().end(), r2.dq.values().begin()));
 }
@@ -121,7 +109,7 @@ TEST_CASE("info_nce: bad shapes, counts and rows are reported clearly") {
   using namespace simclr;
   const loss::info_nce<float> l;
   const tensor<float> q(shape{4, 3}), k(shape{4, 3}), queue(shape{8, 3});
-  auto ok = queue_rows<float>(4, 3, 9);
+  auto ok = simclr::test::random_rows<float>(4, 3, 9);
   CHECK_THROWS_WITH_AS((void)l(ok, tensor<float>(shape{4, 2}), queue, 2),
                        doctest::Contains("the keys have shape"), shape_error);
   CHECK_THROWS_WITH_AS((void)l(ok, ok, tensor<float>(shape{8, 2}), 2),

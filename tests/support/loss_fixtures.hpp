@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <simclr/error.hpp>
+#include <simclr/random/fill.hpp>
 #include <simclr/tensor.hpp>
 
 namespace simclr::test {
@@ -32,6 +34,24 @@ inline tensor<double> fixture_tensor(const nlohmann::json& values, const shape& 
   tensor<double> t(s, uninitialized);
   for (index_t i = 0; i < s.numel(); ++i) t.data()[i] = v[static_cast<std::size_t>(i)];
   return t;
+}
+
+/// A (rows, d) tensor of standard normal draws keyed by `seed` (test inputs of the losses).
+template <class T>
+tensor<T> random_rows(index_t rows, index_t d, std::uint64_t seed) {
+  tensor<T> z(shape{rows, d}, uninitialized);
+  random::fill_normal(z.view(), random::key(seed));
+  return z;
+}
+
+/// How far a float result is from the double one: max |a − b| over max |b| (0 when b is 0).
+inline double float_error(const tensor<float>& a, const tensor<double>& b) {
+  double scale = 0.0, err = 0.0;
+  for (index_t i = 0; i < b.numel(); ++i) {
+    scale = std::max(scale, std::abs(b.data()[i]));
+    err = std::max(err, std::abs(static_cast<double>(a.data()[i]) - b.data()[i]));
+  }
+  return scale > 0.0 ? err / scale : err;
 }
 
 /// max_i |a_i − b_i| / max(|b_i|, floor): the relative error of a against the reference b.

@@ -25,7 +25,7 @@ namespace simclr::train {
 struct step_record {
   std::int64_t epoch = 0, step = 0;
   double lr = 0, loss = 0, top1 = -1, entropy = -1, views_per_s = 0, data_wait_ms = 0;
-  std::optional<double> monitor;  ///< the online monitor's value, on the steps it ran
+  std::optional<double> monitor = std::nullopt;  ///< the online monitor's value, on the steps it ran
 };
 
 /// Progress display: a bar redrawn in place on a terminal, plain lines otherwise.
