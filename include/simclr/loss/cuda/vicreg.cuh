@@ -8,6 +8,7 @@
 
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/loss/cuda/columns.cuh>
+#include <simclr/loss/cuda/rows.cuh>
 #include <simclr/loss/kernels.hpp>
 #include <simclr/ops/cuda/gemm.cuh>
 
