@@ -3,6 +3,9 @@
 // libmpich-dev); docs/distributed.md.
 #pragma once
 
+#if !__has_include(<mpi.h>)
+#error "simclr: <simclr/distributed/mpi.hpp> needs MPI's mpi.h: link simclr::mpi (SIMCLR_ENABLE_MPI, Debian libopenmpi-dev or libmpich-dev), which adds MPI's include path"
+#endif
 #include <mpi.h>
 
 #include <algorithm>
