@@ -30,69 +30,57 @@
 #include <simclr/train/trainer.hpp>
 
 #include "fmnist_common.hpp"
+#include "fmnist_flags.hpp"
 
 using namespace simclr;
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) try {
   CLI::App app{"MoCo v2 on Fashion-MNIST, evaluated against a random encoder and raw pixels"};
-  index_t epochs = 2, batch = 256, subset = 40000, eval_train = 10000, width = 16, queue = 4096;
-  double base_lr = 0.3, momentum = 0.99, temperature = 0.2;
-  bool asymmetric = false, resume = false;
-  std::size_t threads = 0;
-  std::uint64_t seed = 0;
-  std::string out = "moco-run", dir = data::fashion_mnist_default_dir;
-  app.add_option("--epochs", epochs, "MoCo epochs over the training subset")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
-  app.add_option("--subset", subset, "training images for MoCo (0: all 60000)");
-  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)");
-  app.add_option("--width", width, "ResNet-18 base width")->check(CLI::PositiveNumber);
-  app.add_option("--lr", base_lr, "peak learning rate at batch 256")->check(CLI::PositiveNumber);
+  fmnist::run_flags f{.out = "moco-run"};
+  index_t queue = 4096;
+  double momentum = 0.99, temperature = 0.2;
+  bool asymmetric = false;
+  f.add_to(app, "MoCo");
   app.add_option("--momentum", momentum, "the key network's momentum")->check(CLI::Range(0.0, 1.0));
   app.add_option("--queue", queue, "keys kept as negatives")->check(CLI::PositiveNumber);
   app.add_option("--temperature", temperature, "InfoNCE temperature")->check(CLI::PositiveNumber);
   app.add_flag("--asymmetric", asymmetric, "MoCo v2 as published: queries of view 1, keys of view 2");
-  app.add_option("--threads", threads, "CPU threads (default: all)")
-      ->check(CLI::Range(std::size_t{1}, parallel::max_threads));
-  app.add_option("--out", out, "output folder: log, checkpoint, weights, loss curve");
-  app.add_flag("--resume", resume, "continue from <out>/checkpoint.safetensors");
-  app.add_option("--seed", seed, "seed of every random draw");
-  app.add_option("--data", dir, "folder with the Fashion-MNIST IDX files");
   CLI11_PARSE(app, argc, argv);
-  if (threads > 0) parallel::set_num_threads(threads);
+  if (f.threads > 0) parallel::set_num_threads(f.threads);
 
   const auto t_all = fmnist::clock_type::now();
-  const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
+  const auto [train_full, test, pretrain, labelled] = fmnist::load(f.dir, f.subset, f.eval_train, f.seed);
   std::printf("Fashion-MNIST: MoCo v2 on %td images (width %td, lr %g, momentum %g, queue %td, "
               "tau %g%s), evaluation trained on %td labelled and tested on %td images; %zu "
               "threads\n",
-              pretrain.size(), width, base_lr, momentum, queue, temperature,
+              pretrain.size(), f.width, f.base_lr, momentum, queue, temperature,
               asymmetric ? ", asymmetric" : "", labelled.size(), test.size(),
               parallel::num_threads());
 
-  const index_t h_dim = 8 * width;
-  methods::moco net{fmnist::make_encoder(width, seed),
+  const index_t h_dim = 8 * f.width;
+  methods::moco net{fmnist::make_encoder(f.width, f.seed),
                     head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128,
-                                          .batch_norm = false, .seed = seed + 1}),
+                                          .batch_norm = false, .seed = f.seed + 1}),
                     {.momentum = momentum, .queue_size = queue, .temperature = temperature,
                      .symmetric = !asymmetric}};
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
-  const fs::path out_dir = out;
+  const fs::path out_dir = f.out;
   const auto fit = train::fit(
       net, sgd, pretrain, fmnist::policy(0.35),
-      {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = base_lr,
+      {.epochs = f.epochs, .batch_size = f.batch, .seed = f.seed, .base_lr = f.base_lr,
        .warmup_epochs = 1, .out_dir = out_dir, .loader_threads = 1,
        .metadata = {{"method", "moco"}}},
-      resume ? std::optional<fs::path>(out_dir / "checkpoint.safetensors") : std::nullopt);
+      f.resume ? std::optional<fs::path>(out_dir / "checkpoint.safetensors") : std::nullopt);
   std::printf("trained %td epochs (%zu steps this run) in %.1f s: %.0f views/s; last loss %.4f, "
               "top-1 against the queue %.1f%%\n",
               fit.epochs_done, fit.steps.size(), fit.seconds,
-              2.0 * double(batch) * double(fit.steps.size()) / std::max(fit.seconds, 1e-9),
+              2.0 * double(f.batch) * double(fit.steps.size()) / std::max(fit.seconds, 1e-9),
               fit.steps.empty() ? 0.0 : fit.steps.back().loss,
               fit.steps.empty() ? 0.0 : 100.0 * fit.steps.back().top1);
   io::save_weights<float>(net.encoder(), out_dir / "encoder.safetensors", {{"method", "moco"}});
 
-  (void)fmnist::compare_to_baselines("MoCo", net.encoder(), width, seed, labelled, test);
+  (void)fmnist::compare_to_baselines("MoCo", net.encoder(), f.width, f.seed, labelled, test);
 
   plot::line_chart_options lo;
   lo.title = "MOCO LOSS PER STEP";
@@ -101,7 +89,7 @@ int main(int argc, char** argv) try {
   const auto losses = fmnist::logged_losses(out_dir / "train.jsonl");
   io::write_png(out_dir / "loss.png", plot::line_chart(std::span<const double>(losses), lo));
   std::printf("wrote %s/{loss.png, encoder.safetensors, train.jsonl, checkpoint.safetensors}\n"
-              "total %.1f s\n", out.c_str(), fmnist::since(t_all));
+              "total %.1f s\n", f.out.c_str(), fmnist::since(t_all));
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "moco_fmnist: %s\n", e.what());
