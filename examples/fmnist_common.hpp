@@ -37,11 +37,7 @@ inline encoders::resnet<encoders::basic_block, float> make_encoder(index_t width
 
 /// The recipes' augmentations: random resized crop to 28 px (scale crop_min–1), horizontal
 /// flip 0.5, brightness and contrast jitter 0.4 with probability 0.8.
-inline auto policy(double crop_min) {
-  return augment::grayscale_policy(
-      augment::random_resized_crop(28, {crop_min, 1.0}), augment::random_horizontal_flip(0.5),
-      augment::random_apply(0.8, augment::color_jitter(0.4f, 0.4f)));
-}
+inline auto policy(double crop_min) { return augment::fashion_mnist_policy(28, {crop_min, 1.0}); }
 
 /// The examples' data: the full training split, the test split, the (seeded) subset that
 /// pre-training sees and the labelled subset the evaluations train on (0: all of them).

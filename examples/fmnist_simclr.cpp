@@ -6,7 +6,8 @@
 //                 [--eval-train 10000] [--threads N] [--out fmnist-run] [--resume] [--seed 0]
 //                 [--data DIR] [--fine-tune 0.01,0.1] [--fine-tune-epochs 10] [--monitor-every 52]
 //                 [--width W] [--temperature T] [--crop-min S] [--lr LR]
-//                 [--loss nt-xent|dcl|dclw]                                  (override the recipe)
+//                 [--loss nt-xent|dcl|dclw] [--local-crops M] [--local-size 16]
+//                 [--local-scale 0.1,0.4]                                    (override the recipe)
 //
 // Both recipes (docs/training.md): ResNet-18 basic blocks [2,2,2,2], widths 16/32/64/128,
 // CIFAR stem, 1×28×28 input; head Linear(128,128)–ReLU–Linear(128,128), no BN; random
@@ -29,6 +30,7 @@
 #include <CLI/CLI.hpp>
 
 #include <simclr/augment/policy.hpp>
+#include <simclr/augment/multi_crop.hpp>
 #include <simclr/data/idx.hpp>
 #include <simclr/encoders/resnet.hpp>
 #include <simclr/eval/export.hpp>
@@ -65,6 +67,9 @@ struct recipe {
   double crop_min = 0.35;      ///< random resized crop scale range [crop_min, 1]
   double base_lr = 0.3;        ///< SGD peak lr at batch 256
   std::string loss = "nt-xent";  ///< nt-xent, dcl (decoupled) or dclw (decoupled, σ = 0.5)
+  index_t local_crops = 0;     ///< multi-crop: small crops per image besides the two views
+  index_t local_size = 16;     ///< their side in pixels
+  std::vector<double> local_scale{0.1, 0.4};  ///< their crop scale range
 };
 
 /// The recipe's contrastive loss: NT-Xent or its decoupled forms (docs/losses-and-optimizers.md).
@@ -96,6 +101,8 @@ int main(int argc, char** argv) try {
   std::optional<index_t> width;
   std::optional<double> temperature, crop_min, base_lr;
   std::optional<std::string> loss_name;
+  std::optional<index_t> local_crops, local_size;
+  std::vector<double> local_scale;
   app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")->check(CLI::PositiveNumber);
   app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
   app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
@@ -126,6 +133,16 @@ int main(int argc, char** argv) try {
       ->check(CLI::PositiveNumber);
   app.add_option("--loss", loss_name, "override: nt-xent, dcl (decoupled) or dclw (weighted DCL)")
       ->check(CLI::IsMember({"nt-xent", "dcl", "dclw"}));
+  app.add_option("--local-crops", local_crops,
+                 "override: multi-crop, small crops per image besides the two global views "
+                 "(0: two views only)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--local-size", local_size, "override: side of the small crops in pixels")
+      ->check(CLI::Range(4, 28));
+  app.add_option("--local-scale", local_scale, "override: crop scale range of the small crops")
+      ->delimiter(',')
+      ->expected(2)
+      ->check(CLI::Range(0.01, 1.0));
   CLI11_PARSE(app, argc, argv);
   recipe r = *std::find_if(recipes.begin(), recipes.end(),
                            [&](const recipe& named) { return named.name == recipe_name; });
@@ -134,12 +151,22 @@ int main(int argc, char** argv) try {
   if (crop_min) r.crop_min = *crop_min;
   if (base_lr) r.base_lr = *base_lr;
   if (loss_name) r.loss = *loss_name;
+  if (local_crops) r.local_crops = *local_crops;
+  if (local_size) r.local_size = *local_size;
+  if (!local_scale.empty()) r.local_scale = local_scale;
+  if (r.local_scale[0] > r.local_scale[1])
+    throw value_error("fmnist_simclr: --local-scale " + std::to_string(r.local_scale[0]) + "," +
+                      std::to_string(r.local_scale[1]) + ": expected lo ≤ hi");
   if (threads > 0) parallel::set_num_threads(threads);
 
   const auto t_all = clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
-  std::printf("recipe %s: width %td, loss %s, temperature %g, crops %g-1, lr %g\n",
+  std::printf("recipe %s: width %td, loss %s, temperature %g, crops %g-1, lr %g",
               r.name.c_str(), r.width, r.loss.c_str(), r.temperature, r.crop_min, r.base_lr);
+  if (r.local_crops > 0)
+    std::printf(", multi-crop 2x28 + %tdx%td px (scale %g-%g)", r.local_crops, r.local_size,
+                r.local_scale[0], r.local_scale[1]);
+  std::printf("\n");
   std::printf("Fashion-MNIST: SimCLR on %td images, evaluation trained on %td labelled and "
               "tested on %td images; %zu threads\n",
               pretrain.size(), labelled.size(), test.size(), parallel::num_threads());
@@ -158,15 +185,25 @@ int main(int argc, char** argv) try {
   const train::knn_monitor knn(net.encoder(), data::subset(labelled, 0, reference),
                                data::subset(labelled, reference,
                                             std::min<index_t>(1000, labelled.size() - reference)));
-  const auto fit = train::fit(
-      net, sgd, pretrain, policy,
-      {.epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr, .warmup_epochs = 1,
-       .out_dir = out_dir, .loader_threads = 1,
-       .metadata = {{"recipe", r.name}, {"loss", r.loss}},
-       .monitor_every = monitor_every, .monitor = knn},
-      resume ? std::optional<fs::path>(out_dir / "checkpoint.safetensors") : std::nullopt);
-  double views = 0;
-  for (const auto& s : fit.steps) views += 2.0 * double(batch);
+  const train::trainer_options options{
+      .epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr,
+      .warmup_epochs = 1, .out_dir = out_dir, .loader_threads = 1,
+      .metadata = {{"recipe", r.name}, {"loss", r.loss},
+                   {"local_crops", std::to_string(r.local_crops)}},
+      .monitor_every = monitor_every, .monitor = knn};
+  const auto resume_from =
+      resume ? std::optional<fs::path>(out_dir / "checkpoint.safetensors") : std::nullopt;
+  // Multi-crop adds the small crops to every batch (docs/training.md).
+  const auto fit =
+      r.local_crops > 0
+          ? train::fit(net, sgd, pretrain,
+                       augment::multi_crop(policy,
+                                           augment::fashion_mnist_policy(
+                                               r.local_size, {r.local_scale[0], r.local_scale[1]}),
+                                           r.local_crops),
+                       options, resume_from)
+          : train::fit(net, sgd, pretrain, policy, options, resume_from);
+  const double views = double(fit.steps.size()) * double((2 + r.local_crops) * batch);
   std::printf("trained %td epochs (%zu steps this run) in %.1f s: %.0f views/s, %.1f%% of the time "
               "waiting for data; last loss %.4f, contrastive top-1 %.1f%%\n",
               fit.epochs_done, fit.steps.size(), fit.seconds, views / fit.seconds,

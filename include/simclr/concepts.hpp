@@ -89,6 +89,25 @@ concept augmentation =
       { a(image, rng) } -> std::same_as<tensor<float, cpu_t>>;
     };
 
+/// A multi-crop policy (augment::multi_crop is one): two global views by one augmentation and
+/// `local_crops()` small crops per image by another.
+///   p.global_policy() -> an augmentation     the two global views (views 0 and 1)
+///   p.local_policy()  -> an augmentation     the small crops (views 2, 3, …)
+///   p.local_crops()   -> index_t             how many small crops per image (≥ 0)
+template <class P>
+concept multi_crop_policy =
+    std::copy_constructible<P> && augmentation<typename P::global_type> &&
+    augmentation<typename P::local_type> && requires(const P& p) {
+      { p.global_policy() } -> std::convertible_to<const typename P::global_type&>;
+      { p.local_policy() } -> std::convertible_to<const typename P::local_type&>;
+      { p.local_crops() } -> std::convertible_to<index_t>;
+    };
+
+/// What train::fit and the loader take to make a batch's views: a two-view augmentation, or a
+/// multi-crop policy (the model then gets the small crops as well).
+template <class P>
+concept view_policy = augmentation<P> || multi_crop_policy<P>;
+
 /// A data set the loader can read: `size()` images, `image(i)` an (H, W, C) 8-bit image.
 /// data::dataset is one; so is any struct with these two members (tests/support/toy_data.hpp).
 template <class S>
@@ -218,6 +237,16 @@ template <class M>
 concept trainable_model = module<M> && requires(M& m, const tensor_of<M>& views) {
       { m.forward_backward(views) } -> std::convertible_to<step_metrics>;
       { m.parameters() } -> parameter_list<scalar_of<M>, backend_of<M>>;
+    };
+
+/// A trainable_model that also trains on multi-crop batches (simclr::model is one):
+///   m.forward_backward(views, local_views) -> step_metrics   views (2N, C, H, W) the global
+///                         views as above; local_views (mN, C, h, w), row j·N + i the small crop
+///                         j of image i (m ≥ 1)
+template <class M>
+concept multi_crop_model =
+    trainable_model<M> && requires(M& m, const tensor_of<M>& views, const tensor_of<M>& local) {
+      { m.forward_backward(views, local) } -> std::convertible_to<step_metrics>;
     };
 
 }  // namespace simclr

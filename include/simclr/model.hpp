@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <concepts>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -11,8 +12,10 @@
 
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
+#include <simclr/loss/multi_crop.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/state.hpp>
+#include <simclr/optim/ema.hpp>
 #include <simclr/parameter.hpp>
 #include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
@@ -85,23 +88,74 @@ class model {
 
   /// Forward, loss and backward (gradients zeroed first, then filled); no update.
   step_metrics forward_backward(const tensor_type& views) {
-    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
-      throw shape_error("simclr: model: the two-view batch has shape " +
-                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+    check_views(views);
     zero_grad();
     const tensor_type h = encoder_.forward(views, mode::train);
     const tensor_type z = head_.forward(h, mode::train);
     auto r = loss_(z);
     step_metrics m;
     m.loss = static_cast<double>(r.value);
-    if (!std::isfinite(m.loss))
-      throw value_error("simclr: model: the loss is " + std::to_string(m.loss) +
-                        " — training diverged (lower the learning rate, raise the temperature)");
+    check_finite(m.loss);
     if constexpr (requires { r.top1_accuracy; }) m.top1_accuracy = r.top1_accuracy;
     if constexpr (requires { r.mean_entropy; }) m.mean_entropy = r.mean_entropy;
     if constexpr (requires { r.near_collapse; }) m.near_collapse = r.near_collapse;
     const tensor_type dh = head_.backward(r.dz);
     (void)encoder_.backward(dh);
+    return m;
+  }
+
+  /// Forward, loss and backward of a multi-crop batch (augment::multi_crop; docs/training.md):
+  /// `views` (2N, C, H, W) the global views as above, `local_views` (mN, C, h, w) the small
+  /// crops (row j·N + i: crop j of image i; h, w may differ from H, W). Each group runs through
+  /// f and g in training mode as its own batch — BatchNorm normalises each with its own
+  /// statistics and updates the running ones first with the global, then with the local batch,
+  /// as a PyTorch module called twice — and the loss is loss::multi_crop_pairs (every crop
+  /// against the global views). The gradients of both passes are summed. With 0 local rows it
+  /// is forward_backward(views).
+  step_metrics forward_backward(const tensor_type& views, const tensor_type& local_views) {
+    if (local_views.numel() == 0) return forward_backward(views);
+    check_views(views);
+    const index_t n = views.extent(0) / 2;
+    if (local_views.rank() != views.rank() || local_views.extent(0) % n != 0 ||
+        (views.rank() > 1 && local_views.extent(1) != views.extent(1)))
+      throw shape_error("simclr: model: the local crops have shape " +
+                        local_views.shape().to_string() + ", expected (m·" + std::to_string(n) +
+                        ", " + (views.rank() > 1 ? std::to_string(views.extent(1)) : "") +
+                        ", h, w): m crops of each of the " + std::to_string(n) +
+                        " images of the global views " + views.shape().to_string());
+    zero_grad();
+    const tensor_type hg = encoder_.forward(views, mode::train);
+    const tensor_type zg = head_.forward(hg, mode::train);
+    // The small crops go through a second copy of f and g (each layer keeps the activations of
+    // one batch for backward): synced to this model's state now, after the global pass moved
+    // the BN running statistics; its statistics come back after its pass.
+    if (!crops_) {
+      crops_.emplace(crop_pass{encoder_, head_});
+    } else {
+      optim::ema_update(crops_->encoder, encoder_, 0.0);
+      optim::ema_update(crops_->head, head_, 0.0);
+    }
+    const tensor_type hl = crops_->encoder.forward(local_views, mode::train);
+    const tensor_type zl = crops_->head.forward(hl, mode::train);
+    optim::ema_update(encoder_, crops_->encoder, 0.0);
+    optim::ema_update(head_, crops_->head, 0.0);
+
+    auto r = loss::multi_crop_pairs(loss_, zg, zl);
+    step_metrics m;
+    m.loss = static_cast<double>(r.value);
+    check_finite(m.loss);
+    m.top1_accuracy = r.top1_accuracy;
+    m.mean_entropy = r.mean_entropy;
+    m.near_collapse = r.near_collapse;
+    (void)encoder_.backward(head_.backward(r.dz_global));
+    nn::zero_grad_of<scalar_type, backend_type>(*crops_);
+    (void)crops_->encoder.backward(crops_->head.backward(r.dz_local));
+    // Sum the crop pass's gradients into this model's.
+    const auto mine = parameters();
+    const auto theirs = nn::parameters_of<scalar_type, backend_type>(*crops_);
+    for (std::size_t k = 0; k < mine.size(); ++k)
+      optim::update_kernel<backend_type>::axpy(mine[k].grad->data(), theirs[k].grad->data(),
+                                               mine[k].grad->numel(), scalar_type(1));
     return m;
   }
 
@@ -129,9 +183,33 @@ class model {
   [[nodiscard]] Loss& loss() noexcept { return loss_; }
 
  private:
+  static void check_views(const tensor_type& views) {
+    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
+      throw shape_error("simclr: model: the two-view batch has shape " +
+                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+  }
+  static void check_finite(double loss) {
+    if (!std::isfinite(loss))
+      throw value_error("simclr: model: the loss is " + std::to_string(loss) +
+                        " — training diverged (lower the learning rate, raise the temperature)");
+  }
+
+  /// The second copy of f and g that multi-crop's small crops run through (scratch: synced
+  /// from the model every step, never checkpointed).
+  struct crop_pass {
+    Encoder encoder;
+    Head head;
+    void visit_state(const nn::state_visitor<scalar_type, backend_type>& f,
+                     const std::string& prefix) {
+      encoder.visit_state(f, nn::join_name(prefix, "encoder"));
+      head.visit_state(f, nn::join_name(prefix, "head"));
+    }
+  };
+
   Encoder encoder_;
   Head head_;
   Loss loss_;
+  std::optional<crop_pass> crops_;
 };
 
 }  // namespace simclr

@@ -11,6 +11,7 @@
 #include <simclr/augment/gaussian_blur.hpp>
 #include <simclr/augment/grayscale.hpp>
 #include <simclr/augment/image.hpp>
+#include <simclr/augment/multi_crop.hpp>
 #include <simclr/augment/policy.hpp>
 #include <simclr/augment/random_apply.hpp>
 #include <simclr/augment/resized_crop.hpp>
@@ -34,6 +35,7 @@
 #include <simclr/loss/barlow_twins.hpp>
 #include <simclr/loss/info_nce.hpp>
 #include <simclr/loss/margin_triplet.hpp>
+#include <simclr/loss/multi_crop.hpp>
 #include <simclr/loss/normalized_mse.hpp>
 #include <simclr/loss/nt_logistic.hpp>
 #include <simclr/loss/nt_xent.hpp>

@@ -73,10 +73,12 @@ using simclr_policy =
 using grayscale_policy =
     compose<random_resized_crop, random_horizontal_flip, random_apply<color_jitter>>;
 
-/// Fashion-MNIST: random resized crop to `size` (28) with scale (0.2, 1), flip p 0.5, color
-/// jitter brightness 0.4 and contrast 0.4 with p 0.8 (saturation and hue do nothing on gray).
-[[nodiscard]] inline grayscale_policy fashion_mnist_policy(index_t size = 28) {
-  return grayscale_policy(random_resized_crop(size, {0.2, 1.0}), random_horizontal_flip(0.5),
+/// Fashion-MNIST: random resized crop to `size` (28) with scale `crop_scale` (0.2, 1), flip
+/// p 0.5, color jitter brightness 0.4 and contrast 0.4 with p 0.8 (saturation and hue do nothing
+/// on gray).
+[[nodiscard]] inline grayscale_policy fashion_mnist_policy(
+    index_t size = 28, std::array<double, 2> crop_scale = {0.2, 1.0}) {
+  return grayscale_policy(random_resized_crop(size, crop_scale), random_horizontal_flip(0.5),
                           random_apply(0.8, color_jitter(0.4f, 0.4f)));
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <simclr/augment/compose.hpp>
@@ -38,54 +39,96 @@ struct batch_position {
 
 namespace detail {
 
-/// Runs the 2N view jobs: `source(i)` gives image i as an image_f32 (or a reference to one);
-/// writes view v of image i to row v·N + i of the result.
+/// Runs the `count`·N view jobs of views first_view .. first_view + count − 1: `source(i)` gives
+/// image i as an image_f32 (or a reference to one); writes view first_view + v of image i to
+/// row v·N + i of the result. `what` names the caller in errors.
 template <class Policy, class Source>
-[[nodiscard]] tensor<float> two_views_impl(const Policy& policy, index_t n, Source&& source,
-                                           std::span<const std::uint64_t> sample_indices,
-                                           const batch_position& at, parallel::thread_pool& pool) {
-  if (n < 1) throw shape_error("simclr: augment::two_views: the batch is empty");
+[[nodiscard]] tensor<float> views_impl(const Policy& policy, index_t n, Source&& source,
+                                       std::span<const std::uint64_t> sample_indices,
+                                       const batch_position& at, parallel::thread_pool& pool,
+                                       index_t first_view, index_t count, const char* what) {
+  if (n < 1) throw shape_error(std::string("simclr: ") + what + ": the batch is empty");
   if (!sample_indices.empty() && static_cast<index_t>(sample_indices.size()) != n)
-    throw shape_error("simclr: augment::two_views: " + std::to_string(sample_indices.size()) +
-                      " sample indices for " + std::to_string(n) + " images");
+    throw shape_error(std::string("simclr: ") + what + ": " +
+                      std::to_string(sample_indices.size()) + " sample indices for " +
+                      std::to_string(n) + " images");
   const auto sample_of = [&](index_t i) {
     return sample_indices.empty()
                ? at.batch_index * static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(i)
                : sample_indices[static_cast<std::size_t>(i)];
   };
   // Each view's policy with its batch-level parameters fixed (a copy per view).
-  const Policy views[2] = {detail::for_batch(policy, batch_view_key(at, 0)),
-                           detail::for_batch(policy, batch_view_key(at, 1))};
+  std::vector<Policy> views;
+  views.reserve(static_cast<std::size_t>(count));
+  for (index_t v = 0; v < count; ++v)
+    views.push_back(
+        detail::for_batch(policy, batch_view_key(at, static_cast<std::uint64_t>(first_view + v))));
   const auto make_view = [&](index_t job) {
     const index_t i = job % n, v = job / n;
-    random::stream rng(view_key(at, sample_of(i), static_cast<std::uint64_t>(v)));
-    return views[v](source(i), rng);
+    random::stream rng(view_key(at, sample_of(i), static_cast<std::uint64_t>(first_view + v)));
+    return views[static_cast<std::size_t>(v)](source(i), rng);
   };
   // The first view fixes the output shape; every other view must match it.
   tensor<float> first = make_view(0);
   if (first.rank() != 3)
-    throw shape_error("simclr: augment::two_views: the policy returned shape " +
+    throw shape_error(std::string("simclr: ") + what + ": the policy returned shape " +
                       first.shape().to_string() + ", expected (C, S, S)");
   const simclr::shape view_shape = first.shape();
   const index_t per_view = first.numel();
-  tensor<float> out(shape{2 * n, view_shape[0], view_shape[1], view_shape[2]},
-                    uninitialized);  // (2N, C, S, S): rows i and i + N are image i's views
+  tensor<float> out(shape{count * n, view_shape[0], view_shape[1], view_shape[2]},
+                    uninitialized);  // (count·N, C, S, S): row v·N + i is view v of image i
   std::copy(first.data(), first.data() + per_view, out.data());
   parallel::parallel_for(
-      1, 2 * n, 1,
+      1, count * n, 1,
       [&](index_t lo, index_t hi) {
         for (index_t job = lo; job < hi; ++job) {
           const tensor<float> view = make_view(job);
           if (!(view.shape() == view_shape))
-            throw shape_error("simclr: augment::two_views: view " + std::to_string(job / n) +
-                              " of image " + std::to_string(job % n) + " has shape " +
-                              view.shape().to_string() + ", the first view " +
-                              view_shape.to_string() + "; the policy must give one size");
+            throw shape_error(std::string("simclr: ") + what + ": view " +
+                              std::to_string(first_view + job / n) + " of image " +
+                              std::to_string(job % n) + " has shape " + view.shape().to_string() +
+                              ", the first view " + view_shape.to_string() +
+                              "; the policy must give one size");
           std::copy(view.data(), view.data() + per_view, out.data() + job * per_view);
         }
       },
       pool);
   return out;
+}
+
+/// views_impl for SimCLR's two views (views 0 and 1).
+template <class Policy, class Source>
+[[nodiscard]] tensor<float> two_views_impl(const Policy& policy, index_t n, Source&& source,
+                                           std::span<const std::uint64_t> sample_indices,
+                                           const batch_position& at, parallel::thread_pool& pool) {
+  return views_impl(policy, n, std::forward<Source>(source), sample_indices, at, pool, 0, 2,
+                    "augment::two_views");
+}
+
+/// The number of images of a batch and image i as a float image (views_impl's n and source),
+/// for the three batch forms: a span of float images, a span of 8-bit images (converted,
+/// x / 255, inside the parallel jobs), an (N, C, H, W) float tensor.
+inline auto image_source_of(std::span<const image_f32> images) {
+  return std::pair{static_cast<index_t>(images.size()),
+                   [images](index_t i) -> const image_f32& {
+                     return images[static_cast<std::size_t>(i)];
+                   }};
+}
+inline auto image_source_of(std::span<const image_u8> images) {
+  return std::pair{static_cast<index_t>(images.size()), [images](index_t i) {
+                     return to_float(images[static_cast<std::size_t>(i)]);
+                   }};
+}
+inline auto image_source_of(const tensor<float>& batch, const char* what) {
+  if (batch.rank() != 4)
+    throw shape_error(std::string("simclr: ") + what + ": the batch has shape " + batch.shape().to_string() +
+                      ", expected (N, C, H, W)");
+  const index_t c = batch.extent(1), h = batch.extent(2), w = batch.extent(3), per = c * h * w;
+  return std::pair{batch.extent(0), [&batch, c, h, w, per](index_t i) {
+                     image_f32 img(shape{c, h, w}, uninitialized);
+                     std::copy(batch.data() + i * per, batch.data() + (i + 1) * per, img.data());
+                     return img;
+                   }};
 }
 
 }  // namespace detail
@@ -100,10 +143,8 @@ template <augmentation Policy>
                                       const batch_position& at,
                                       std::span<const std::uint64_t> sample_indices = {},
                                       parallel::thread_pool& pool = parallel::default_pool()) {
-  return detail::two_views_impl(
-      policy, static_cast<index_t>(images.size()),
-      [&](index_t i) -> const image_f32& { return images[static_cast<std::size_t>(i)]; },
-      sample_indices, at, pool);
+  const auto [n, source] = detail::image_source_of(images);
+  return detail::two_views_impl(policy, n, source, sample_indices, at, pool);
 }
 
 /// Two views of every image of a decoded batch: `images[i]` is (H, W, C) 8-bit, converted to
@@ -113,10 +154,8 @@ template <augmentation Policy>
                                       const batch_position& at,
                                       std::span<const std::uint64_t> sample_indices = {},
                                       parallel::thread_pool& pool = parallel::default_pool()) {
-  return detail::two_views_impl(
-      policy, static_cast<index_t>(images.size()),
-      [&](index_t i) { return to_float(images[static_cast<std::size_t>(i)]); }, sample_indices, at,
-      pool);
+  const auto [n, source] = detail::image_source_of(images);
+  return detail::two_views_impl(policy, n, source, sample_indices, at, pool);
 }
 
 /// Two views of every image of an (N, C, H, W) float batch.
@@ -125,18 +164,8 @@ template <augmentation Policy>
                                       const batch_position& at,
                                       std::span<const std::uint64_t> sample_indices = {},
                                       parallel::thread_pool& pool = parallel::default_pool()) {
-  if (batch.rank() != 4)
-    throw shape_error("simclr: augment::two_views: the batch has shape " +
-                      batch.shape().to_string() + ", expected (N, C, H, W)");
-  const index_t c = batch.extent(1), h = batch.extent(2), w = batch.extent(3), per = c * h * w;
-  return detail::two_views_impl(
-      policy, batch.extent(0),
-      [&](index_t i) {
-        image_f32 img(shape{c, h, w}, uninitialized);
-        std::copy(batch.data() + i * per, batch.data() + (i + 1) * per, img.data());
-        return img;
-      },
-      sample_indices, at, pool);
+  const auto [n, source] = detail::image_source_of(batch, "augment::two_views");
+  return detail::two_views_impl(policy, n, source, sample_indices, at, pool);
 }
 
 }  // namespace simclr::augment

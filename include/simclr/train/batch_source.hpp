@@ -44,6 +44,9 @@ template <class Backend, class T>
 template <backend Backend>
 struct ready_batch {
   tensor<float, Backend> views;  ///< (2N, C, H, W): rows i and i + N are the views of image i
+  /// (mN, C, h, w): a multi-crop policy's small crops (row j·N + i: crop j of image i); empty
+  /// for a two-view policy
+  tensor<float, Backend> local_views;
   index_t images = 0;            ///< N
   std::uint64_t index = 0;       ///< batch number within the epoch
 };
@@ -55,7 +58,7 @@ struct ready_batch {
 ///    cuda_t) while step b computes, and with `device_augment` copies the raw 8-bit images
 ///    instead and makes the views there (augment::two_views of the backend).
 /// The content of batch b of epoch e depends only on (seed, e, b), whoever makes it.
-template <backend Backend, image_source Source, augmentation Policy>
+template <backend Backend, image_source Source, view_policy Policy>
 class batch_source {
  public:
   static constexpr bool on_host = Backend::host_accessible;
@@ -89,7 +92,7 @@ class batch_source {
       auto b = loader_.next();
       if (!b) return std::nullopt;
       const index_t n = static_cast<index_t>(b->samples.size());
-      return ready_batch<Backend>{std::move(b->views), n, b->index};
+      return ready_batch<Backend>{std::move(b->views), std::move(b->local_views), n, b->index};
     } else {
       std::optional<view_batch> b = std::move(pending_);
       pending_.reset();
@@ -103,14 +106,16 @@ class batch_source {
           return ready_batch<Backend>{
               two_views(policy_, images, augment::batch_position{opt_.seed, epoch_, b->index},
                         std::span<const std::uint64_t>(b->samples)),
-              n, b->index};
+              {}, n, b->index};
         } else {
           throw value_error("simclr: batch_source: unreachable (device_augment was refused)");
         }
       } else {  // the loader's host views, copied while the previous step computed
         auto views = prefetch_views_.take();
+        tensor<float, Backend> locals;
+        if (b->local_views.numel() > 0) locals = prefetch_locals_.take();
         fetch_ahead();
-        return ready_batch<Backend>{std::move(views), n, b->index};
+        return ready_batch<Backend>{std::move(views), std::move(locals), n, b->index};
       }
     }
   }
@@ -120,6 +125,9 @@ class batch_source {
     if (o.device_augment && on_host)
       throw value_error("simclr: train::fit: device_augment needs a device model such as cuda_t "
                         "(this one runs in host memory, where the loader makes the views)");
+    if (o.device_augment && multi_crop_policy<Policy>)
+      throw value_error("simclr: train::fit: device_augment makes two views on the device; a "
+                        "multi-crop policy's crops are made on the CPU (device_augment = false)");
     if (o.device_augment && !augment::runs_on_device<Policy>)
       throw value_error("simclr: train::fit: device_augment: the policy holds ops without a device "
                         "version or in another order (docs/cuda.md lists them); make the views on "
@@ -132,6 +140,8 @@ class batch_source {
       pending_ = loader_.next();
       if (pending_ && opt_.device_augment) prefetch_images_.start(pending_->images);
       if (pending_ && !opt_.device_augment) prefetch_views_.start(pending_->views);
+      if (pending_ && !opt_.device_augment && pending_->local_views.numel() > 0)
+        prefetch_locals_.start(pending_->local_views);
     }
   }
 
@@ -142,6 +152,8 @@ class batch_source {
   std::optional<view_batch> pending_;  ///< the batch whose copy is in flight (device)
   // The device backend's copies ahead (unused on the host).
   decltype(detail::make_prefetcher<Backend, float>()) prefetch_views_ =
+      detail::make_prefetcher<Backend, float>();
+  decltype(detail::make_prefetcher<Backend, float>()) prefetch_locals_ =
       detail::make_prefetcher<Backend, float>();
   decltype(detail::make_prefetcher<Backend, std::uint8_t>()) prefetch_images_ =
       detail::make_prefetcher<Backend, std::uint8_t>();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <simclr/augment/image.hpp>
+#include <simclr/augment/multi_crop.hpp>
 #include <simclr/augment/two_views.hpp>
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
@@ -64,6 +65,9 @@ struct loader_options {
 /// One two-view batch: rows i and i + N are the views of image `samples[i]`.
 struct view_batch {
   tensor<float> views;                 ///< (2N, C, S, S); empty in raw_images mode
+  /// (mN, C, s, s) a multi-crop policy's small crops, row j·N + i crop j of image samples[i];
+  /// empty for a two-view policy (or m = 0, or raw_images mode)
+  tensor<float> local_views;
   tensor<std::uint8_t> images;         ///< (N, H, W, C) the decoded images, raw_images mode only
   std::vector<std::uint64_t> samples;  ///< data set indices of the N images
   std::uint64_t epoch = 0;
@@ -73,15 +77,17 @@ struct view_batch {
 /// Makes the batches of one epoch at a time on a background thread (with its own pool of
 /// `threads` workers), at most `prefetch` ahead, in order. The content of batch b of epoch e
 /// depends only on (seed, e, b): not on the thread counts or on how fast anyone runs. The
-/// last incomplete batch is dropped (SimCLR needs full batches of negatives).
+/// last incomplete batch is dropped (SimCLR needs full batches of negatives). With a
+/// multi-crop policy (augment::multi_crop) each batch also carries the small crops.
 template <class Source, class Policy>
 class two_view_loader {
   static_assert(image_source<Source>,
                 "simclr: two_view_loader: the data must satisfy simclr::image_source: size() and "
                 "image(i) -> an (H, W, C) 8-bit image (data::dataset is one)");
-  static_assert(augmentation<Policy>,
-                "simclr: two_view_loader: the policy must satisfy simclr::augmentation: a const "
-                "call policy(image, rng) -> tensor<float> (augment::simclr_policy is one)");
+  static_assert(view_policy<Policy>,
+                "simclr: two_view_loader: the policy must satisfy simclr::view_policy: an "
+                "augmentation (a const call policy(image, rng) -> tensor<float>, as "
+                "augment::simclr_policy) or a multi_crop_policy (augment::multi_crop)");
 
  public:
   two_view_loader(const Source& source, const Policy& policy, const loader_options& o)
@@ -164,6 +170,12 @@ class two_view_loader {
         for (const auto s : batch.samples) images.push_back(source_.image(static_cast<index_t>(s)));
         if (opt_.raw_images) {
           batch.images = stack(images, batch.samples);
+        } else if constexpr (multi_crop_policy<Policy>) {
+          auto crops = augment::multi_crop_views(
+              policy_, std::span<const augment::image_u8>(images),
+              {opt_.seed, epoch, batch.index}, batch.samples, pool_);
+          batch.views = std::move(crops.global);
+          batch.local_views = std::move(crops.local);
         } else {
           batch.views = augment::two_views(policy_, std::span<const augment::image_u8>(images),
                                            {opt_.seed, epoch, batch.index}, batch.samples, pool_);

@@ -88,7 +88,8 @@ struct fit_result {
 };
 
 /// Trains `net` with `opt` on two-view batches of `data` made by `policy`, for `o.epochs`
-/// epochs in total. Writes `out_dir/train.jsonl` (one JSON object per step, each line flushed
+/// epochs in total. A multi-crop policy (augment::multi_crop) adds each image's small crops,
+/// and each step calls `net.forward_backward(views, local_views)` (a multi_crop_model). Writes `out_dir/train.jsonl` (one JSON object per step, each line flushed
 /// and checked: a failed write, e.g. a full disk, is an io_error naming the log and the last
 /// good checkpoint), and after each epoch `out_dir/checkpoint.safetensors` (atomically; the
 /// temporary files of runs killed while writing one are removed at start). With `resume`,
@@ -109,8 +110,9 @@ struct fit_result {
 /// the progress and the checkpoints, and every process waits for each checkpoint to be
 /// written. A checkpoint resumes with any number of processes (the state is the same on every
 /// rank, and steps count global batches); after a resume the ranks' states are verified equal.
-template <trainable_model Model, class Optimizer, image_source Source, augmentation Policy>
-  requires checkpointable_optimizer<Optimizer, scalar_of<Model>, backend_of<Model>>
+template <trainable_model Model, class Optimizer, image_source Source, view_policy Policy>
+  requires checkpointable_optimizer<Optimizer, scalar_of<Model>, backend_of<Model>> &&
+           (augmentation<Policy> || multi_crop_model<Model>)
 fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& policy,
                const trainer_options& o,
                const std::optional<std::filesystem::path>& resume = std::nullopt) {
@@ -183,7 +185,13 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       const double lr = schedule(step);
       step_metrics m;
       try {  // one step of any trainable_model: forward, loss, backward; update; after-step work
-        m = net.forward_backward(batch->views);
+        if constexpr (multi_crop_policy<Policy>) {
+          m = batch->local_views.numel() > 0
+                  ? net.forward_backward(batch->views, batch->local_views)
+                  : net.forward_backward(batch->views);
+        } else {
+          m = net.forward_backward(batch->views);
+        }
         const auto params = net.parameters();
         opt.step(std::span<const parameter<scalar_of<Model>, backend_of<Model>>>(params), lr);
         if constexpr (requires { net.after_step(step, total_steps); })
@@ -194,7 +202,9 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
       }
       const double secs = std::chrono::duration<double>(clock::now() - t0).count();
       step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
-                    double(2 * batch->images * world) / secs,
+                    double((batch->views.extent(0) +
+                            (batch->local_views.numel() > 0 ? batch->local_views.extent(0) : 0)) *
+                           world) / secs,
                     (batches.wait_seconds() - wait_before) * 1e3};
       ++step;
       ++in_epoch;
@@ -242,9 +252,16 @@ fit_result fit(Model&, Optimizer&, const Source&, const Policy&, const trainer_o
   static_assert(image_source<Source>,
                 "simclr: train::fit: the data must satisfy simclr::image_source: size() and "
                 "image(i) -> an (H, W, C) 8-bit image (data::dataset is one)");
-  static_assert(augmentation<Policy>,
-                "simclr: train::fit: the policy must satisfy simclr::augmentation: a const "
-                "call policy(image, rng) -> tensor<float> (augment::simclr_policy is one)");
+  static_assert(view_policy<Policy>,
+                "simclr: train::fit: the policy must satisfy simclr::view_policy: an "
+                "augmentation (a const call policy(image, rng) -> tensor<float>, as "
+                "augment::simclr_policy) or a multi_crop_policy (augment::multi_crop)");
+  if constexpr (trainable_model<Model> && multi_crop_policy<Policy>)
+    static_assert(multi_crop_model<Model>,
+                  "simclr: train::fit: a multi-crop policy needs a model that satisfies "
+                  "simclr::multi_crop_model: forward_backward(views, local_views) "
+                  "(simclr::model is one; a data-parallel model and the momentum methods take "
+                  "two views only)");
   return {};
 }
 

@@ -85,6 +85,14 @@ struct update_kernel<cpu_t> {
     });
   }
 
+  /// y ← y + a·x (summing gradients of two passes, weighting a loss term's gradient).
+  template <class T>
+  static void axpy(T* y, const T* x, index_t n, T a) {
+    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) y[i] = y[i] + a * x[i];
+    });
+  }
+
   /// PyTorch AdamW at one step: w ← w·decay; m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²;
   /// w ← w − step_size·m / (√v / bias_correction2_sqrt + ε), with decay = 1 − lr·wd and
   /// step_size = lr/(1 − β1ᵗ) computed in double by the caller, as PyTorch does.

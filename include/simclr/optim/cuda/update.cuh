@@ -110,6 +110,11 @@ __global__ void ema(T* t, const T* x, index_t n, T momentum) {
   for (index_t i = cuda_backend::thread_index(); i < n; i += cuda_backend::thread_stride())
     t[i] = momentum * t[i] + (T(1) - momentum) * x[i];
 }
+template <class T>
+__global__ void axpy(T* y, const T* x, index_t n, T a) {
+  for (index_t i = cuda_backend::thread_index(); i < n; i += cuda_backend::thread_stride())
+    y[i] = y[i] + a * x[i];
+}
 }  // namespace cuda_detail
 
 /// Same contracts as update_kernel<cpu_t> (<simclr/optim/cpu/update.hpp>); device pointers.
@@ -146,6 +151,12 @@ struct update_kernel<cuda_t> {
     if (n == 0) return;
     cuda_detail::ema<T><<<cuda_backend::grid_for(n), cuda_backend::block_threads>>>(t, x, n,
                                                                                   momentum);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+  template <class T>
+  static void axpy(T* y, const T* x, index_t n, T a) {
+    if (n == 0) return;
+    cuda_detail::axpy<T><<<cuda_backend::grid_for(n), cuda_backend::block_threads>>>(y, x, n, a);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
