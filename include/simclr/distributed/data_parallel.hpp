@@ -181,37 +181,22 @@ class data_parallel {
   /// Sums every parameter gradient over the ranks (what forward_backward does after backward).
   void sum_gradients() {
     const auto params = net_->parameters();
-    // Buckets in reverse parameter order (the order backward completes them).
-    const std::size_t cap = std::max<std::size_t>(1, opt_.bucket_bytes / sizeof(scalar_type));
-    struct bucket {
-      std::vector<std::size_t> members;
-      std::vector<scalar_type> flat;
-    };
-    std::vector<bucket> buckets;
-    std::size_t filled = cap;
-    for (std::size_t i = params.size(); i-- > 0;) {
-      const auto n = static_cast<std::size_t>(params[i].grad->numel());
-      if (filled + n > cap && filled > 0) {
-        buckets.emplace_back();
-        filled = 0;
-      }
-      buckets.back().members.push_back(i);
-      filled += n;
-    }
+    plan_buckets(params);
     using pending = decltype(comm_->all_reduce_sum_async(std::span<scalar_type>()));
     std::vector<pending> inflight;
-    inflight.reserve(buckets.size());
-    for (auto& b : buckets) {  // pack and start each bucket; the next packs while it travels
+    inflight.reserve(buckets_.size());
+    for (auto& b : buckets_) {  // pack and start each bucket; the next packs while it travels
+      scalar_type* dst = b.flat.data();
       for (const std::size_t i : b.members) {
         const auto* g = params[i].grad->data();
-        b.flat.insert(b.flat.end(), g, g + params[i].grad->numel());
+        dst = std::copy(g, g + params[i].grad->numel(), dst);
       }
       inflight.push_back(comm_->all_reduce_sum_async(std::span<scalar_type>(b.flat)));
     }
-    for (std::size_t k = 0; k < buckets.size(); ++k) {
+    for (std::size_t k = 0; k < buckets_.size(); ++k) {
       inflight[k].wait();
-      const scalar_type* src = buckets[k].flat.data();
-      for (const std::size_t i : buckets[k].members) {
+      const scalar_type* src = buckets_[k].flat.data();
+      for (const std::size_t i : buckets_[k].members) {
         auto* g = params[i].grad->data();
         std::copy(src, src + params[i].grad->numel(), g);
         src += params[i].grad->numel();
@@ -220,6 +205,40 @@ class data_parallel {
   }
 
  private:
+  /// One all-reduce: the gradients of `members` packed into `flat`.
+  struct bucket {
+    std::vector<std::size_t> members;
+    std::vector<scalar_type> flat;
+  };
+
+  /// The buckets for this parameter list, in reverse parameter order (the order backward
+  /// completes them), each about bucket_bytes: planned at the first step and kept (with their
+  /// buffers) while the list's sizes stay the same.
+  void plan_buckets(const std::vector<parameter<scalar_type, backend_type>>& params) {
+    std::vector<index_t> sizes;
+    sizes.reserve(params.size());
+    for (const auto& p : params) sizes.push_back(p.grad->numel());
+    if (sizes == planned_sizes_) return;
+    planned_sizes_ = std::move(sizes);
+    buckets_.clear();
+    const std::size_t cap = std::max<std::size_t>(1, opt_.bucket_bytes / sizeof(scalar_type));
+    std::size_t filled = 0;
+    for (std::size_t i = params.size(); i-- > 0;) {
+      const auto n = static_cast<std::size_t>(params[i].grad->numel());
+      if (buckets_.empty() || (filled + n > cap && filled > 0)) {
+        buckets_.emplace_back();
+        filled = 0;
+      }
+      buckets_.back().members.push_back(i);
+      filled += n;
+    }
+    for (auto& b : buckets_) {
+      std::size_t n = 0;
+      for (const std::size_t i : b.members) n += static_cast<std::size_t>(params[i].grad->numel());
+      b.flat.resize(n);
+    }
+  }
+
   /// The communicator as global BatchNorm's group.
   class comm_group final : public nn::batch_norm_group {
    public:
@@ -235,6 +254,8 @@ class data_parallel {
   data_parallel_options opt_;
   std::unique_ptr<Comm> bn_comm_;  ///< the BatchNorm subgroup (batch_norm_group_size)
   comm_group group_;
+  std::vector<index_t> planned_sizes_;  ///< the gradient sizes buckets_ was planned for
+  std::vector<bucket> buckets_;
 };
 
 }  // namespace simclr::distributed
