@@ -14,6 +14,7 @@
 #include <simclr/error.hpp>
 #include <simclr/loss/multi_crop.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/optim/ema.hpp>
 #include <simclr/parameter.hpp>
@@ -147,6 +148,8 @@ class model {
     m.top1_accuracy = r.top1_accuracy;
     m.mean_entropy = r.mean_entropy;
     m.near_collapse = r.near_collapse;
+    // Two backward passes summed: no gradient is final before the sum (nn::gradients_ready).
+    nn::gradient_ready_scope not_yet(nullptr);
     (void)encoder_.backward(head_.backward(r.dz_global));
     nn::zero_grad_of<scalar_type, backend_type>(*crops_);
     (void)crops_->encoder.backward(crops_->head.backward(r.dz_local));

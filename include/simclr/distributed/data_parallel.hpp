@@ -9,12 +9,15 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <simclr/concepts.hpp>
 #include <simclr/distributed/communicator.hpp>
 #include <simclr/error.hpp>
 #include <simclr/nn/batch_norm_group.hpp>
+#include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/parameter.hpp>
 
@@ -91,6 +94,10 @@ struct data_parallel_options {
   /// Gradients are summed in buckets of about this many bytes, each one all-reduce, the last
   /// layers' first (the order backward finishes them).
   std::size_t bucket_bytes = std::size_t{4} << 20;
+  /// Start each bucket's all-reduce during backward, as soon as its gradients are final
+  /// (modules announce them with nn::gradients_ready: simclr's ResNets per block, the MLP head);
+  /// false starts every bucket after backward. The sums are the same bit for bit either way.
+  bool overlap_backward = true;
   /// At construction: broadcast rank 0's state and verify it with a checksum on every rank.
   bool broadcast_initial_state = true;
 };
@@ -101,8 +108,9 @@ struct data_parallel_options {
 ///   1. forward and backward of the wrapped model — inside a nn::global_batch_norm scope when
 ///      `global_batch_norm` is set, so every BatchNorm normalises over the global batch;
 ///   2. the weight gradients summed over the ranks, in buckets (all_reduce_sum_async each,
-///      the last layers' first). Summed, not averaged: the loss is already normalised by the
-///      global batch, so each rank's gradient is its share of the global one.
+///      the last layers' first), each started during backward once its gradients are final
+///      (`overlap_backward`; the rest after backward). Summed, not averaged: the loss is already
+///      normalised by the global batch, so each rank's gradient is its share of the global one.
 /// The optimizer then takes the same step on every rank. At construction rank 0's state is
 /// broadcast and checked (verify_same_state), so all ranks start bit-identical.
 /// Satisfies trainable_model; visit_state and parameters are the wrapped model's.
@@ -144,14 +152,20 @@ class data_parallel {
 
   /// One step's forward and backward on this rank's views, the gradients summed over ranks.
   step_metrics forward_backward(const tensor_type& views) {
+    const auto params = net_->parameters();
+    plan_buckets(params);
+    reduction sums(*this, params);
     step_metrics m;
-    if (opt_.global_batch_norm) {
-      nn::global_batch_norm scope(group_);
-      m = net_->forward_backward(views);
-    } else {
-      m = net_->forward_backward(views);
+    {
+      nn::gradient_ready_scope hook(opt_.overlap_backward ? &sums : nullptr);
+      if (opt_.global_batch_norm) {
+        nn::global_batch_norm scope(group_);
+        m = net_->forward_backward(views);
+      } else {
+        m = net_->forward_backward(views);
+      }
     }
-    sum_gradients();
+    sums.finish();
     return m;
   }
 
@@ -177,34 +191,81 @@ class data_parallel {
   [[nodiscard]] Model& model() noexcept { return *net_; }
   [[nodiscard]] Comm& comm() noexcept { return *comm_; }
   [[nodiscard]] const data_parallel_options& options() const noexcept { return opt_; }
+  /// The gradient buckets of the last step, and how many of them started their all-reduce
+  /// during backward (overlap_backward; the others started after it).
+  [[nodiscard]] std::size_t buckets() const noexcept { return buckets_.size(); }
+  [[nodiscard]] std::size_t buckets_started_in_backward() const noexcept { return overlapped_; }
 
   /// Sums every parameter gradient over the ranks (what forward_backward does after backward).
   void sum_gradients() {
     const auto params = net_->parameters();
     plan_buckets(params);
-    using pending = decltype(comm_->all_reduce_sum_async(std::span<scalar_type>()));
-    std::vector<pending> inflight;
-    inflight.reserve(buckets_.size());
-    for (auto& b : buckets_) {  // pack and start each bucket; the next packs while it travels
-      scalar_type* dst = b.flat.data();
-      for (const std::size_t i : b.members) {
-        const auto* g = params[i].grad->data();
-        dst = std::copy(g, g + params[i].grad->numel(), dst);
-      }
-      inflight.push_back(comm_->all_reduce_sum_async(std::span<scalar_type>(b.flat)));
-    }
-    for (std::size_t k = 0; k < buckets_.size(); ++k) {
-      inflight[k].wait();
-      const scalar_type* src = buckets_[k].flat.data();
-      for (const std::size_t i : buckets_[k].members) {
-        auto* g = params[i].grad->data();
-        std::copy(src, src + params[i].grad->numel(), g);
-        src += params[i].grad->numel();
-      }
-    }
+    reduction sums(*this, params);
+    sums.finish();
   }
 
  private:
+  using params_type = std::vector<parameter<scalar_type, backend_type>>;
+
+  /// One step's gradient sum: buckets started in plan order, each once all its gradients are
+  /// final (ready() during backward) or at finish(), which starts the rest, waits for all and
+  /// copies the sums back. Every rank starts the same buckets in the same order (the same code
+  /// announces the same gradients), as MPI's collectives require.
+  class reduction final : public nn::gradient_listener {
+   public:
+    reduction(data_parallel& dp, const params_type& params)
+        : dp_(&dp), params_(&params), missing_(dp.buckets_.size()) {
+      dp.overlapped_ = 0;
+      for (std::size_t k = 0; k < dp.buckets_.size(); ++k) {
+        missing_[k] = dp.buckets_[k].members.size();
+        for (const std::size_t i : dp.buckets_[k].members)
+          where_.emplace(static_cast<const void*>(params[i].grad->data()), k);
+      }
+      inflight_.reserve(dp.buckets_.size());
+    }
+
+    void ready(const void* grad) override {
+      const auto it = where_.find(grad);
+      if (it == where_.end()) return;  // not a parameter of this model, or announced before
+      const std::size_t k = it->second;
+      where_.erase(it);
+      --missing_[k];
+      while (inflight_.size() < missing_.size() && missing_[inflight_.size()] == 0) start_next();
+      dp_->overlapped_ = inflight_.size();
+    }
+
+    void finish() {
+      while (inflight_.size() < dp_->buckets_.size()) start_next();
+      for (std::size_t k = 0; k < inflight_.size(); ++k) {
+        inflight_[k].wait();
+        const scalar_type* src = dp_->buckets_[k].flat.data();
+        for (const std::size_t i : dp_->buckets_[k].members) {
+          auto* g = (*params_)[i].grad->data();
+          std::copy(src, src + (*params_)[i].grad->numel(), g);
+          src += (*params_)[i].grad->numel();
+        }
+      }
+    }
+
+   private:
+    void start_next() {  // pack bucket inflight_.size() and start its all-reduce
+      bucket& b = dp_->buckets_[inflight_.size()];
+      scalar_type* dst = b.flat.data();
+      for (const std::size_t i : b.members) {
+        const auto* g = (*params_)[i].grad->data();
+        dst = std::copy(g, g + (*params_)[i].grad->numel(), dst);
+      }
+      inflight_.push_back(dp_->comm_->all_reduce_sum_async(std::span<scalar_type>(b.flat)));
+    }
+
+    using pending = decltype(std::declval<Comm&>().all_reduce_sum_async(std::span<scalar_type>()));
+    data_parallel* dp_;
+    const params_type* params_;
+    std::vector<std::size_t> missing_;  ///< per bucket, gradients not yet final
+    std::unordered_map<const void*, std::size_t> where_;  ///< gradient → its bucket
+    std::vector<pending> inflight_;
+  };
+
   /// One all-reduce: the gradients of `members` packed into `flat`.
   struct bucket {
     std::vector<std::size_t> members;
@@ -256,6 +317,7 @@ class data_parallel {
   comm_group group_;
   std::vector<index_t> planned_sizes_;  ///< the gradient sizes buckets_ was planned for
   std::vector<bucket> buckets_;
+  std::size_t overlapped_ = 0;  ///< buckets the last step started during backward
 };
 
 }  // namespace simclr::distributed

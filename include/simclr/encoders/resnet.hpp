@@ -13,6 +13,7 @@
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/global_avg_pool.hpp>
+#include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/init.hpp>
 #include <simclr/nn/max_pool2d.hpp>
 #include <simclr/nn/relu.hpp>
@@ -104,9 +105,15 @@ class resnet {
   tensor<T, Backend> backward(const tensor<T, Backend>& dh) {
     auto d = avgpool_.backward(dh);
     for (auto s = stages_.rbegin(); s != stages_.rend(); ++s)
-      for (auto b = s->rbegin(); b != s->rend(); ++b) d = b->backward(d);
+      for (auto b = s->rbegin(); b != s->rend(); ++b) {
+        d = b->backward(d);
+        nn::gradients_ready<T, Backend>(*b);  // a data-parallel sum of them may start now
+      }
     if (pool_) d = pool_->backward(d);
-    return conv1_.backward(bn1_.backward(d, stem_out_));
+    d = conv1_.backward(bn1_.backward(d, stem_out_));
+    nn::gradients_ready<T, Backend>(bn1_);
+    nn::gradients_ready<T, Backend>(conv1_);
+    return d;
   }
 
   /// Whether backward returns dx for the images (off by default: nothing consumes it).

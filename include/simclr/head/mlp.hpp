@@ -7,6 +7,7 @@
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>
+#include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/linear.hpp>
 #include <simclr/nn/relu.hpp>
 #include <simclr/nn/sequential.hpp>
@@ -69,7 +70,9 @@ class mlp {
   }
   /// dz (N, out) → dh (N, in); accumulates the head's parameter gradients.
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dz) {
-    return seq_.backward(dz);
+    tensor<T, Backend> dh = seq_.backward(dz);
+    nn::gradients_ready<T, Backend>(*this);  // a data-parallel sum of them may start now
+    return dh;
   }
 
   /// The output of the first layer (after its BN and ReLU), in evaluation mode: SimCLR v2

@@ -102,6 +102,7 @@ std::vector<double> one_process_state() {
 struct mistakes {
   bool average_gradients = false;  ///< divide the summed gradients by k (DDP's habit)
   bool no_broadcast = false;       ///< keep each rank's own initialisation
+  bool no_overlap = false;         ///< not a mistake: every bucket started after backward
 };
 
 /// Two steps by this rank of k, its model initialised with its own seed.
@@ -114,6 +115,7 @@ std::vector<double> data_parallel_state(dist::mpi_communicator& comm, bool globa
                                             comm, {.temperature = tau}));
   dist::data_parallel dp(net, comm, {.global_batch_norm = global_bn,
                                      .batch_norm_group_size = bn_group, .bucket_bytes = 1024,
+                                     .overlap_backward = !wrong.no_overlap,
                                      .broadcast_initial_state = !wrong.no_broadcast});
   simclr::optim::sgd<double> opt(simclr::optim::sgd_options{.momentum = 0.9});
   for (int s = 0; s < 2; ++s) {
@@ -150,6 +152,26 @@ TEST_CASE("data_parallel: k processes train as one process on the global batch (
                          want) > 1e-6);
     CHECK(worst_relative(data_parallel_state(comm, true, nullptr, 0, {.no_broadcast = true}),
                          want) > 1e-6);
+  }
+}
+
+TEST_CASE("data_parallel: sums started during backward equal sums started after it, bit for bit") {
+  dist::mpi_communicator comm;
+  std::vector<double> la, lb;
+  const auto overlapped = data_parallel_state(comm, true, &la);
+  const auto after = data_parallel_state(comm, true, &lb, 0, {.no_overlap = true});
+  CHECK(overlapped == after);
+  CHECK(la == lb);
+  // With the ResNet and the MLP head announcing their gradients, every bucket starts during
+  // backward; without overlap none does.
+  for (const bool overlap : {true, false}) {
+    dp_net net(make_encoder(100), make_head(100),
+               dist::gathered_nt_xent<double, dist::mpi_communicator>(comm, {.temperature = tau}));
+    dist::data_parallel dp(net, comm, {.bucket_bytes = 1024, .overlap_backward = overlap});
+    const index_t n = global_images / comm.size();
+    (void)dp.forward_backward(rank_views(global_views(0), comm.rank(), n));
+    CHECK(dp.buckets() > 3);
+    CHECK(dp.buckets_started_in_backward() == (overlap ? dp.buckets() : 0));
   }
 }
 
