@@ -138,8 +138,7 @@ class model {
     }
     const tensor_type hl = crops_->encoder.forward(local_views, mode::train);
     const tensor_type zl = crops_->head.forward(hl, mode::train);
-    optim::ema_update(encoder_, crops_->encoder, 0.0);
-    optim::ema_update(head_, crops_->head, 0.0);
+    take_statistics(*this, *crops_);
 
     auto r = loss::multi_crop_pairs(loss_, zg, zl);
     step_metrics m;
@@ -195,6 +194,23 @@ class model {
     if (!std::isfinite(loss))
       throw value_error("simclr: model: the loss is " + std::to_string(loss) +
                         " — training diverged (lower the learning rate, raise the temperature)");
+  }
+
+  /// to ← from for the buffers and counters (BatchNorm's running statistics) of two modules
+  /// built alike; the parameters, equal in both, are left alone.
+  template <class To, class From>
+  static void take_statistics(To& to, From& from) {
+    std::vector<nn::state_ref<scalar_type, backend_type>> dst;
+    to.visit_state([&](const nn::state_ref<scalar_type, backend_type>& s) { dst.push_back(s); }, "");
+    std::size_t k = 0;
+    from.visit_state(
+        [&](const nn::state_ref<scalar_type, backend_type>& s) {
+          const auto& d = dst[k++];
+          if (s.kind == nn::state_kind::counter) *d.count = *s.count;
+          else if (s.kind == nn::state_kind::buffer)
+            memory<backend_type>::copy(d.value->data(), s.value->data(), s.value->bytes());
+        },
+        "");
   }
 
   /// The second copy of f and g that multi-crop's small crops run through (scratch: synced
