@@ -1,10 +1,13 @@
 #include <simclr/nn/conv2d.hpp>
 
+#include <cmath>
 #include <cstring>
+#include <tuple>
 #include <utility>
 
 #include <doctest/doctest.h>
 
+#include <simclr/backend/cpu/isa.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 #include "support/layer_check.hpp"
@@ -34,6 +37,15 @@ tensor<double> reference_conv(const tensor<double>& x, const tensor<double>& w, 
           y(i, o, oy, ox) = s;
         }
   return y;
+}
+/// max |a − b| / max |b| between two float results (the CPU paths' agreement).
+double conv_path_error(const tensor<float>& a, const tensor<float>& b) {
+  double err = 0, scale = 1e-30;
+  for (index_t i = 0; i < b.numel(); ++i) {
+    err = std::max(err, std::abs(double(a.data()[i]) - double(b.data()[i])));
+    scale = std::max(scale, std::abs(double(b.data()[i])));
+  }
+  return err / scale;
 }
 /// A convolution test case: batch, channels, size, output channels, kernel, stride, padding.
 struct conv_case {
@@ -131,12 +143,56 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
   }
 }
 
+TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic within rounding") {
+  // Masked im2col (8 and 16 lanes, rows that end mid-vector), both weight-gradient orders,
+  // stride 2 and 1×1 (no masks), the register transposes of dy.
+  for (const conv_case g :
+       {conv_case{70, 8, 4, 20, 3, 1, 1, false}, conv_case{3, 5, 28, 16, 3, 1, 1, true},
+        conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
+        conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{2, 40, 12, 19, 3, 1, 1, false},
+        conv_case{5, 3, 7, 17, 3, 1, 1, true}}) {
+    auto run = [&g](cpu_isa isa) {
+      cpu_isa_scope path(isa);
+      nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p, g.bias});
+      conv.reset_parameters(random::key(11));
+      tensor<float> x(shape{g.n, g.c, g.h, g.h}, uninitialized);
+      random::fill_normal(x.view(), random::key(12));
+      auto y = conv.forward(x, mode::train);
+      tensor<float> dy(y.shape(), uninitialized);
+      random::fill_normal(dy.view(), random::key(13));
+      auto dx = conv.backward(dy);
+      return std::make_tuple(y, dx, conv.weight_grad());
+    };
+    CAPTURE(g.n);
+    CAPTURE(g.h);
+    CAPTURE(g.k);
+    CAPTURE(g.s);
+    const auto [yg, dxg, dwg] = run(cpu_isa::generic);
+    for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
+      if (!cpu_supports(isa)) continue;
+      CAPTURE(to_string(isa));
+      const auto [y, dx, dw] = run(isa);
+      CHECK(conv_path_error(y, yg) < 1e-5);
+      CHECK(conv_path_error(dx, dxg) < 1e-5);
+      CHECK(conv_path_error(dw, dwg) < 1e-5);
+    }
+    if (cpu_supports(cpu_isa::avx512)) {
+      const auto [y2, dx2, dw2] = run(cpu_isa::avx2);
+      const auto [y5, dx5, dw5] = run(cpu_isa::avx512);
+      CHECK(std::memcmp(y2.data(), y5.data(), y2.bytes()) == 0);
+      CHECK(std::memcmp(dx2.data(), dx5.data(), dx2.bytes()) == 0);
+      CHECK(std::memcmp(dw2.data(), dw5.data(), dw2.bytes()) == 0);
+    }
+  }
+}
+
 TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
   // Weight gradient by image chunks (stride 2, stride 1) and by channel blocks (64 channels).
   // And larger maps (16×16: other image groups and column panels).
-  for (const auto& [o, size] :
-       {std::pair{nn::conv2d_options{8, 16, 3, 2, 1}, 9}, std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 9},
-        std::pair{nn::conv2d_options{64, 16, 3, 2, 1}, 9}, std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 16}}) {
+  for (const auto& [o, size] : {std::pair{nn::conv2d_options{8, 16, 3, 2, 1}, 9},
+                                std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 9},
+                                std::pair{nn::conv2d_options{64, 16, 3, 2, 1}, 9},
+                                std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 16}}) {
     const nn::conv2d_options opt = o;
     const index_t side = size;
     auto run = [&opt, side](std::size_t threads) {

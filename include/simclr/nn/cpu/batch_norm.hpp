@@ -1,4 +1,5 @@
-// simclr::nn::batch_norm_kernel<cpu_t>: per-channel batch normalisation over (N, C, L), in double sums.
+// simclr::nn::batch_norm_kernel<cpu_t>: per-channel batch normalisation over (N, C, L), in double
+// sums.
 #pragma once
 
 #include <algorithm>
@@ -7,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include <Eigen/Core>
-
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -27,52 +28,44 @@ struct batch_norm_kernel<cpu_t> {
   static void forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                             const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
                             const T* residual, bool relu) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
       // Per plane i: its float shift s_i (≈ its mean), Σ(x − s_i)² and Σx − L·s_i.
       std::vector<double> shift(static_cast<std::size_t>(n)), sq(shift.size()), rest(shift.size());
-      const double dl = static_cast<double>(l), count = static_cast<double>(n) * dl;
-      for (index_t ch = c0; ch < c1; ++ch) {
-        double s = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const T* p = x + (i * c + ch) * l;
-          const auto [si, sh] = plane_sum(p, l);
-          const auto k = static_cast<std::size_t>(i);
-          shift[k] = static_cast<double>(sh);
-          sq[k] = plane_squares(p, sh, l);  // the plane is still in L1
-          rest[k] = si - dl * shift[k];
-          s += si;
-        }
-        const double m = s / count;
-        // Σ(x − m)² = Σ_i [Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²], exactly.
-        double ss = 0.0;
-        for (std::size_t k = 0; k < shift.size(); ++k) {
-          const double d = shift[k] - m;
-          ss += sq[k] + 2.0 * d * rest[k] + dl * d * d;
-        }
-        const double v = std::max(ss, 0.0) / count;
-        const double is = 1.0 / std::sqrt(v + eps);
-        const T mt = static_cast<T>(m), ist = static_cast<T>(is);
-        mean[ch] = mt;
-        var[ch] = static_cast<T>(v);
-        inv_std[ch] = ist;
-        const T g = gamma[ch], b = beta[ch];
-        for (index_t i = 0; i < n; ++i) {
-          auto out = plane(y, i, ch, c, l);
-          const auto h = (plane(x, i, ch, c, l) - mt) * ist;
-          if (residual != nullptr) {
-            const auto r = plane(residual, i, ch, c, l);
-            if (relu) {
-              out = (h * g + b + r).max(T(0));
-            } else {
-              out = h * g + b + r;
-            }
-          } else if (relu) {
-            out = (h * g + b).max(T(0));
-          } else {
-            out = h * g + b;
+      simclr::detail::with_isa(isa, [&] {
+        const double dl = static_cast<double>(l), count = static_cast<double>(n) * dl;
+        for (index_t ch = c0; ch < c1; ++ch) {
+          double s = 0.0;
+          for (index_t i = 0; i < n; ++i) {
+            const T* p = x + (i * c + ch) * l;
+            const auto [si, sh] = plane_sum(p, l);
+            const auto k = static_cast<std::size_t>(i);
+            shift[k] = static_cast<double>(sh);
+            sq[k] = plane_squares(p, sh, l);  // the plane is still in L1
+            rest[k] = si - dl * shift[k];
+            s += si;
+          }
+          const double m = s / count;
+          // Σ(x − m)² = Σ_i [Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²], exactly.
+          double ss = 0.0;
+          for (std::size_t k = 0; k < shift.size(); ++k) {
+            const double d = shift[k] - m;
+            ss += sq[k] + 2.0 * d * rest[k] + dl * d * d;
+          }
+          const double v = std::max(ss, 0.0) / count;
+          const double is = 1.0 / std::sqrt(v + eps);
+          const T mt = static_cast<T>(m), ist = static_cast<T>(is);
+          mean[ch] = mt;
+          var[ch] = static_cast<T>(v);
+          inv_std[ch] = ist;
+          const T g = gamma[ch], b = beta[ch];
+          for (index_t i = 0; i < n; ++i) {
+            const index_t o = (i * c + ch) * l;
+            normalize_plane(x + o, residual != nullptr ? residual + o : nullptr, y + o, l, mt, ist,
+                            g, b, relu);
           }
         }
-      }
+      });
     });
   }
 
@@ -80,24 +73,20 @@ struct batch_norm_kernel<cpu_t> {
   /// given, then max(·, 0) if `relu` (y may alias x or residual).
   template <class T>
   static void forward_eval(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                           const T* beta, const T* running_mean, const T* running_var,
-                           double eps, T* y, const T* residual, bool relu) {
+                           const T* beta, const T* running_mean, const T* running_var, double eps,
+                           T* y, const T* residual, bool relu) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      for (index_t r = r0; r < r1; ++r) {
-        const index_t ch = r % c;
-        const T scale =
-            static_cast<T>(static_cast<double>(gamma[ch]) /
-                           std::sqrt(static_cast<double>(running_var[ch]) + eps));
-        const T shift = beta[ch] - running_mean[ch] * scale;
-        const T* p = x + r * l;
-        const T* q = residual != nullptr ? residual + r * l : nullptr;
-        T* o = y + r * l;
-        for (index_t j = 0; j < l; ++j) {
-          T v = p[j] * scale + shift;
-          if (q != nullptr) v += q[j];
-          o[j] = relu ? (v > T(0) ? v : T(0)) : v;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t r = r0; r < r1; ++r) {
+          const index_t ch = r % c;
+          const T scale = static_cast<T>(static_cast<double>(gamma[ch]) /
+                                         std::sqrt(static_cast<double>(running_var[ch]) + eps));
+          const T shift = beta[ch] - running_mean[ch] * scale;
+          scale_plane(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l, l,
+                      scale, shift, relu);
         }
-      }
+      });
     });
   }
 
@@ -109,41 +98,34 @@ struct batch_norm_kernel<cpu_t> {
   static void backward(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
                        const T* gamma, const T* inv_std, const T* relu_y, T* dx, T* dgamma,
                        T* dbeta) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      for (index_t ch = c0; ch < c1; ++ch) {
-        const T mt = mean[ch], ist = inv_std[ch];
-        double sdy = 0.0, sdyx = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const index_t o = (i * c + ch) * l;
-          const auto [a, b] = relu_y != nullptr
-                                  ? grad_sums<true>(dy + o, relu_y + o, x + o, mt, ist, l)
-                                  : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mt, ist, l);
-          sdy += a;
-          sdyx += b;
-        }
-        dgamma[ch] += static_cast<T>(sdyx);
-        dbeta[ch] += static_cast<T>(sdy);
-        if (dx == nullptr) continue;
-        const double m = static_cast<double>(n * l);
-        const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
-        const T mean_dy = static_cast<T>(sdy / m), mean_dyx = static_cast<T>(sdyx / m);
-        for (index_t i = 0; i < n; ++i) {
-          const index_t o = (i * c + ch) * l;
-          const T* d = dy + o;
-          const T* xp = x + o;
-          T* out = dx + o;
-          if (relu_y != nullptr) {
-            const T* yp = relu_y + o;
-            for (index_t j = 0; j < l; ++j) {
-              const T g = yp[j] > T(0) ? d[j] : T(0);
-              out[j] = (g - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
-            }
-          } else {
-            for (index_t j = 0; j < l; ++j)
-              out[j] = (d[j] - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t ch = c0; ch < c1; ++ch) {
+          const T mt = mean[ch], ist = inv_std[ch];
+          double sdy = 0.0, sdyx = 0.0;
+          for (index_t i = 0; i < n; ++i) {
+            const index_t o = (i * c + ch) * l;
+            const auto [a, b] =
+                relu_y != nullptr
+                    ? grad_sums<true>(dy + o, relu_y + o, x + o, mt, ist, l)
+                    : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mt, ist, l);
+            sdy += a;
+            sdyx += b;
+          }
+          dgamma[ch] += static_cast<T>(sdyx);
+          dbeta[ch] += static_cast<T>(sdy);
+          if (dx == nullptr) continue;
+          const double m = static_cast<double>(n * l);
+          const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
+          const T mean_dy = static_cast<T>(sdy / m), mean_dyx = static_cast<T>(sdyx / m);
+          for (index_t i = 0; i < n; ++i) {
+            const index_t o = (i * c + ch) * l;
+            dx_plane(dy + o, x + o, relu_y != nullptr ? relu_y + o : nullptr, dx + o, l, mt, ist,
+                     mean_dy, mean_dyx, k);
           }
         }
-      }
+      });
     });
   }
 
@@ -155,12 +137,15 @@ struct batch_norm_kernel<cpu_t> {
   /// sum[ch] = Σ x over the N·L values of channel ch (double).
   template <class T>
   static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      for (index_t ch = c0; ch < c1; ++ch) {
-        double s = 0.0;
-        for (index_t i = 0; i < n; ++i) s += plane_sum(x + (i * c + ch) * l, l).first;
-        sum[ch] = s;
-      }
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t ch = c0; ch < c1; ++ch) {
+          double s = 0.0;
+          for (index_t i = 0; i < n; ++i) s += plane_sum(x + (i * c + ch) * l, l).first;
+          sum[ch] = s;
+        }
+      });
     });
   }
 
@@ -170,107 +155,176 @@ struct batch_norm_kernel<cpu_t> {
   template <class T>
   static void channel_squares(index_t n, index_t c, index_t l, const T* x, const double* mean,
                               double* ss) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      const double dl = static_cast<double>(l);
-      for (index_t ch = c0; ch < c1; ++ch) {
-        double s = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const T* p = x + (i * c + ch) * l;
-          const auto [si, sh] = plane_sum(p, l);
-          const double shift = static_cast<double>(sh), d = shift - mean[ch];
-          s += plane_squares(p, sh, l) + 2.0 * d * (si - dl * shift) + dl * d * d;
+      simclr::detail::with_isa(isa, [&] {
+        const double dl = static_cast<double>(l);
+        for (index_t ch = c0; ch < c1; ++ch) {
+          double s = 0.0;
+          for (index_t i = 0; i < n; ++i) {
+            const T* p = x + (i * c + ch) * l;
+            const auto [si, sh] = plane_sum(p, l);
+            const double shift = static_cast<double>(sh), d = shift - mean[ch];
+            s += plane_squares(p, sh, l) + 2.0 * d * (si - dl * shift) + dl * d * d;
+          }
+          ss[ch] = s;
         }
-        ss[ch] = s;
-      }
+      });
     });
   }
 
   /// y = γ·(x − mean)·inv_std + β, then + residual if given, then max(·, 0) if `relu`.
   template <class T>
-  static void normalize(index_t n, index_t c, index_t l, const T* x, const T* gamma,
-                        const T* beta, const T* mean, const T* inv_std, T* y, const T* residual,
-                        bool relu) {
+  static void normalize(index_t n, index_t c, index_t l, const T* x, const T* gamma, const T* beta,
+                        const T* mean, const T* inv_std, T* y, const T* residual, bool relu) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      for (index_t r = r0; r < r1; ++r) {
-        const index_t ch = r % c;
-        const T mt = mean[ch], ist = inv_std[ch], g = gamma[ch], b = beta[ch];
-        const T* p = x + r * l;
-        const T* q = residual != nullptr ? residual + r * l : nullptr;
-        T* o = y + r * l;
-        for (index_t j = 0; j < l; ++j) {
-          T v = (p[j] - mt) * ist * g + b;
-          if (q != nullptr) v += q[j];
-          o[j] = relu ? (v > T(0) ? v : T(0)) : v;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t r = r0; r < r1; ++r) {
+          const index_t ch = r % c;
+          normalize_plane(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l, l,
+                          mean[ch], inv_std[ch], gamma[ch], beta[ch], relu);
         }
-      }
+      });
     });
   }
 
   /// sums[ch] = Σ g and sums[c + ch] = Σ g·x̂ over channel ch, g = dy (masked to relu_y > 0
   /// when given), x̂ = (x − mean)·inv_std: backward's sums, before the group adds them up.
   template <class T>
-  static void backward_sums(index_t n, index_t c, index_t l, const T* dy, const T* x,
-                            const T* mean, const T* inv_std, const T* relu_y, double* sums) {
+  static void backward_sums(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                            const T* inv_std, const T* relu_y, double* sums) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      for (index_t ch = c0; ch < c1; ++ch) {
-        double sdy = 0.0, sdyx = 0.0;
-        for (index_t i = 0; i < n; ++i) {
-          const index_t o = (i * c + ch) * l;
-          const auto [a, b] =
-              relu_y != nullptr
-                  ? grad_sums<true>(dy + o, relu_y + o, x + o, mean[ch], inv_std[ch], l)
-                  : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mean[ch],
-                                     inv_std[ch], l);
-          sdy += a;
-          sdyx += b;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t ch = c0; ch < c1; ++ch) {
+          double sdy = 0.0, sdyx = 0.0;
+          for (index_t i = 0; i < n; ++i) {
+            const index_t o = (i * c + ch) * l;
+            const auto [a, b] =
+                relu_y != nullptr
+                    ? grad_sums<true>(dy + o, relu_y + o, x + o, mean[ch], inv_std[ch], l)
+                    : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mean[ch],
+                                       inv_std[ch], l);
+            sdy += a;
+            sdyx += b;
+          }
+          sums[ch] = sdy;
+          sums[c + ch] = sdyx;
         }
-        sums[ch] = sdy;
-        sums[c + ch] = sdyx;
-      }
+      });
     });
   }
 
   /// dx = γ·inv_std/M · (M·g − Σg − x̂·Σ(g·x̂)) from the group's sums (layout of
   /// backward_sums) and its count M (dx may alias dy).
   template <class T>
-  static void backward_dx(index_t n, index_t c, index_t l, const T* dy, const T* x,
-                          const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
-                          const double* sums, double count, T* dx) {
+  static void backward_dx(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                          const T* gamma, const T* inv_std, const T* relu_y, const double* sums,
+                          double count, T* dx) {
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      for (index_t r = r0; r < r1; ++r) {
-        const index_t ch = r % c;
-        const T mt = mean[ch], ist = inv_std[ch];
-        const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
-        const T mean_dy = static_cast<T>(sums[ch] / count);
-        const T mean_dyx = static_cast<T>(sums[c + ch] / count);
-        const T* d = dy + r * l;
-        const T* xp = x + r * l;
-        const T* yp = relu_y != nullptr ? relu_y + r * l : nullptr;
-        T* out = dx + r * l;
-        for (index_t j = 0; j < l; ++j) {
-          const T g = yp == nullptr || yp[j] > T(0) ? d[j] : T(0);
-          out[j] = (g - mean_dy - (xp[j] - mt) * ist * mean_dyx) * k;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t r = r0; r < r1; ++r) {
+          const index_t ch = r % c;
+          const T mt = mean[ch], ist = inv_std[ch];
+          const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
+          const T mean_dy = static_cast<T>(sums[ch] / count);
+          const T mean_dyx = static_cast<T>(sums[c + ch] / count);
+          dx_plane(dy + r * l, x + r * l, relu_y != nullptr ? relu_y + r * l : nullptr, dx + r * l,
+                   l, mt, ist, mean_dy, mean_dyx, k);
         }
-      }
+      });
     });
   }
 
  private:
-  /// 64 bytes of T as one value (GCC/Clang vector extension): the plane reductions keep one
-  /// such partial sum per quantity, so they vectorise without reassociating, and the lanes are
-  /// added in a fixed order at the end.
+  /// The plane reductions keep one 64-byte vector of partial sums per quantity (simd<T>), so
+  /// they vectorise without reassociating, and the lanes are added in a fixed order at the end.
   template <class T>
-  struct lanes {
-    typedef T vec __attribute__((vector_size(64)));
-    static constexpr index_t width = 64 / sizeof(T);
-    // By reference: a 64-byte vector passed by value changes the ABI where AVX-512 is off.
-    static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
-    static double total(const vec& v) {  // the lanes in order, in double
-      double s = 0.0;
-      for (index_t u = 0; u < width; ++u) s += static_cast<double>(v[u]);
-      return s;
+  using lanes = simclr::detail::simd<T>;
+
+  /// o = x̂·g + b (+ r), then max(·, 0) if relu, x̂ = (x − mt)·ist, over one plane of L values
+  /// (o may alias x or r).
+  template <class T>
+  static void normalize_plane(const T* x, const T* r, T* o, index_t l, T mt, T ist, T g, T b,
+                              bool relu) {
+    using L = lanes<T>;
+    typename L::vec vm, vi, vg, vb, v, w;
+    L::broadcast(vm, mt);
+    L::broadcast(vi, ist);
+    L::broadcast(vg, g);
+    L::broadcast(vb, b);
+    index_t j = 0;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(v, x + j);
+      v = (v - vm) * vi * vg + vb;
+      if (r != nullptr) {
+        L::load(w, r + j);
+        v += w;
+      }
+      if (relu) L::relu(v);
+      L::store(o + j, v);
     }
-  };
+    for (; j < l; ++j) {
+      T u = (x[j] - mt) * ist * g + b;
+      if (r != nullptr) u += r[j];
+      o[j] = relu ? (u > T(0) ? u : T(0)) : u;
+    }
+  }
+
+  /// o = x·scale + shift (+ r), then max(·, 0) if relu (evaluation mode).
+  template <class T>
+  static void scale_plane(const T* x, const T* r, T* o, index_t l, T scale, T shift, bool relu) {
+    using L = lanes<T>;
+    typename L::vec vs, vt, v, w;
+    L::broadcast(vs, scale);
+    L::broadcast(vt, shift);
+    index_t j = 0;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(v, x + j);
+      v = v * vs + vt;
+      if (r != nullptr) {
+        L::load(w, r + j);
+        v += w;
+      }
+      if (relu) L::relu(v);
+      L::store(o + j, v);
+    }
+    for (; j < l; ++j) {
+      T u = x[j] * scale + shift;
+      if (r != nullptr) u += r[j];
+      o[j] = relu ? (u > T(0) ? u : T(0)) : u;
+    }
+  }
+
+  /// dx = (g − mean_dy − x̂·mean_dyx)·k over one plane, g = dy (0 where y ≤ 0 when y is given),
+  /// x̂ = (x − mt)·ist (dx may alias dy).
+  template <class T>
+  static void dx_plane(const T* dy, const T* x, const T* y, T* dx, index_t l, T mt, T ist,
+                       T mean_dy, T mean_dyx, T k) {
+    using L = lanes<T>;
+    typename L::vec vm, vi, vd, vdx, vk, g, xv, yv;
+    L::broadcast(vm, mt);
+    L::broadcast(vi, ist);
+    L::broadcast(vd, mean_dy);
+    L::broadcast(vdx, mean_dyx);
+    L::broadcast(vk, k);
+    index_t j = 0;
+    for (; j + L::width <= l; j += L::width) {
+      L::load(g, dy + j);
+      if (y != nullptr) {
+        L::load(yv, y + j);
+        L::keep(g, yv > typename L::vec{});
+      }
+      L::load(xv, x + j);
+      L::store(dx + j, (g - vd - (xv - vm) * vi * vdx) * vk);
+    }
+    for (; j < l; ++j) {
+      const T gj = y == nullptr || y[j] > T(0) ? dy[j] : T(0);
+      dx[j] = (gj - mean_dy - (x[j] - mt) * ist * mean_dyx) * k;
+    }
+  }
 
   /// (Σ g, Σ g·x̂) over one plane of L values, g = dy (masked to y > 0 when Masked),
   /// x̂ = (x − mean)·inv_std.
@@ -336,16 +390,6 @@ struct batch_norm_kernel<cpu_t> {
       s += static_cast<double>(d * d);
     }
     return s;
-  }
-
-  /// The L values of sample i, channel ch, as an Eigen array.
-  template <class T>
-  static auto plane(T* p, index_t i, index_t ch, index_t c, index_t l) {
-    return Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(p + (i * c + ch) * l, l);
-  }
-  template <class T>
-  static auto plane(const T* p, index_t i, index_t ch, index_t c, index_t l) {
-    return Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(p + (i * c + ch) * l, l);
   }
 };
 

@@ -7,7 +7,9 @@
 #include <type_traits>
 #include <vector>
 
+#include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/memory.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
@@ -16,6 +18,17 @@ namespace simclr::nn {
 
 template <>
 struct conv2d_kernel<cpu_t> {
+  /// The lane masks of im2col by masked loads, for float on the avx512 (16 lanes) or avx2 (8
+  /// lanes) path, stride 1 and an output as wide as the input: bits[(ky·kw + kx)·nv + v] holds
+  /// the lanes of vector v (output positions w·v … w·v + w − 1) whose input pixel is inside the
+  /// image. Computed once per convolution call, so one call takes one path throughout.
+  struct lane_plan {
+    cpu_isa isa = cpu_isa::generic;
+    std::vector<std::uint16_t> bits;
+    /// Itself when im2col should take the masked path, else nullptr (the generic path).
+    [[nodiscard]] const lane_plan* get() const { return bits.empty() ? nullptr : this; }
+  };
+
   /// Images per group (one parallel task, one column matrix): about `column_budget` elements of
   /// column matrix (it stays in L2), 128–1024 columns. Depends on the shapes only, so results
   /// do not depend on the thread count.
@@ -30,43 +43,50 @@ struct conv2d_kernel<cpu_t> {
   /// K = C·kh·kw rows, out_plane() columns, zero where the window leaves the image.
   template <class T>
   static void im2col(const window2d& g, const T* x, T* col, index_t ld, index_t offset,
-                     [[maybe_unused]] const std::uint16_t* masks = nullptr) {
+                     [[maybe_unused]] const lane_plan* masks = nullptr) {
     const index_t ho = g.out_height(), wo = g.out_width();
-#if SIMCLR_HAVE_AVX512_TILES
+#if SIMCLR_X86_KERNELS
     if constexpr (std::is_same_v<T, float>) {
       if (masks != nullptr) {
-        avx512_im2col_same(g, masks, x, col, ld, offset);
+        if (masks->isa == cpu_isa::avx512) {
+          avx512_im2col_same(g, masks->bits.data(), x, col, ld, offset);
+        } else {
+          avx2_im2col_same(g, masks->bits.data(), x, col, ld, offset);
+        }
         return;
       }
     }
 #endif
-    if (g.stride == 1 && wo == g.width) {
-      im2col_same(g, x, col, ld, offset);
-      return;
-    }
-    for (index_t c = 0; c < g.channels; ++c)
-      for (index_t ky = 0; ky < g.kernel_h; ++ky)
-        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
-          T* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
-          const auto [ox0, ox1] = valid_range(kx, g.width, wo, g);
-          for (index_t oy = 0; oy < ho; ++oy, dst += wo) {
-            const index_t iy = oy * g.stride - g.padding + ky;
-            if (iy < 0 || iy >= g.height) {
-              std::fill(dst, dst + wo, T(0));
-              continue;
+    // The copies and gathers below, compiled for the current ISA.
+    simclr::detail::with_isa(current_cpu_isa(), [&] {
+      if (g.stride == 1 && wo == g.width) {
+        im2col_same(g, x, col, ld, offset);
+        return;
+      }
+      for (index_t c = 0; c < g.channels; ++c)
+        for (index_t ky = 0; ky < g.kernel_h; ++ky)
+          for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+            T* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
+            const auto [ox0, ox1] = valid_range(kx, g.width, wo, g);
+            for (index_t oy = 0; oy < ho; ++oy, dst += wo) {
+              const index_t iy = oy * g.stride - g.padding + ky;
+              if (iy < 0 || iy >= g.height) {
+                std::fill(dst, dst + wo, T(0));
+                continue;
+              }
+              const T* src = x + (c * g.height + iy) * g.width + (kx - g.padding);
+              std::fill(dst, dst + ox0, T(0));
+              if (g.stride == 1) {
+                std::copy(src + ox0, src + ox1, dst + ox0);
+              } else if (g.stride == 2) {  // a constant stride vectorises (ResNet's downsampling)
+                for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[2 * ox];
+              } else {
+                for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * g.stride];
+              }
+              std::fill(dst + ox1, dst + wo, T(0));
             }
-            const T* src = x + (c * g.height + iy) * g.width + (kx - g.padding);
-            std::fill(dst, dst + ox0, T(0));
-            if (g.stride == 1) {
-              std::copy(src + ox0, src + ox1, dst + ox0);
-            } else if (g.stride == 2) {  // a constant stride vectorises (ResNet's downsampling)
-              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[2 * ox];
-            } else {
-              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * g.stride];
-            }
-            std::fill(dst + ox1, dst + wo, T(0));
           }
-        }
+    });
   }
 
   /// im2col for stride 1 and an output as wide as the input: each row of col is the image
@@ -97,38 +117,36 @@ struct conv2d_kernel<cpu_t> {
         }
   }
 
-  /// For float on AVX-512, stride 1 and an output as wide as the input: mask[(ky·kw + kx)·nv
-  /// + v] holds the lanes of vector v (output positions 16v…16v+15) whose input pixel is
-  /// inside the image, for im2col by masked loads. Empty otherwise (im2col takes the generic
-  /// path). Computed once per convolution call.
   template <class T>
-  static std::vector<std::uint16_t> lane_masks(const window2d& g) {
-    std::vector<std::uint16_t> mask;
-#if SIMCLR_HAVE_AVX512_TILES
-    if (!std::is_same_v<T, float> || !simclr::detail::cpu_has_avx512f() || g.stride != 1 ||
+  static lane_plan lane_masks(const window2d& g) {
+    lane_plan plan;
+#if SIMCLR_X86_KERNELS
+    plan.isa = current_cpu_isa();
+    if (!std::is_same_v<T, float> || plan.isa == cpu_isa::generic || g.stride != 1 ||
         g.out_width() != g.width)
-      return mask;
-    const index_t w = g.width, ho = g.out_height(), nv = (g.out_plane() + 15) / 16;
-    mask.assign(static_cast<std::size_t>(g.kernel_h * g.kernel_w * nv), 0);
+      return plan;
+    const index_t lanes = plan.isa == cpu_isa::avx512 ? 16 : 8;
+    const index_t w = g.width, ho = g.out_height(), nv = (g.out_plane() + lanes - 1) / lanes;
+    plan.bits.assign(static_cast<std::size_t>(g.kernel_h * g.kernel_w * nv), 0);
     for (index_t ky = 0; ky < g.kernel_h; ++ky)
       for (index_t kx = 0; kx < g.kernel_w; ++kx) {
-        std::uint16_t* m = mask.data() + (ky * g.kernel_w + kx) * nv;
+        std::uint16_t* m = plan.bits.data() + (ky * g.kernel_w + kx) * nv;
         for (index_t oy = 0; oy < ho; ++oy) {
           const index_t iy = oy + ky - g.padding;
           if (iy < 0 || iy >= g.height) continue;
           for (index_t ox = 0; ox < w; ++ox) {
             const index_t ix = ox + kx - g.padding, d = oy * w + ox;
-            if (ix >= 0 && ix < w) m[d / 16] |= static_cast<std::uint16_t>(1u << (d % 16));
+            if (ix >= 0 && ix < w) m[d / lanes] |= static_cast<std::uint16_t>(1u << (d % lanes));
           }
         }
       }
 #else
     (void)g;
 #endif
-    return mask;
+    return plan;
   }
 
-#if SIMCLR_HAVE_AVX512_TILES
+#if SIMCLR_X86_KERNELS
   /// im2col_same for float: 16 positions at a time, one masked load (pixels outside the image
   /// masked off, so nothing outside the plane is read) and one store; `mask` from lane_masks.
   __attribute__((target("avx512f"))) static void avx512_im2col_same(const window2d& g,
@@ -152,28 +170,51 @@ struct conv2d_kernel<cpu_t> {
                                 _mm512_maskz_loadu_ps(m[nv - 1], src + 16 * (nv - 1)));
         }
   }
+
+  /// The same on the avx2 path, 8 positions at a time (vmaskmov: masked-off lanes are not read).
+  SIMCLR_AVX2 static void avx2_im2col_same(const window2d& g, const std::uint16_t* mask,
+                                           const float* x, float* col, index_t ld, index_t offset) {
+    const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane();
+    const index_t nv = (hwo + 7) / 8, rest = hwo - 8 * (nv - 1);
+    const __m256i tail = simclr::detail::avx2_lane_mask((1u << rest) - 1u);
+    for (index_t c = 0; c < g.channels; ++c)
+      for (index_t ky = 0; ky < g.kernel_h; ++ky)
+        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+          float* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
+          const float* src = x + c * hw + (ky - g.padding) * w + (kx - g.padding);
+          const std::uint16_t* m = mask + (ky * g.kernel_w + kx) * nv;
+          for (index_t v = 0; v + 1 < nv; ++v)
+            _mm256_storeu_ps(dst + 8 * v,
+                             _mm256_maskload_ps(src + 8 * v, simclr::detail::avx2_lane_mask(m[v])));
+          _mm256_maskstore_ps(
+              dst + 8 * (nv - 1), tail,
+              _mm256_maskload_ps(src + 8 * (nv - 1), simclr::detail::avx2_lane_mask(m[nv - 1])));
+        }
+  }
 #endif
 
   /// dx (C, H, W) += the column gradients of one image (the adjoint of im2col).
   template <class T>
   static void col2im(const window2d& g, const T* col, index_t ld, index_t offset, T* dx) {
-    const index_t ho = g.out_height(), wo = g.out_width();
-    for (index_t c = 0; c < g.channels; ++c)
-      for (index_t ky = 0; ky < g.kernel_h; ++ky)
-        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
-          const T* src = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
-          const auto [ox0, ox1] = valid_range(kx, g.width, wo, g);
-          for (index_t oy = 0; oy < ho; ++oy, src += wo) {
-            const index_t iy = oy * g.stride - g.padding + ky;
-            if (iy < 0 || iy >= g.height) continue;
-            T* dst = dx + (c * g.height + iy) * g.width + (kx - g.padding);
-            if (g.stride == 1) {
-              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] += src[ox];
-            } else {
-              for (index_t ox = ox0; ox < ox1; ++ox) dst[ox * g.stride] += src[ox];
+    simclr::detail::with_isa(current_cpu_isa(), [&] {
+      const index_t ho = g.out_height(), wo = g.out_width();
+      for (index_t c = 0; c < g.channels; ++c)
+        for (index_t ky = 0; ky < g.kernel_h; ++ky)
+          for (index_t kx = 0; kx < g.kernel_w; ++kx) {
+            const T* src = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
+            const auto [ox0, ox1] = valid_range(kx, g.width, wo, g);
+            for (index_t oy = 0; oy < ho; ++oy, src += wo) {
+              const index_t iy = oy * g.stride - g.padding + ky;
+              if (iy < 0 || iy >= g.height) continue;
+              T* dst = dx + (c * g.height + iy) * g.width + (kx - g.padding);
+              if (g.stride == 1) {
+                for (index_t ox = ox0; ox < ox1; ++ox) dst[ox] += src[ox];
+              } else {
+                for (index_t ox = ox0; ox < ox1; ++ox) dst[ox * g.stride] += src[ox];
+              }
             }
           }
-        }
+    });
   }
 
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
@@ -183,22 +224,33 @@ struct conv2d_kernel<cpu_t> {
                       T* y) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const auto masks = lane_masks<T>(g);
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
-      const T* col = columns(g, x, n0, n1, masks.empty() ? nullptr : masks.data());
+      const T* col = columns(g, x, n0, n1, masks.get());
       // One image: the product lands in y directly; several: in scratch, then per image.
       const bool single = n1 - n0 == 1;
       T* out =
           single ? y + n0 * c_out * hwo : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
       simclr::detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
-      for (index_t i = n0; i < n1; ++i)
-        for (index_t co = 0; co < c_out; ++co) {
-          const T* src = out + co * cols + (i - n0) * hwo;
-          T* dst = y + (i * c_out + co) * hwo;
-          const T b = bias != nullptr ? bias[co] : T(0);
-          if (!single || bias != nullptr)
-            for (index_t q = 0; q < hwo; ++q) dst[q] = src[q] + b;
-        }
+      if (single && bias == nullptr) return;
+      simclr::detail::with_isa(isa, [&] {
+        for (index_t i = n0; i < n1; ++i)
+          for (index_t co = 0; co < c_out; ++co) {
+            const T* src = out + co * cols + (i - n0) * hwo;
+            T* dst = y + (i * c_out + co) * hwo;
+            const T b = bias != nullptr ? bias[co] : T(0);
+            using L = simclr::detail::simd<T>;
+            typename L::vec v, vb;
+            L::broadcast(vb, b);
+            index_t q = 0;
+            for (; q + L::width <= hwo; q += L::width) {
+              L::load(v, src + q);
+              L::store(dst + q, v + vb);
+            }
+            for (; q < hwo; ++q) dst[q] = src[q] + b;
+          }
+      });
     });
   }
 
@@ -212,7 +264,7 @@ struct conv2d_kernel<cpu_t> {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const index_t group = group_size(g);
     const auto masks = lane_masks<T>(g);
-    const std::uint16_t* mp = masks.empty() ? nullptr : masks.data();
+    const lane_plan* mp = masks.get();
     if (dbias != nullptr)  // per channel: planes summed in T, the planes in double, in order
       parallel::parallel_for(0, c_out, 8, [&](index_t c0, index_t c1) {
         for (index_t co = c0; co < c1; ++co) {
@@ -280,7 +332,7 @@ struct conv2d_kernel<cpu_t> {
   /// order. For large batches of small weights.
   template <class T>
   static void weight_grad_by_images(const window2d& g, index_t c_out, index_t group,
-                                    const std::uint16_t* masks, const T* x, const T* dy, T* dw) {
+                                    const lane_plan* masks, const T* x, const T* dy, T* dw) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const index_t n_groups = (g.n + group - 1) / group;
     const index_t chunk = group * ((n_groups + max_weight_parts - 1) / max_weight_parts);
@@ -316,7 +368,7 @@ struct conv2d_kernel<cpu_t> {
   /// image group for its rows, in order, so no partial copies of dw are needed. For weights
   /// larger than the batch's dy (the deep layers of a wide ResNet).
   template <class T>
-  static void weight_grad_by_rows(const window2d& g, index_t c_out, const std::uint16_t* masks,
+  static void weight_grad_by_rows(const window2d& g, index_t c_out, const lane_plan* masks,
                                   const T* x, const T* dy, T* dw) {
     const index_t kk = g.kernel_h * g.kernel_w, k = g.channels * kk, hwo = g.out_plane();
     const scratch_block<T> dyt(static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
@@ -385,7 +437,7 @@ struct conv2d_kernel<cpu_t> {
   /// image under a 1×1, stride-1, unpadded window, else im2col into scratch slot 0.
   template <class T>
   static const T* columns(const window2d& g, const T* x, index_t n0, index_t n1,
-                          const std::uint16_t* masks, index_t image_channels = 0) {
+                          const lane_plan* masks, index_t image_channels = 0) {
     // Images are image_channels planes apart (g.channels unless g is a channel slice).
     const index_t stride = (image_channels > 0 ? image_channels : g.channels) * g.in_plane();
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();

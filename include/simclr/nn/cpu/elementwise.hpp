@@ -1,8 +1,9 @@
-// simclr::nn::elementwise_kernel<cpu_t>: ReLU, residual add and bias, vectorisable loops.
+// simclr::nn::elementwise_kernel<cpu_t>: ReLU, residual add and bias, in simd<T> loops compiled
+// for the current ISA (simclr/backend/cpu/dispatch.hpp).
 #pragma once
 
-#include <Eigen/Core>
-
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -12,31 +13,64 @@ template <>
 struct elementwise_kernel<cpu_t> {
   static constexpr index_t grain = 1 << 15;
 
+  /// Over [0, n) in parallel chunks, compiled for the current ISA: vec_op(i) for each full
+  /// simd<T> vector at i, then one_op(i) for each element of a chunk's tail.
+  template <class T, class VecOp, class OneOp>
+  static void map(index_t n, const VecOp& vec_op, const OneOp& one_op) {
+    const cpu_isa isa = current_cpu_isa();
+    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
+      simclr::detail::with_isa(isa, [&] {
+        constexpr index_t w = simclr::detail::simd<T>::width;
+        index_t i = lo;
+        for (; i + w <= hi; i += w) vec_op(i);
+        for (; i < hi; ++i) one_op(i);
+      });
+    });
+  }
+
   /// y = max(x, 0) (y may alias x).
   template <class T>
   static void relu_forward(index_t n, const T* x, T* y) {
-    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
-      using array = Eigen::Array<T, Eigen::Dynamic, 1>;
-      Eigen::Map<array>(y + lo, hi - lo) = Eigen::Map<const array>(x + lo, hi - lo).max(T(0));
-    });
+    using L = simclr::detail::simd<T>;
+    map<T>(
+        n,
+        [x, y](index_t i) {
+          typename L::vec v;
+          L::load(v, x + i);
+          L::relu(v);
+          L::store(y + i, v);
+        },
+        [x, y](index_t i) { y[i] = x[i] > T(0) ? x[i] : T(0); });
   }
-  /// dx = dy where y > 0, else 0 (dx may alias dy).
+  /// dx = dy where y > 0, else 0 (dx may alias dy). Branch-free: a data-dependent branch here
+  /// mispredicts half the time.
   template <class T>
   static void relu_backward(index_t n, const T* y, const T* dy, T* dx) {
-    // Eigen's select is branch-free and vectorised (a data-dependent branch here mispredicts
-    // half the time).
-    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
-      using array = Eigen::Array<T, Eigen::Dynamic, 1>;
-      const Eigen::Map<const array> ym(y + lo, hi - lo), dym(dy + lo, hi - lo);
-      Eigen::Map<array>(dx + lo, hi - lo) = (ym > T(0)).select(dym, T(0));
-    });
+    using L = simclr::detail::simd<T>;
+    map<T>(
+        n,
+        [y, dy, dx](index_t i) {
+          typename L::vec v, w;
+          L::load(w, y + i);
+          L::load(v, dy + i);
+          L::keep(v, w > typename L::vec{});
+          L::store(dx + i, v);
+        },
+        [y, dy, dx](index_t i) { dx[i] = y[i] > T(0) ? dy[i] : T(0); });
   }
   /// y = a + b (y may alias a or b).
   template <class T>
   static void add(index_t n, const T* a, const T* b, T* y) {
-    parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
-      for (index_t i = lo; i < hi; ++i) y[i] = a[i] + b[i];
-    });
+    using L = simclr::detail::simd<T>;
+    map<T>(
+        n,
+        [a, b, y](index_t i) {
+          typename L::vec v, w;
+          L::load(v, a + i);
+          L::load(w, b + i);
+          L::store(y + i, v + w);
+        },
+        [a, b, y](index_t i) { y[i] = a[i] + b[i]; });
   }
   /// y (rows, cols) += bias (cols) on every row.
   template <class T>

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Every CPU path side by side with PyTorch 1.13 pinned to the same instruction set, in one run.
+#
+# simclr's benchmarks are built here with plain -O2 and no -march, as a consumer project that
+# does find_package(simclr) would build them: the kernels pick their instruction set at run
+# time, and SIMCLR_CPU_ISA forces one. (A -march=native build cannot show the avx2 path: its
+# host flags already allow AVX-512 everywhere.) PyTorch is pinned to the same path through
+# oneDNN (ONEDNN_MAX_CPU_ISA), OpenBLAS (OPENBLAS_CORETYPE) and ATen (ATEN_CPU_CAPABILITY).
+# Each round runs both programs back to back, rounds alternate the paths; medians and the ratio
+# of medians are printed per path and model.
+#
+#   usage: benchmarks/isa.sh [build-dir (build-bench-o2)] [rounds (5)] [paths (all this CPU runs)]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${1:-$root/build-bench-o2}"
+rounds="${2:-5}"
+SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "$root/scripts/deps.sh"
+SIMCLR_BUILD_DIR="$build" SIMCLR_BUILD_TYPE=Release "$root/scripts/configure.sh" \
+  -DSIMCLR_BUILD_BENCHMARKS=ON -DSIMCLR_BUILD_TESTS=OFF -DSIMCLR_BUILD_EXAMPLES=OFF \
+  -DSIMCLR_ENABLE_CUDA=OFF "-DSIMCLR_BENCHMARK_FLAGS=-O2" >/dev/null
+cmake --build "$build" --target bench_encoder -j 2 >/dev/null
+if [ $# -ge 3 ]; then
+  paths="${*:3}"
+else
+  paths="avx2"
+  grep -qw avx512f /proc/cpuinfo && paths="avx512 avx2"
+fi
+
+# PyTorch's settings for one path (benchmark only: OPENBLAS_* never set in tests or CI).
+torch_env() {
+  case "$1" in
+    avx512) echo "OPENBLAS_CORETYPE=SkylakeX ONEDNN_MAX_CPU_ISA=AVX512_CORE" ;;
+    avx2) echo "OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2" ;;
+    *) echo "OPENBLAS_CORETYPE=Prescott ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default" ;;
+  esac
+}
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
+  "avx512f: $(grep -qw avx512f /proc/cpuinfo && echo yes || echo no)," \
+  "load before $(cut -d' ' -f1-3 /proc/loadavg)"
+log=$(mktemp)
+for r in $(seq "$rounds"); do
+  for isa in $paths; do
+    for model in fmnist r18; do
+      s=$(SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_encoder" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
+      # shellcheck disable=SC2046
+      t=$(env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 \
+        "$root/benchmarks/encoder_torch.py" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
+      echo "$isa $model $s $t" | tee -a "$log"
+    done
+  done
+done
+echo "load after $(cut -d' ' -f1-3 /proc/loadavg)"
+/usr/bin/python3 - "$log" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    isa, model, s, t = line.split()
+    rows.setdefault((isa, model), []).append((float(s), float(t)))
+print("| path | model | simclr ms/step (runs) | PyTorch ms/step (runs) | median simclr | median PyTorch | PyTorch / simclr |")
+print("|---|---|---|---|---:|---:|---:|")
+for (isa, model), v in rows.items():
+    s = [a for a, _ in v]; t = [b for _, b in v]
+    ms, mt = statistics.median(s), statistics.median(t)
+    print(f"| {isa} | {model} | {', '.join(f'{a:.0f}' for a in s)} | {', '.join(f'{b:.0f}' for b in t)}"
+          f" | {ms:.0f} | {mt:.0f} | **{mt / ms:.2f}** |")
+EOF
+rm -f "$log"
