@@ -34,7 +34,7 @@ struct memory<cpu_t> {
         return p;
       }
     }
-    return ::operator new (bytes == 0 ? alignment : bytes, std::align_val_t{alignment});
+    return ::operator new(bytes == 0 ? alignment : bytes, std::align_val_t{alignment});
   }
   static void deallocate(void* p, std::size_t bytes) noexcept {
     if (p == nullptr) return;
@@ -50,7 +50,7 @@ struct memory<cpu_t> {
         }
       }
     }
-    ::operator delete (p, std::align_val_t{alignment});
+    ::operator delete(p, std::align_val_t{alignment});
   }
   static void zero(void* p, std::size_t bytes) {
     // No block is larger than PTRDIFF_MAX; saying so keeps GCC's -Wstringop-overflow quiet
@@ -72,7 +72,7 @@ struct memory<cpu_t> {
     auto& c = cache();
     std::lock_guard lock(c.mutex);
     for (auto& [size, blocks] : c.free)
-      for (void* p : blocks) ::operator delete (p, std::align_val_t{alignment});
+      for (void* p : blocks) ::operator delete(p, std::align_val_t{alignment});
     c.free.clear();
     c.cached_bytes = 0;
   }
@@ -86,7 +86,7 @@ struct memory<cpu_t> {
     std::size_t limit_bytes = limit_from_environment();
     ~block_cache() {
       for (auto& [size, blocks] : free)
-        for (void* p : blocks) ::operator delete (p, std::align_val_t{alignment});
+        for (void* p : blocks) ::operator delete(p, std::align_val_t{alignment});
     }
   };
   static std::size_t limit_from_environment() {
