@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# SGEMM side by side on the same cores: ops::gemm with Eigen's own kernel (bench_gemm), with
-# Eigen handing products to the system BLAS (bench_gemm_blas, EIGEN_USE_BLAS; one BLAS thread
-# per row block), and torch.mm — on 1 and 2 threads. Medians, GFLOP/s.
+# SGEMM side by side on the same cores: ops::gemm (bench_gemm: the register tiles of the CPU path
+# in use), ops::gemm on the generic path with Eigen handing products to the system BLAS
+# (bench_gemm_blas, EIGEN_USE_BLAS; one BLAS thread per row block), and torch.mm — on 1 and 2
+# threads. Medians, GFLOP/s.
 #   usage: benchmarks/gemm.sh [build-dir (build-bench)] [size ...]
 set -euo pipefail
 build=${1:-build-bench}
@@ -16,7 +17,7 @@ for t in 1 2; do
   echo "what     size     threads     median ms      GFLOP/s"
   SIMCLR_NUM_THREADS=$t taskset -c "$cpus" "$build/benchmarks/bench_gemm" "$@" | tail -n +2 | sed 's/^/eigen    /'
   if [ -x "$build/benchmarks/bench_gemm_blas" ]; then
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 SIMCLR_NUM_THREADS=$t \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 SIMCLR_NUM_THREADS=$t SIMCLR_CPU_ISA=generic \
       taskset -c "$cpus" "$build/benchmarks/bench_gemm_blas" "$@" | tail -n +2 | sed 's/^/eigen+blas /'
   fi
   # PyTorch at its best: OpenBLAS's AVX-512 kernels (the two variables unset, benchmark only).

@@ -9,6 +9,11 @@
 # Each round runs both programs back to back, rounds alternate the paths; medians and the ratio
 # of medians are printed per path and model.
 #
+# Then, per path, the augmentation policies (one core, views/s) next to torchvision, NT-Xent
+# forward + backward (2 threads, ms) next to PyTorch, and SGEMM (GFLOP/s) next to OpenBLAS
+# (bench_gemm_blas on the generic path: Eigen hands each row block to OpenBLAS, pinned to the
+# same instruction set).
+#
 #   usage: benchmarks/isa.sh [build-dir (build-bench-o2)] [rounds (5)] [paths (all this CPU runs)]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +23,7 @@ SIMCLR_EXTRA_PACKAGES="python3-torch python3-torchvision libopenblas0-pthread" "
 SIMCLR_BUILD_DIR="$build" SIMCLR_BUILD_TYPE=Release "$root/scripts/configure.sh" \
   -DSIMCLR_BUILD_BENCHMARKS=ON -DSIMCLR_BUILD_TESTS=OFF -DSIMCLR_BUILD_EXAMPLES=OFF \
   -DSIMCLR_ENABLE_CUDA=OFF "-DSIMCLR_BENCHMARK_FLAGS=-O2" >/dev/null
-cmake --build "$build" --target bench_encoder -j 2 >/dev/null
+cmake --build "$build" --target bench_encoder bench_augment bench_nt_xent bench_gemm bench_gemm_blas -j 2 >/dev/null
 if [ $# -ge 3 ]; then
   paths="${*:3}"
 else
@@ -66,3 +71,25 @@ for (isa, model), v in rows.items():
           f" | {ms:.0f} | {mt:.0f} | **{mt / ms:.2f}** |")
 EOF
 rm -f "$log"
+
+for isa in $paths; do
+  echo "== $isa: augmentation, views/s (policy on one core; two_views on 1 and 2 threads)"
+  SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_augment" 15 | grep '^result' | grep -v _cpu
+  # shellcheck disable=SC2046
+  env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 -W ignore \
+    "$root/benchmarks/augment_torchvision.py" 15 | grep '^result' | grep -v _cpu
+  echo "== $isa: NT-Xent forward + backward, 2 threads, ms (result <name> <median ms>)"
+  SIMCLR_NUM_THREADS=2 SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_nt_xent" | grep '^result'
+  # shellcheck disable=SC2046
+  env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
+    /usr/bin/python3 -W ignore "$root/benchmarks/nt_xent_torch.py" 2 | grep '^result'
+  echo "== $isa: SGEMM, GFLOP/s (size, threads, median ms, GFLOP/s)"
+  for t in 1 2; do
+    SIMCLR_NUM_THREADS=$t SIMCLR_CPU_ISA=$isa taskset -c "0-$((t - 1))" \
+      "$build/benchmarks/bench_gemm" 256 1024 2048 | tail -n +2 | sed 's/^/simclr   /'
+    # shellcheck disable=SC2046
+    env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OPENBLAS_NUM_THREADS=1 SIMCLR_NUM_THREADS=$t \
+      SIMCLR_CPU_ISA=generic taskset -c "0-$((t - 1))" "$build/benchmarks/bench_gemm_blas" \
+      256 1024 2048 | tail -n +2 | sed 's/^/openblas /'
+  done
+done

@@ -7,6 +7,9 @@
 
 #include <doctest/doctest.h>
 
+#include <simclr/backend/cpu/isa.hpp>
+#include <simclr/random/fill.hpp>
+
 #include "support/fixture.hpp"
 #include "support/statistics.hpp"
 
@@ -192,5 +195,34 @@ TEST_CASE("color_jitter output stays in the unit interval") {
     const tensor<float> out = cj(img, rng);
     CHECK(*std::min_element(out.values().begin(), out.values().end()) >= 0.0f);
     CHECK(*std::max_element(out.values().begin(), out.values().end()) <= 1.0f);
+  }
+}
+
+TEST_CASE("adjust_hue: every CPU path's vector loop and tail agree with the per-pixel functions") {
+  // 9 × 13 = 117 pixels: full vectors of 4, 8 and 16 plus a tail on every path.
+  tensor<float> img(shape{3, 9, 13}, uninitialized);
+  random::fill_uniform(img.view(), random::key(21));
+  img.data()[5] = img.data()[117 + 5] = img.data()[234 + 5];  // a gray pixel (s = 0)
+  const index_t plane = 117;
+  for (const float d : {-0.45f, 0.13f, 0.5f}) {
+    tensor<float> ref = img;
+    for (index_t i = 0; i < plane; ++i) {
+      float h = 0, s = 0, v = 0, r = 0, g = 0, b = 0;
+      augment::detail::rgb_to_hsv(img.data()[i], img.data()[plane + i], img.data()[2 * plane + i],
+                                  h, s, v);
+      h += d;
+      h -= augment::detail::floor_fast(h);
+      augment::detail::hsv_to_rgb(h, s, v, r, g, b);
+      ref.data()[i] = r;
+      ref.data()[plane + i] = g;
+      ref.data()[2 * plane + i] = b;
+    }
+    for (cpu_isa isa : all_cpu_isas) {
+      if (!cpu_supports(isa)) continue;
+      cpu_isa_scope path(isa);
+      CAPTURE(d);
+      CAPTURE(to_string(isa));
+      CHECK(test::max_abs_diff(adjust_hue(img, d), ref) <= 1e-6);
+    }
   }
 }

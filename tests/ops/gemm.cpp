@@ -1,9 +1,12 @@
 #include <simclr/ops/gemm.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <doctest/doctest.h>
 
+#include <simclr/backend/cpu/isa.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 #include <simclr/random/fill.hpp>
 
@@ -97,4 +100,34 @@ TEST_CASE("gemm: shape mismatches are reported with both shapes") {
                        shape_error);
   const tensor<float> a3(shape{2, 3, 1});
   CHECK_THROWS_AS((void)ops::matmul(a3, b2), shape_error);
+}
+
+TEST_CASE("gemm: the register-tile paths agree with the generic one, avx2 = avx512 bit for bit") {
+  const auto a = random_matrix<float>(130, 300, 11);
+  const auto bt = random_matrix<float>(70, 300, 12);  // used as Bᵀ
+  const auto b = random_matrix<float>(300, 70, 13);
+  for (const ops::gemm_options o : {ops::gemm_options{}, ops::gemm_options{.transpose_b = true},
+                                    ops::gemm_options{.transpose_b = true, .beta = 0.5}}) {
+    auto product = [&](cpu_isa isa) {
+      cpu_isa_scope path(isa);
+      tensor<float> c(shape{130, 70});
+      c.fill(1.0f);
+      ops::gemm(a, o.transpose_b ? bt : b, c, o);
+      return c;
+    };
+    const auto cg = product(cpu_isa::generic);
+    for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
+      if (!cpu_supports(isa)) continue;
+      CAPTURE(to_string(isa));
+      const auto c = product(isa);
+      double worst = 0;
+      for (index_t i = 0; i < c.numel(); ++i)
+        worst = std::max(worst, double(std::abs(c.data()[i] - cg.data()[i])));
+      CHECK(worst < 1e-4);
+    }
+    if (cpu_supports(cpu_isa::avx512)) {
+      const auto c2 = product(cpu_isa::avx2), c5 = product(cpu_isa::avx512);
+      CHECK(std::memcmp(c2.data(), c5.data(), c2.bytes()) == 0);
+    }
+  }
 }

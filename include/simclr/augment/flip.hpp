@@ -7,6 +7,8 @@
 
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/random/stream.hpp>
 
 namespace simclr::augment {
@@ -16,7 +18,25 @@ inline void hflip_inplace(image_f32& img) {
   expect_image(img, "augment::hflip");
   const index_t rows = img.extent(0) * img.extent(1), w = img.extent(2);
   float* p = img.data();
-  for (index_t r = 0; r < rows; ++r) std::reverse(p + r * w, p + (r + 1) * w);
+  // Compiled for the CPU path in use (simclr/backend/cpu/dispatch.hpp): the two ends of a row
+  // swapped one register at a time with their lanes reversed, the middle by std::reverse.
+  simclr::detail::with_isa(current_cpu_isa(), [&](auto bytes) {
+    using L = simclr::detail::simd<float, decltype(bytes)::value>;
+    for (index_t r = 0; r < rows; ++r) {
+      float* row = p + r * w;
+      index_t lo = 0, hi = w;  // [lo, hi) not yet done
+      for (; hi - lo >= 2 * L::width; lo += L::width, hi -= L::width) {
+        typename L::vec a, b;
+        L::load(a, row + lo);
+        L::load(b, row + hi - L::width);
+        L::reverse(a);
+        L::reverse(b);
+        L::store(row + lo, b);
+        L::store(row + hi - L::width, a);
+      }
+      std::reverse(row + lo, row + hi);
+    }
+  });
 }
 
 /// `img` (C, H, W) mirrored left–right (torchvision's hflip).

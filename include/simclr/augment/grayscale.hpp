@@ -6,6 +6,8 @@
 
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/random/stream.hpp>
 
 namespace simclr::augment {
@@ -17,25 +19,41 @@ inline float luma(float r, float g, float b) {
   return 0.2989f * r + 0.587f * g + 0.114f * b;
 }
 
-/// Writes the luma of the RGB planes of `img` (3, H, W) into `out` (H·W floats).
-inline void luma_plane(const float* img, index_t plane, float* out) {
+/// luma() of one register of pixels (simd L), lane by lane.
+template <class L>
+void luma_lanes(typename L::vec& y, const float* r, const float* g, const float* b) {
+  typename L::vec rv, gv, bv;
+  L::load(rv, r);
+  L::load(gv, g);
+  L::load(bv, b);
+  y = 0.2989f * rv + 0.587f * gv + 0.114f * bv;
+}
+
+/// Writes the luma of the RGB planes of `img` (3, H, W) into `out` (H·W floats), and into
+/// out + plane and out + 2·plane as well when `copies` is 3 (out may be img: in place). Compiled
+/// for the CPU path in use (simclr/backend/cpu/dispatch.hpp), one register of pixels at a time.
+inline void luma_plane(const float* img, index_t plane, float* out, int copies = 1) {
   const float* r = img;
   const float* g = img + plane;
   const float* b = img + 2 * plane;
-  for (index_t i = 0; i < plane; ++i) out[i] = luma(r[i], g[i], b[i]);
+  simclr::detail::simd_loop<float>(
+      current_cpu_isa(), 0, plane,
+      [&](auto bytes, index_t i) {
+        using L = simclr::detail::simd<float, decltype(bytes)::value>;
+        typename L::vec y;
+        luma_lanes<L>(y, r + i, g + i, b + i);
+        for (int k = 0; k < copies; ++k) L::store(out + k * plane + i, y);
+      },
+      [&](index_t i) {
+        const float y = luma(r[i], g[i], b[i]);
+        for (int k = 0; k < copies; ++k) out[k * plane + i] = y;
+      });
 }
 
 /// Replaces every channel of `img` (C, H, W) by its luma (a 1-channel image is left as is).
 inline void grayscale_inplace(image_f32& img) {
   if (img.extent(0) != 3) return;
-  const index_t plane = img.extent(1) * img.extent(2);
-  float* p = img.data();
-  for (index_t i = 0; i < plane; ++i) {
-    const float y = luma(p[i], p[plane + i], p[2 * plane + i]);
-    p[i] = y;
-    p[plane + i] = y;
-    p[2 * plane + i] = y;
-  }
+  luma_plane(img.data(), img.extent(1) * img.extent(2), img.data(), 3);
 }
 }  // namespace detail
 

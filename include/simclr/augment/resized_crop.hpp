@@ -11,6 +11,8 @@
 
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/error.hpp>
 #include <simclr/random/stream.hpp>
 #include <simclr/tensor.hpp>
@@ -177,46 +179,63 @@ inline void check_box(const crop_box& box, index_t h, index_t w, const char* wha
 
   const index_t* cidx = cols.index.data();
   const float* cw = cols.weight.data();
-  for (index_t k = 0; k < c; ++k) {
-    const float* plane = img.data() + k * h * w;
-    for (index_t r = 0; r < box.height; ++r) {
-      const index_t s = slot[static_cast<std::size_t>(r)];
-      if (s < 0) continue;
-      const float* src = plane + (box.top + r) * w;
-      float* dst = filtered.data() + s * out_w;
-      if (tx == 2) {
-        for (index_t x = 0; x < out_w; ++x)
-          dst[x] = src[cidx[2 * x]] * cw[2 * x] + src[cidx[2 * x + 1]] * cw[2 * x + 1];
-      } else {
-        for (index_t x = 0; x < out_w; ++x) {
-          const index_t* i4 = cidx + 4 * x;
-          const float* w4 = cw + 4 * x;
-          float acc = src[i4[0]] * w4[0];
-          acc += src[i4[1]] * w4[1];
-          acc += src[i4[2]] * w4[2];
-          acc += src[i4[3]] * w4[3];
-          dst[x] = acc;
+  std::vector<const float*> taps(static_cast<std::size_t>(ty));  // an output row's source rows
+  // Compiled for the CPU path in use (simclr/backend/cpu/dispatch.hpp).
+  simclr::detail::with_isa(current_cpu_isa(), [&](auto bytes) {
+    using L = simclr::detail::simd<float, decltype(bytes)::value>;
+    using V = typename L::vec;
+    for (index_t k = 0; k < c; ++k) {
+      const float* plane = img.data() + k * h * w;
+      for (index_t r = 0; r < box.height; ++r) {
+        const index_t s = slot[static_cast<std::size_t>(r)];
+        if (s < 0) continue;
+        const float* src = plane + (box.top + r) * w;
+        float* dst = filtered.data() + s * out_w;
+        if (tx == 2) {
+          for (index_t x = 0; x < out_w; ++x)
+            dst[x] = src[cidx[2 * x]] * cw[2 * x] + src[cidx[2 * x + 1]] * cw[2 * x + 1];
+        } else {
+          for (index_t x = 0; x < out_w; ++x) {
+            const index_t* i4 = cidx + 4 * x;
+            const float* w4 = cw + 4 * x;
+            float acc = src[i4[0]] * w4[0];
+            acc += src[i4[1]] * w4[1];
+            acc += src[i4[2]] * w4[2];
+            acc += src[i4[3]] * w4[3];
+            dst[x] = acc;
+          }
+        }
+      }
+      // Output row y = Σ_j weight_j · filtered row j, in tap order, one register at a time.
+      float* oplane = out.data() + k * out_h * out_w;
+      for (index_t y = 0; y < out_h; ++y) {
+        float* o = oplane + y * out_w;
+        const float* wy = rows.weight.data() + y * ty;
+        for (int j = 0; j < ty; ++j)
+          taps[static_cast<std::size_t>(j)] =
+              filtered.data() +
+              slot[static_cast<std::size_t>(rows.index[static_cast<std::size_t>(y * ty + j)] -
+                                            box.top)] *
+                  out_w;
+        index_t x = 0;
+        for (; x + L::width <= out_w; x += L::width) {
+          V acc, v;
+          L::load(v, taps[0] + x);
+          acc = v * wy[0];
+          for (int j = 1; j < ty; ++j) {
+            L::load(v, taps[static_cast<std::size_t>(j)] + x);
+            acc += v * wy[j];
+          }
+          L::store(o + x, acc);
+        }
+        for (; x < out_w; ++x) {
+          float acc = taps[0][x] * wy[0];
+          for (int j = 1; j < ty; ++j) acc += taps[static_cast<std::size_t>(j)][x] * wy[j];
+          o[x] = acc;
         }
       }
     }
-    float* oplane = out.data() + k * out_h * out_w;
-    for (index_t y = 0; y < out_h; ++y) {
-      float* o = oplane + y * out_w;
-      const auto base = static_cast<std::size_t>(y * ty);
-      const float* r0 =
-          filtered.data() + slot[static_cast<std::size_t>(rows.index[base] - box.top)] * out_w;
-      const float w0 = rows.weight[base];
-      for (index_t x = 0; x < out_w; ++x) o[x] = r0[x] * w0;
-      for (int j = 1; j < ty; ++j) {
-        const float* rj =
-            filtered.data() + slot[static_cast<std::size_t>(
-                                  rows.index[base + static_cast<std::size_t>(j)] - box.top)] *
-                                  out_w;
-        const float wj = rows.weight[base + static_cast<std::size_t>(j)];
-        for (index_t x = 0; x < out_w; ++x) o[x] += rj[x] * wj;
-      }
-    }
-  }
+  });
   return out;
 }
 

@@ -1,29 +1,72 @@
-// simclr::detail::simd<T>: 64 bytes of T as one value (the GCC/Clang vector extension), for CPU
-// kernel loops that vectorise at any optimisation level: one zmm register on the avx512 path,
-// two ymm on avx2, four xmm on generic x86-64 (see simclr/backend/cpu/dispatch.hpp).
+// simclr::detail::simd<T, Bytes>: Bytes of T as one value (the GCC/Clang vector extension), for
+// CPU kernel loops that vectorise at any optimisation level. with_isa (simclr/backend/cpu/
+// dispatch.hpp) hands its body the register width of the path it runs: 64 bytes (one zmm) on
+// avx512, 32 (one ymm) on avx2, 16 (SSE2 / NEON) on generic — a native width, which compilers
+// lower one instruction per operation (wider vectors on a narrower target get split, and GCC
+// splits some operations one lane at a time).
 #pragma once
 
+#include <cstddef>
 #include <cstring>
+#include <utility>
 
 #include <simclr/config.hpp>
 
 namespace simclr::detail {
 
-template <class T>
+template <class T, std::size_t Bytes = 64>
 struct simd {
-  typedef T vec __attribute__((vector_size(64)));
-  static constexpr index_t width = 64 / sizeof(T);
-  // By reference and through memcpy (unaligned, no aliasing question): a 64-byte vector passed
-  // or returned by value changes the ABI where AVX-512 is off.
+  typedef T vec __attribute__((vector_size(Bytes)));
+  static constexpr index_t width = static_cast<index_t>(Bytes / sizeof(T));
+  // By reference and through memcpy (unaligned, no aliasing question): a 32- or 64-byte vector
+  // passed or returned by value changes the ABI where AVX / AVX-512 is off.
   static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
   static void store(T* p, const vec& v) { std::memcpy(p, &v, sizeof v); }
   static void broadcast(vec& v, T x) { v = vec{} + x; }
-  /// v where mask (a vector comparison) holds, else 0.
-  template <class M>
-  static void keep(vec& v, const M& mask) {
-    v = mask ? v : vec{};
+  /// The integer vector a comparison of two vecs gives (all ones where it holds, else 0).
+  typedef decltype(vec{} < vec{}) mask;
+
+  /// The bits of v as a mask-typed vector (memcpy: a vector cast is not valid C++ to nvcc's front
+  /// end, which also reads these headers; compilers emit no copy).
+  static void bits(mask& m, const vec& v) { std::memcpy(&m, &v, sizeof m); }
+  /// a where m holds, else b. With bitwise operations on the lanes, not `m ? a : b`: GCC lowers
+  /// a conditional on vectors wider than the target's registers one lane at a time.
+  static void select(vec& out, const mask& m, const vec& a, const vec& b) {
+    mask ma, mb;
+    bits(ma, a);
+    bits(mb, b);
+    ma = (ma & m) | (mb & ~m);
+    std::memcpy(&out, &ma, sizeof out);
   }
-  static void relu(vec& v) { v = v > vec{} ? v : vec{}; }
+  /// v where m holds, else 0.
+  static void keep(vec& v, const mask& m) {
+    mask mv;
+    bits(mv, v);
+    mv &= m;
+    std::memcpy(&v, &mv, sizeof v);
+  }
+  /// max(v, 0) lane by lane (0 where v ≤ 0).
+  static void relu(vec& v) { keep(v, v > vec{}); }
+  /// The lanes of v in reverse order.
+  static void reverse(vec& v) { reverse(v, std::make_index_sequence<width>{}); }
+  /// v < lo ? lo : (v > hi ? hi : v), lane by lane (NaN stays NaN).
+  static void clamp(vec& v, const vec& lo, const vec& hi) {
+    select(v, v > hi, hi, v);
+    select(v, v < lo, lo, v);
+  }
+  template <std::size_t... I>
+  static void reverse(vec& v, std::index_sequence<I...>) {
+#if defined(__CUDACC__)  // nvcc's rewrite of host code does not carry the shuffle through
+    for (index_t u = 0; u < width / 2; ++u) {
+      const T t = v[u];
+      v[u] = v[width - 1 - u];
+      v[width - 1 - u] = t;
+    }
+#else
+    v = __builtin_shufflevector(v, v, (width - 1 - static_cast<index_t>(I))...);
+#endif
+  }
+
   /// The lanes in order, in double.
   static double total(const vec& v) {
     double s = 0.0;

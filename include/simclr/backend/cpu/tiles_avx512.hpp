@@ -84,7 +84,8 @@ __attribute__((target("avx512f"))) inline void avx512_gemm_panel(index_t m, inde
     SIMCLR_TILE_REST(5)
     SIMCLR_TILE_REST(4)
     SIMCLR_TILE_REST(3)
-    SIMCLR_TILE_REST(2) SIMCLR_TILE_REST(1)
+    SIMCLR_TILE_REST(2)
+    SIMCLR_TILE_REST(1)
 #undef SIMCLR_TILE_REST
         default : break;
   }
@@ -100,6 +101,7 @@ __attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n,
                                                            index_t ldb, float* c, index_t ldc,
                                                            bool accumulate) {
   constexpr index_t kc = 256, mc = 128;
+  alignas(64) float panel[kc * 48];
   for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
     const index_t kb = kk - k0 < kc ? kk - k0 : kc;
     const bool acc = accumulate || k0 > 0;
@@ -109,8 +111,19 @@ __attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n,
       const float* bb = b + k0 * ldb;
       float* cb = c + i0 * ldc;
       index_t j = 0;
-      for (; j + 48 <= n; j += 48)
-        avx512_gemm_panel<3>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0xFFFF, acc);
+      for (; j + 48 <= n; j += 48) {
+        if (mb < 128 || ldb % 256 != 0) {
+          avx512_gemm_panel<3>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0xFFFF, acc);
+          continue;
+        }
+        // A full row block over B rows a multiple of 1 KiB apart (which map the panel onto a
+        // few L1 sets): copy the panel into contiguous rows first, as the avx2 kernel does (the
+        // sums are unchanged). Measured: 2048³ 125 → 151 GFLOP/s; fewer rows lose by it.
+        for (index_t k = 0; k < kb; ++k)
+          for (int v = 0; v < 3; ++v)
+            _mm512_store_ps(panel + 48 * k + 16 * v, _mm512_loadu_ps(bb + k * ldb + j + 16 * v));
+        avx512_gemm_panel<3>(mb, kb, ab, a_rs, a_cs, panel, 48, cb + j, ldc, 0xFFFF, acc);
+      }
       for (; j < n; j += 32) {
         const index_t w = n - j < 32 ? n - j : 32;
         if (w > 16) {

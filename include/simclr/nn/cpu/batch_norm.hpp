@@ -30,23 +30,23 @@ struct batch_norm_kernel<cpu_t> {
                             const T* residual, bool relu) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      // Per plane i: its float shift s_i (≈ its mean), Σ(x − s_i)² and Σx − L·s_i.
+      // Per plane i: its float shift s_i (≈ its mean), Σ(x − s_i)² and Σ(x − s_i) (moments).
       std::vector<double> shift(static_cast<std::size_t>(n)), sq(shift.size()), rest(shift.size());
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         const double dl = static_cast<double>(l), count = static_cast<double>(n) * dl;
         for (index_t ch = c0; ch < c1; ++ch) {
           double s = 0.0;
           for (index_t i = 0; i < n; ++i) {
-            const T* p = x + (i * c + ch) * l;
-            const auto [si, sh] = plane_sum(p, l);
+            const plane_moments pm = moments<W>(x + (i * c + ch) * l, l);
             const auto k = static_cast<std::size_t>(i);
-            shift[k] = static_cast<double>(sh);
-            sq[k] = plane_squares(p, sh, l);  // the plane is still in L1
-            rest[k] = si - dl * shift[k];
-            s += si;
+            shift[k] = pm.shift;
+            sq[k] = pm.squares;
+            rest[k] = pm.rest;
+            s += pm.sum(dl);
           }
           const double m = s / count;
-          // Σ(x − m)² = Σ_i [Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²], exactly.
+          // Σ(x − m)² = Σ_i [Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²], exactly.
           double ss = 0.0;
           for (std::size_t k = 0; k < shift.size(); ++k) {
             const double d = shift[k] - m;
@@ -61,8 +61,8 @@ struct batch_norm_kernel<cpu_t> {
           const T g = gamma[ch], b = beta[ch];
           for (index_t i = 0; i < n; ++i) {
             const index_t o = (i * c + ch) * l;
-            normalize_plane(x + o, residual != nullptr ? residual + o : nullptr, y + o, l, mt, ist,
-                            g, b, relu);
+            normalize_plane<W>(x + o, residual != nullptr ? residual + o : nullptr, y + o, l, mt,
+                               ist, g, b, relu);
           }
         }
       });
@@ -77,14 +77,15 @@ struct batch_norm_kernel<cpu_t> {
                            T* y, const T* residual, bool relu) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
           const index_t ch = r % c;
           const T scale = static_cast<T>(static_cast<double>(gamma[ch]) /
                                          std::sqrt(static_cast<double>(running_var[ch]) + eps));
           const T shift = beta[ch] - running_mean[ch] * scale;
-          scale_plane(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l, l,
-                      scale, shift, relu);
+          normalize_plane<W>(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l,
+                             l, T(0), scale, T(1), shift, relu);
         }
       });
     });
@@ -100,16 +101,17 @@ struct batch_norm_kernel<cpu_t> {
                        T* dbeta) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         for (index_t ch = c0; ch < c1; ++ch) {
           const T mt = mean[ch], ist = inv_std[ch];
           double sdy = 0.0, sdyx = 0.0;
           for (index_t i = 0; i < n; ++i) {
             const index_t o = (i * c + ch) * l;
-            const auto [a, b] =
-                relu_y != nullptr
-                    ? grad_sums<true>(dy + o, relu_y + o, x + o, mt, ist, l)
-                    : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mt, ist, l);
+            const auto [a, b] = relu_y != nullptr
+                                    ? grad_sums<W, true>(dy + o, relu_y + o, x + o, mt, ist, l)
+                                    : grad_sums<W, false>(dy + o, static_cast<const T*>(nullptr),
+                                                          x + o, mt, ist, l);
             sdy += a;
             sdyx += b;
           }
@@ -121,8 +123,8 @@ struct batch_norm_kernel<cpu_t> {
           const T mean_dy = static_cast<T>(sdy / m), mean_dyx = static_cast<T>(sdyx / m);
           for (index_t i = 0; i < n; ++i) {
             const index_t o = (i * c + ch) * l;
-            dx_plane(dy + o, x + o, relu_y != nullptr ? relu_y + o : nullptr, dx + o, l, mt, ist,
-                     mean_dy, mean_dyx, k);
+            dx_plane<W>(dy + o, x + o, relu_y != nullptr ? relu_y + o : nullptr, dx + o, l, mt, ist,
+                        mean_dy, mean_dyx, k);
           }
         }
       });
@@ -139,10 +141,12 @@ struct batch_norm_kernel<cpu_t> {
   static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
+        const double dl = static_cast<double>(l);
         for (index_t ch = c0; ch < c1; ++ch) {
           double s = 0.0;
-          for (index_t i = 0; i < n; ++i) s += plane_sum(x + (i * c + ch) * l, l).first;
+          for (index_t i = 0; i < n; ++i) s += moments<W>(x + (i * c + ch) * l, l).sum(dl);
           sum[ch] = s;
         }
       });
@@ -150,22 +154,22 @@ struct batch_norm_kernel<cpu_t> {
   }
 
   /// ss[ch] = Σ (x − mean[ch])² over channel ch, exactly as forward_train forms it (each plane
-  /// about its own float mean s_i, then Σ(x − s_i)² + 2(s_i − m)(Σx − L·s_i) + L(s_i − m)²), so
+  /// about its own float mean s_i, then Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²), so
   /// the parts of a batch split over processes add up to the sum of the whole batch.
   template <class T>
   static void channel_squares(index_t n, index_t c, index_t l, const T* x, const double* mean,
                               double* ss) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         const double dl = static_cast<double>(l);
         for (index_t ch = c0; ch < c1; ++ch) {
           double s = 0.0;
           for (index_t i = 0; i < n; ++i) {
-            const T* p = x + (i * c + ch) * l;
-            const auto [si, sh] = plane_sum(p, l);
-            const double shift = static_cast<double>(sh), d = shift - mean[ch];
-            s += plane_squares(p, sh, l) + 2.0 * d * (si - dl * shift) + dl * d * d;
+            const plane_moments pm = moments<W>(x + (i * c + ch) * l, l);
+            const double d = pm.shift - mean[ch];
+            s += pm.squares + 2.0 * d * pm.rest + dl * d * d;
           }
           ss[ch] = s;
         }
@@ -179,11 +183,12 @@ struct batch_norm_kernel<cpu_t> {
                         const T* mean, const T* inv_std, T* y, const T* residual, bool relu) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
           const index_t ch = r % c;
-          normalize_plane(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l, l,
-                          mean[ch], inv_std[ch], gamma[ch], beta[ch], relu);
+          normalize_plane<W>(x + r * l, residual != nullptr ? residual + r * l : nullptr, y + r * l,
+                             l, mean[ch], inv_std[ch], gamma[ch], beta[ch], relu);
         }
       });
     });
@@ -196,16 +201,17 @@ struct batch_norm_kernel<cpu_t> {
                             const T* inv_std, const T* relu_y, double* sums) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, c, 1, [&](index_t c0, index_t c1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         for (index_t ch = c0; ch < c1; ++ch) {
           double sdy = 0.0, sdyx = 0.0;
           for (index_t i = 0; i < n; ++i) {
             const index_t o = (i * c + ch) * l;
             const auto [a, b] =
                 relu_y != nullptr
-                    ? grad_sums<true>(dy + o, relu_y + o, x + o, mean[ch], inv_std[ch], l)
-                    : grad_sums<false>(dy + o, static_cast<const T*>(nullptr), x + o, mean[ch],
-                                       inv_std[ch], l);
+                    ? grad_sums<W, true>(dy + o, relu_y + o, x + o, mean[ch], inv_std[ch], l)
+                    : grad_sums<W, false>(dy + o, static_cast<const T*>(nullptr), x + o, mean[ch],
+                                          inv_std[ch], l);
             sdy += a;
             sdyx += b;
           }
@@ -224,15 +230,16 @@ struct batch_norm_kernel<cpu_t> {
                           double count, T* dx) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n * c, 16, [&](index_t r0, index_t r1) {
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
+        constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
           const index_t ch = r % c;
           const T mt = mean[ch], ist = inv_std[ch];
           const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
           const T mean_dy = static_cast<T>(sums[ch] / count);
           const T mean_dyx = static_cast<T>(sums[c + ch] / count);
-          dx_plane(dy + r * l, x + r * l, relu_y != nullptr ? relu_y + r * l : nullptr, dx + r * l,
-                   l, mt, ist, mean_dy, mean_dyx, k);
+          dx_plane<W>(dy + r * l, x + r * l, relu_y != nullptr ? relu_y + r * l : nullptr,
+                      dx + r * l, l, mt, ist, mean_dy, mean_dyx, k);
         }
       });
     });
@@ -241,15 +248,15 @@ struct batch_norm_kernel<cpu_t> {
  private:
   /// The plane reductions keep one 64-byte vector of partial sums per quantity (simd<T>), so
   /// they vectorise without reassociating, and the lanes are added in a fixed order at the end.
-  template <class T>
-  using lanes = simclr::detail::simd<T>;
+  template <class T, std::size_t W>
+  using lanes = simclr::detail::simd<T, W>;
 
   /// o = x̂·g + b (+ r), then max(·, 0) if relu, x̂ = (x − mt)·ist, over one plane of L values
-  /// (o may alias x or r).
-  template <class T>
+  /// (o may alias x or r). Evaluation mode passes mt = 0, ist = scale, g = 1: x·scale + shift.
+  template <std::size_t W, class T>
   static void normalize_plane(const T* x, const T* r, T* o, index_t l, T mt, T ist, T g, T b,
                               bool relu) {
-    using L = lanes<T>;
+    using L = lanes<T, W>;
     typename L::vec vm, vi, vg, vb, v, w;
     L::broadcast(vm, mt);
     L::broadcast(vi, ist);
@@ -273,37 +280,12 @@ struct batch_norm_kernel<cpu_t> {
     }
   }
 
-  /// o = x·scale + shift (+ r), then max(·, 0) if relu (evaluation mode).
-  template <class T>
-  static void scale_plane(const T* x, const T* r, T* o, index_t l, T scale, T shift, bool relu) {
-    using L = lanes<T>;
-    typename L::vec vs, vt, v, w;
-    L::broadcast(vs, scale);
-    L::broadcast(vt, shift);
-    index_t j = 0;
-    for (; j + L::width <= l; j += L::width) {
-      L::load(v, x + j);
-      v = v * vs + vt;
-      if (r != nullptr) {
-        L::load(w, r + j);
-        v += w;
-      }
-      if (relu) L::relu(v);
-      L::store(o + j, v);
-    }
-    for (; j < l; ++j) {
-      T u = x[j] * scale + shift;
-      if (r != nullptr) u += r[j];
-      o[j] = relu ? (u > T(0) ? u : T(0)) : u;
-    }
-  }
-
   /// dx = (g − mean_dy − x̂·mean_dyx)·k over one plane, g = dy (0 where y ≤ 0 when y is given),
   /// x̂ = (x − mt)·ist (dx may alias dy).
-  template <class T>
+  template <std::size_t W, class T>
   static void dx_plane(const T* dy, const T* x, const T* y, T* dx, index_t l, T mt, T ist,
                        T mean_dy, T mean_dyx, T k) {
-    using L = lanes<T>;
+    using L = lanes<T, W>;
     typename L::vec vm, vi, vd, vdx, vk, g, xv, yv;
     L::broadcast(vm, mt);
     L::broadcast(vi, ist);
@@ -328,10 +310,10 @@ struct batch_norm_kernel<cpu_t> {
 
   /// (Σ g, Σ g·x̂) over one plane of L values, g = dy (masked to y > 0 when Masked),
   /// x̂ = (x − mean)·inv_std.
-  template <bool Masked, class T>
+  template <std::size_t W, bool Masked, class T>
   static std::pair<double, double> grad_sums(const T* dy, const T* y, const T* x, T mt, T ist,
                                              index_t l) {
-    using L = lanes<T>;
+    using L = lanes<T, W>;
     typename L::vec a = {}, b = {};
     const typename L::vec zero = {};
     index_t j = 0;
@@ -340,7 +322,7 @@ struct batch_norm_kernel<cpu_t> {
       L::load(g, dy + j);
       if constexpr (Masked) {
         L::load(yv, y + j);
-        g = yv > zero ? g : zero;
+        L::keep(g, yv > zero);
       }
       L::load(xv, x + j);
       a += g;
@@ -358,10 +340,10 @@ struct batch_norm_kernel<cpu_t> {
     return {sa, sb};
   }
 
-  /// Σ x over one plane and its mean s as T; then Σ (x − s)² (plane_squares).
-  template <class T>
+  /// Σ x over one plane and its mean s as T (moments then sums about s).
+  template <std::size_t W, class T>
   static std::pair<double, T> plane_sum(const T* x, index_t l) {
-    using L = lanes<T>;
+    using L = lanes<T, W>;
     typename L::vec a = {}, v;
     index_t j = 0;
     for (; j + L::width <= l; j += L::width) {
@@ -373,23 +355,37 @@ struct batch_norm_kernel<cpu_t> {
     for (; j < l; ++j) s += static_cast<double>(x[j]);
     return {s, static_cast<T>(s / static_cast<double>(l))};
   }
-  template <class T>
-  static double plane_squares(const T* x, T shift, index_t l) {
-    using L = lanes<T>;
-    typename L::vec a = {}, v;
+  /// One plane about its own float mean s: s, Σ(x − s) and Σ(x − s)². The deviations are small,
+  /// so their float lane sums keep full precision where Σx itself would not (values 1e4 + N(0, 1):
+  /// Σx in float lanes loses the variance's fifth digit); Σx = L·s + Σ(x − s).
+  struct plane_moments {
+    double shift = 0.0;    // s
+    double rest = 0.0;     // Σ(x − s)
+    double squares = 0.0;  // Σ(x − s)²
+    [[nodiscard]] double sum(double l) const { return l * shift + rest; }
+  };
+  template <std::size_t W, class T>
+  static plane_moments moments(const T* x, index_t l) {
+    using L = lanes<T, W>;
+    const T shift = plane_sum<W>(x, l).second;  // the plane stays in L1 for the second pass
+    typename L::vec a = {}, b = {}, v;
     index_t j = 0;
     for (; j + L::width <= l; j += L::width) {
       L::load(v, x + j);
       v -= shift;
-      a += v * v;
+      a += v;
+      b += v * v;
     }
-    double s = 0.0;
-    s += L::total(a);
+    plane_moments m;
+    m.shift = static_cast<double>(shift);
+    m.rest += L::total(a);
+    m.squares += L::total(b);
     for (; j < l; ++j) {
       const T d = x[j] - shift;
-      s += static_cast<double>(d * d);
+      m.rest += static_cast<double>(d);
+      m.squares += static_cast<double>(d * d);
     }
-    return s;
+    return m;
   }
 };
 

@@ -58,7 +58,7 @@ struct conv2d_kernel<cpu_t> {
     }
 #endif
     // The copies and gathers below, compiled for the current ISA.
-    simclr::detail::with_isa(current_cpu_isa(), [&] {
+    simclr::detail::with_isa(current_cpu_isa(), [&](auto) {
       if (g.stride == 1 && wo == g.width) {
         im2col_same(g, x, col, ld, offset);
         return;
@@ -196,7 +196,7 @@ struct conv2d_kernel<cpu_t> {
   /// dx (C, H, W) += the column gradients of one image (the adjoint of im2col).
   template <class T>
   static void col2im(const window2d& g, const T* col, index_t ld, index_t offset, T* dx) {
-    simclr::detail::with_isa(current_cpu_isa(), [&] {
+    simclr::detail::with_isa(current_cpu_isa(), [&](auto) {
       const index_t ho = g.out_height(), wo = g.out_width();
       for (index_t c = 0; c < g.channels; ++c)
         for (index_t ky = 0; ky < g.kernel_h; ++ky)
@@ -234,13 +234,13 @@ struct conv2d_kernel<cpu_t> {
           single ? y + n0 * c_out * hwo : scratch<T>(static_cast<std::size_t>(c_out * cols), 1);
       simclr::detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
       if (single && bias == nullptr) return;
-      simclr::detail::with_isa(isa, [&] {
+      simclr::detail::with_isa(isa, [&](auto bytes) {
         for (index_t i = n0; i < n1; ++i)
           for (index_t co = 0; co < c_out; ++co) {
             const T* src = out + co * cols + (i - n0) * hwo;
             T* dst = y + (i * c_out + co) * hwo;
             const T b = bias != nullptr ? bias[co] : T(0);
-            using L = simclr::detail::simd<T>;
+            using L = simclr::detail::simd<T, decltype(bytes)::value>;
             typename L::vec v, vb;
             L::broadcast(vb, b);
             index_t q = 0;

@@ -13,28 +13,24 @@ template <>
 struct elementwise_kernel<cpu_t> {
   static constexpr index_t grain = 1 << 15;
 
-  /// Over [0, n) in parallel chunks, compiled for the current ISA: vec_op(i) for each full
-  /// simd<T> vector at i, then one_op(i) for each element of a chunk's tail.
+  /// Over [0, n) in parallel chunks, compiled for the current ISA: vec_op(w, i) for each full
+  /// simd<T, w> vector at i (w: the path's register width), then one_op(i) for each element of
+  /// a chunk's tail.
   template <class T, class VecOp, class OneOp>
   static void map(index_t n, const VecOp& vec_op, const OneOp& one_op) {
     const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, n, grain, [&](index_t lo, index_t hi) {
-      simclr::detail::with_isa(isa, [&] {
-        constexpr index_t w = simclr::detail::simd<T>::width;
-        index_t i = lo;
-        for (; i + w <= hi; i += w) vec_op(i);
-        for (; i < hi; ++i) one_op(i);
-      });
+      simclr::detail::simd_loop<T>(isa, lo, hi, vec_op, one_op);
     });
   }
 
   /// y = max(x, 0) (y may alias x).
   template <class T>
   static void relu_forward(index_t n, const T* x, T* y) {
-    using L = simclr::detail::simd<T>;
     map<T>(
         n,
-        [x, y](index_t i) {
+        [x, y](auto bytes, index_t i) {
+          using L = simclr::detail::simd<T, decltype(bytes)::value>;
           typename L::vec v;
           L::load(v, x + i);
           L::relu(v);
@@ -46,10 +42,10 @@ struct elementwise_kernel<cpu_t> {
   /// mispredicts half the time.
   template <class T>
   static void relu_backward(index_t n, const T* y, const T* dy, T* dx) {
-    using L = simclr::detail::simd<T>;
     map<T>(
         n,
-        [y, dy, dx](index_t i) {
+        [y, dy, dx](auto bytes, index_t i) {
+          using L = simclr::detail::simd<T, decltype(bytes)::value>;
           typename L::vec v, w;
           L::load(w, y + i);
           L::load(v, dy + i);
@@ -61,10 +57,10 @@ struct elementwise_kernel<cpu_t> {
   /// y = a + b (y may alias a or b).
   template <class T>
   static void add(index_t n, const T* a, const T* b, T* y) {
-    using L = simclr::detail::simd<T>;
     map<T>(
         n,
-        [a, b, y](index_t i) {
+        [a, b, y](auto bytes, index_t i) {
+          using L = simclr::detail::simd<T, decltype(bytes)::value>;
           typename L::vec v, w;
           L::load(v, a + i);
           L::load(w, b + i);

@@ -1,10 +1,15 @@
-// simclr::ops::gemm_kernel<cpu_t>: Eigen GEMM, split into fixed row blocks over the thread pool.
+// simclr::ops::gemm_kernel<cpu_t>: fixed row blocks over the thread pool, each one register-tile
+// GEMM for float on the avx2 / avx512 paths, else one Eigen product.
 #pragma once
 
 #include <algorithm>
+#include <memory>
+#include <type_traits>
 
 #include <Eigen/Core>
 
+#include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/ops/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -26,6 +31,14 @@ struct gemm_kernel<cpu_t> {
     using const_map = Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
     using map = Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
     if (m == 0 || n == 0) return;
+    if constexpr (std::is_same_v<T, float>) {
+      // The tiles need op(B) row-major: a transposed B is copied once per call, worth it from
+      // a few dozen rows of A on.
+      if (alpha == 1.0f && current_cpu_isa() != cpu_isa::generic && (!tb || m >= 32)) {
+        run_tiles(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+      }
+    }
     const const_map A(a, ta ? k : m, ta ? m : k, Eigen::OuterStride<>(lda));
     const const_map B(b, tb ? n : k, tb ? k : n, Eigen::OuterStride<>(ldb));
     map C(c, m, n, Eigen::OuterStride<>(ldc));
@@ -39,10 +52,39 @@ struct gemm_kernel<cpu_t> {
       }
       if (k == 0) return;
       // Each of the four transpose cases is its own Eigen product (no runtime-typed expression).
-      if (!ta && !tb) c_rows.noalias() += alpha * A.middleRows(r0, r1 - r0) * B;
-      else if (!ta && tb) c_rows.noalias() += alpha * A.middleRows(r0, r1 - r0) * B.transpose();
-      else if (ta && !tb) c_rows.noalias() += alpha * A.middleCols(r0, r1 - r0).transpose() * B;
-      else c_rows.noalias() += alpha * A.middleCols(r0, r1 - r0).transpose() * B.transpose();
+      if (!ta && !tb)
+        c_rows.noalias() += alpha * A.middleRows(r0, r1 - r0) * B;
+      else if (!ta && tb)
+        c_rows.noalias() += alpha * A.middleRows(r0, r1 - r0) * B.transpose();
+      else if (ta && !tb)
+        c_rows.noalias() += alpha * A.middleCols(r0, r1 - r0).transpose() * B;
+      else
+        c_rows.noalias() += alpha * A.middleCols(r0, r1 - r0).transpose() * B.transpose();
+    });
+  }
+
+  /// C ← op(A)·op(B) + β·C for float with the register tiles (simclr/backend/cpu/tile_gemm.hpp,
+  /// the same blocks as run: each element's sum in a fixed order, whatever the thread count).
+  static void run_tiles(bool ta, bool tb, index_t m, index_t n, index_t k, const float* a,
+                        index_t lda, const float* b, index_t ldb, float beta, float* c,
+                        index_t ldc) {
+    std::unique_ptr<float[]> bt;
+    if (tb && k > 0) {  // op(B) = Bᵀ (k × n) from B (n × k): register-block transposes
+      bt.reset(new float[static_cast<std::size_t>(k * n)]);
+      parallel::parallel_for(0, n, 256, [&](index_t j0, index_t j1) {
+        simclr::detail::transpose(j1 - j0, k, b + j0 * ldb, ldb, bt.get() + j0, n);
+      });
+      b = bt.get();
+      ldb = n;
+    }
+    const index_t a_rs = ta ? 1 : lda, a_cs = ta ? lda : 1;
+    parallel::parallel_for(0, m, row_block(m, n, k), [&](index_t r0, index_t r1) {
+      float* cr = c + r0 * ldc;
+      if (beta != 0.0f && beta != 1.0f)
+        for (index_t i = 0; i < r1 - r0; ++i)
+          for (index_t j = 0; j < n; ++j) cr[i * ldc + j] *= beta;
+      simclr::detail::tile_gemm(r1 - r0, n, k, a + r0 * a_rs, a_rs, a_cs, b, ldb, cr, ldc,
+                                beta != 0.0f);
     });
   }
 };
