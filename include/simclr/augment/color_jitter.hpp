@@ -295,11 +295,14 @@ struct hsv_lanes {
   }
 };
 
-/// One pass over the pixels: HSV, (H + delta) mod 1 and, when ScaleS, S ← clamp(S·s_factor),
-/// back to RGB; Clip clamps the result to [0, 1] (TF mode). The options are template
-/// parameters so the loop body has no branch; 16 pixels at a time (hsv_lanes), then the tail.
-template <std::size_t Bytes, bool ScaleS, bool Clip>
-void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_factor) {
+/// One pass over the pixels: HSV, (H + delta) mod 1 and, when scale_s, S ← clamp(S·s_factor),
+/// back to RGB; clip clamps the result to [0, 1] (TF mode). One register of pixels at a time
+/// (hsv_lanes), then the tail. The options are run-time flags (two predictable branches per
+/// register): as template parameters they made four copies of this code per CPU path, 0.5 s
+/// more compile time for every translation unit that instantiates a policy.
+template <std::size_t Bytes>
+void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_factor, bool scale_s,
+              bool clip) {
   using H = hsv_lanes<Bytes>;
   using L = typename H::L;
   index_t i = 0;
@@ -312,12 +315,12 @@ void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_fact
     h += delta;
     H::floor(fl, h);
     h -= fl;
-    if constexpr (ScaleS) {
+    if (scale_s) {
       s *= s_factor;
       H::clamp01(s);
     }
     H::to_rgb(h, s, v, rv, gv, bv);
-    if constexpr (Clip) {
+    if (clip) {
       H::clamp01(rv);
       H::clamp01(gv);
       H::clamp01(bv);
@@ -331,10 +334,10 @@ void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_fact
     rgb_to_hsv(r[i], g[i], b[i], h, s, v);
     h += delta;  // (H + δ) mod 1, as torch's remainder
     h -= floor_fast(h);
-    if constexpr (ScaleS) s = clamp01(s * s_factor);
+    if (scale_s) s = clamp01(s * s_factor);
     float ro = 0.0f, go = 0.0f, bo = 0.0f;
     hsv_to_rgb(h, s, v, ro, go, bo);
-    if constexpr (Clip) {
+    if (clip) {
       ro = clamp01(ro);
       go = clamp01(go);
       bo = clamp01(bo);
@@ -356,13 +359,7 @@ inline void hsv_inplace(image_f32& img, float delta, float s_factor, bool clip) 
   // 512-bit code for these selects ran 4× slower than its 256-bit code on the avx512 path.
   simclr::detail::with_isa(current_cpu_isa(), [&](auto bytes) {
     constexpr std::size_t w = decltype(bytes)::value < 32 ? decltype(bytes)::value : 32;
-    if (scale_s) {
-      clip ? hsv_pass<w, true, true>(r, g, b, plane, delta, s_factor)
-           : hsv_pass<w, true, false>(r, g, b, plane, delta, s_factor);
-    } else {
-      clip ? hsv_pass<w, false, true>(r, g, b, plane, delta, s_factor)
-           : hsv_pass<w, false, false>(r, g, b, plane, delta, s_factor);
-    }
+    hsv_pass<w>(r, g, b, plane, delta, s_factor, scale_s, clip);
   });
 }
 
