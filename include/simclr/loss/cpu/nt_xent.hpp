@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include <Eigen/Core>
 
+#include <simclr/backend/cpu/exp.hpp>
 #include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
 #include <simclr/loss/kernels.hpp>
@@ -82,6 +84,19 @@ struct nt_xent_kernel<cpu_t> {
   }
 
  private:
+  /// y = exp(x) over n values (y may be x): float on the CPU path in use
+  /// (simclr/backend/cpu/exp.hpp), double through Eigen.
+  template <class T>
+  static void exp_row(cpu_isa isa, const T* x, T* y, index_t n) {
+    if constexpr (std::is_same_v<T, float>) {
+      simclr::detail::exp_into(isa, x, y, n);
+    } else {
+      (void)isa;
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(y, n) =
+          Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, n).exp();
+    }
+  }
+
   template <class T>
   static void ensure(tensor<T, cpu_t>& ws, index_t n) {
     if (ws.numel() < n) ws = tensor<T, cpu_t>(shape{n}, uninitialized);
@@ -163,6 +178,7 @@ struct nt_xent_kernel<cpu_t> {
     // rows (each row in L1): shift, exp (stored once), row/column partial sums of E and E∘s,
     // row/column maxima over the negatives, the positive logits.
     using row_array = Eigen::Array<T, 1, Eigen::Dynamic>;
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, npairs, 1, [&](index_t lo, index_t hi) {
       row_matrix<T> s(bs, bs);  // scratch: the block's cosines, then s = S − 1/τ row by row
       row_array es(bs);         // one row of E∘s
@@ -186,7 +202,7 @@ struct nt_xent_kernel<cpu_t> {
           Eigen::Map<row_array> erow(e_block + k * bs, nj);
           srow = (srow - T(1)) * inv_tau;
           if (diagonal) srow(k) = neg_inf;
-          erow = srow.exp();
+          exp_row(isa, s.data() + k * bs, e_block + k * bs, nj);
           if (diagonal) {
             erow(k) = T(0);  // the diagonal is skipped exactly
             srow(k) = T(0);  // so that E∘s is 0 there, not 0·(−∞)
@@ -328,6 +344,7 @@ struct nt_xent_kernel<cpu_t> {
     std::vector<double> loss_k(static_cast<std::size_t>(m)), entropy_k(static_cast<std::size_t>(m));
     std::vector<char> correct(static_cast<std::size_t>(m));
     const T inv_rows = static_cast<T>(1.0 / static_cast<double>(n));
+    const cpu_isa isa = current_cpu_isa();
     parallel::parallel_for(0, m, row_grain, [&](index_t lo, index_t hi) {
       vector<T> e(n);
       for (index_t k = lo; k < hi; ++k) {
@@ -342,7 +359,8 @@ struct nt_xent_kernel<cpu_t> {
         s(q) = s_pos;
         // DCL: the positive leaves the sum, and the shift is the negatives' maximum.
         const T shift = decoupled ? mx_neg : mx;
-        e.array() = (s.array() - shift).exp();
+        e.array() = s.array() - shift;
+        exp_row(isa, e.data(), e.data(), n);
         e(g) = T(0);
         if (decoupled) e(q) = T(0);
         s(g) = T(0);
