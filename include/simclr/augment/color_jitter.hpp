@@ -96,7 +96,7 @@ void pixel_loop(index_t n, const VecOp& vec, const OneOp& one) {
       one);
 }
 
-/// v ← clamp01(f·v + m) (m = 0: brightness) over the n values at p.
+/// v ← clamp01(f·v + m) over the n values at p (m = 0: brightness; f = 1: TF additive brightness).
 inline void scale_shift_clamp(float* p, index_t n, float f, float m) {
   pixel_loop(
       n,
@@ -146,19 +146,7 @@ inline void brightness_inplace(image_f32& img, float f) {
   scale_shift_clamp(img.data(), img.numel(), f, 0.0f);
 }
 inline void brightness_additive_inplace(image_f32& img, float delta) {
-  float* p = img.data();
-  pixel_loop(
-      img.numel(),
-      [&](auto lanes, index_t i) {
-        using L = decltype(lanes);
-        typename L::vec v, zero{}, one{};
-        L::broadcast(one, 1.0f);
-        L::load(v, p + i);
-        v += delta;
-        L::clamp(v, zero, one);
-        L::store(p + i, v);
-      },
-      [&](index_t i) { p[i] = clamp01(p[i] + delta); });
+  scale_shift_clamp(img.data(), img.numel(), 1.0f, delta);  // 1·x + δ is x + δ, exactly
 }
 inline void contrast_inplace(image_f32& img, float f) {
   const float m = one_minus(f) * gray_mean(img);
@@ -224,14 +212,8 @@ template <std::size_t Bytes>
 struct hsv_lanes {
   using L = simclr::detail::simd<float, Bytes>;
   using V = typename L::vec;
-  typedef int I __attribute__((vector_size(Bytes)));
 
-  static void floor(V& out, const V& x) {
-    const V t = __builtin_convertvector(__builtin_convertvector(x, I), V);
-    V step;
-    L::select(step, t > x, V{} + 1.0f, V{});
-    out = t - step;
-  }
+  static void floor(V& out, const V& x) { L::floor(out, x); }
   static void clamp01(V& x) {
     const V zero{}, one = zero + 1.0f;
     L::clamp(x, zero, one);

@@ -30,10 +30,8 @@ struct exp_lanes {
     V xc = x;
     L::clamp(xc, lo, hi);
     const V t = xc * 1.44269504088896341f + 0.5f;
-    const V truncated = __builtin_convertvector(__builtin_convertvector(t, I), V);
-    V step;
-    L::select(step, truncated > t, V{} + 1.0f, V{});
-    const V m = truncated - step;  // ⌊t⌋
+    V m;
+    L::floor(m, t);
     V r = m * -0.693359375f + xc;
     r = m * 2.12194440e-4f + r;
     const V r2 = r * r, r3 = r2 * r;

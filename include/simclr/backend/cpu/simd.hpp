@@ -47,6 +47,14 @@ struct simd {
   }
   /// max(v, 0) lane by lane (0 where v ≤ 0).
   static void relu(vec& v) { keep(v, v > vec{}); }
+  /// ⌊x⌋ lane by lane for |x| below the integer range of a lane: truncate through the
+  /// same-width integers of `mask`, then step down where that rounded up (negatives).
+  static void floor(vec& out, const vec& x) {
+    const vec t = __builtin_convertvector(__builtin_convertvector(x, mask), vec);
+    vec step;
+    select(step, t > x, vec{} + T(1), vec{});
+    out = t - step;
+  }
   /// The lanes of v in reverse order.
   static void reverse(vec& v) { reverse(v, std::make_index_sequence<width>{}); }
   /// v < lo ? lo : (v > hi ? hi : v), lane by lane (NaN stays NaN).
