@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include <simclr/config.hpp>
@@ -47,10 +49,13 @@ struct simd {
   }
   /// max(v, 0) lane by lane (0 where v ≤ 0).
   static void relu(vec& v) { keep(v, v > vec{}); }
-  /// ⌊x⌋ lane by lane for |x| below the integer range of a lane: truncate through the
-  /// same-width integers of `mask`, then step down where that rounded up (negatives).
+  /// Signed integers of T's width, one per lane.
+  typedef std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t> lane_int
+      __attribute__((vector_size(Bytes)));
+  /// ⌊x⌋ lane by lane for |x| below the integer range of a lane: truncate through lane_int,
+  /// then step down where that rounded up (negatives).
   static void floor(vec& out, const vec& x) {
-    const vec t = __builtin_convertvector(__builtin_convertvector(x, mask), vec);
+    const vec t = __builtin_convertvector(__builtin_convertvector(x, lane_int), vec);
     vec step;
     select(step, t > x, vec{} + T(1), vec{});
     out = t - step;
