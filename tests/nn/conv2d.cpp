@@ -145,12 +145,21 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
 
 TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic within rounding") {
   // Masked im2col (8 and 16 lanes, rows that end mid-vector), both weight-gradient orders,
-  // stride 2 and 1×1 (no masks), the register transposes of dy.
+  // gathered im2col (stride 2 and 3, 1×1 stride 2, a narrower output), the register
+  // transposes of dy. The packed convolution (64+ output channels): vectors of positions that
+  // run into the next image (7×7 planes), k blocks (K = 360) and row blocks (130 channels),
+  // tile row remainders, a 7×7 window; 3×3 planes are packed on avx2 only (8 lanes fit, 16 do
+  // not), so avx2 = avx512 compares the packed product with im2col + GEMM bit for bit; 2×2
+  // planes and a 9×9 window are never packed.
   for (const conv_case g :
        {conv_case{70, 8, 4, 20, 3, 1, 1, false}, conv_case{3, 5, 28, 16, 3, 1, 1, true},
         conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
         conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{2, 40, 12, 19, 3, 1, 1, false},
-        conv_case{5, 3, 7, 17, 3, 1, 1, true}}) {
+        conv_case{5, 3, 7, 17, 3, 1, 1, true}, conv_case{5, 6, 7, 70, 3, 1, 1, true},
+        conv_case{3, 40, 9, 130, 3, 1, 1, false}, conv_case{4, 3, 3, 64, 3, 1, 1, false},
+        conv_case{3, 2, 2, 64, 3, 1, 1, false}, conv_case{2, 3, 8, 64, 7, 1, 3, false},
+        conv_case{2, 2, 10, 64, 9, 1, 4, false}, conv_case{2, 4, 9, 70, 5, 3, 2, false},
+        conv_case{3, 4, 8, 66, 1, 2, 0, false}, conv_case{2, 3, 10, 8, 3, 1, 0, true}}) {
     auto run = [&g](cpu_isa isa) {
       cpu_isa_scope path(isa);
       nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p, g.bias});
