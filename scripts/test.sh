@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing Debian packages, configures, builds (tests, examples,
 # CUDA code when nvcc is present) and runs CTest — CUDA tests report "skipped" without a GPU —
-# then scripts/fuzz.sh: the fuzz targets for 20 s each and a sanitizer build of the I/O, data,
+# then scripts/aarch64.sh (the kernel tests on aarch64 under qemu) and scripts/fuzz.sh: the fuzz targets for 20 s each and a sanitizer build of the I/O, data,
 # parallel and training tests.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +20,11 @@ echo "simclr: build took $(( $(date +%s) - start )) s"
 start=$(date +%s)
 ctest --test-dir "$build" -j "${SIMCLR_JOBS:-$(nproc)}" --output-on-failure --timeout 600 "$@"
 echo "simclr: tests took $(( $(date +%s) - start )) s"
+# The CPU kernel tests cross-compiled for aarch64 and run under qemu-aarch64 (the generic path
+# as an ARM CPU runs it, NEON). SIMCLR_AARCH64=0 skips them.
+if [ "${SIMCLR_AARCH64:-1}" != 0 ]; then
+  "$root/scripts/aarch64.sh"
+fi
 # The readers' fuzz targets and the I/O, data, parallel and training tests under ASan + UBSan
 # (clang; docs/reliability.md). SIMCLR_FUZZ_SECONDS=0 skips them.
 if [ "${SIMCLR_FUZZ_SECONDS:-20}" != 0 ]; then
