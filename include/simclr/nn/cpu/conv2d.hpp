@@ -309,6 +309,65 @@ struct conv2d_kernel<cpu_t> {
     return g.out_plane() >= (plan->isa == cpu_isa::avx512 ? 16 : 8);
   }
 
+  /// Where the (at most three) vectors of one packed panel read: vector v covers positions
+  /// [j + lanes·v, …) of the group; its lanes in image i read base1[v] + offset under mask
+  /// first[t][v] (tap t), those that ran into image i + 1 read base2[v] + offset under
+  /// second[t][v]. Masks as lane bits, limited to the panel's width.
+  struct panel_reads {
+    const float* base1[3];
+    const float* base2[3];
+    unsigned first[max_packed_taps][3];
+    unsigned second[max_packed_taps][3];
+    bool straddles = false;  // some vector runs into the next image
+    index_t vectors = 0;
+
+    panel_reads(const window2d& g, const lane_plan& plan, const float* x, index_t j, index_t width,
+                index_t lanes) {
+      const index_t hwo = g.out_plane(), image = g.channels * g.in_plane();
+      vectors = (width + lanes - 1) / lanes;
+      for (index_t v = 0; v < vectors; ++v) {
+        const index_t p = j + lanes * v, i = p / hwo, d = p % hwo;
+        const index_t n = std::min(lanes, width - lanes * v);
+        const unsigned limit = n == 32 ? ~0u : (1u << n) - 1u;
+        base1[v] = x + i * image + d;
+        base2[v] = x + (i + 1) * image + d - hwo;
+        const bool two = d + n > hwo;
+        straddles |= two;
+        for (index_t t = 0; t < g.kernel_h * g.kernel_w; ++t) {
+          const std::uint8_t* m = plan.map(t);
+          first[t][v] = lane_plan::from(m, d) & limit;
+          second[t][v] = two ? (lane_plan::from(m, 0) << (hwo - d)) & limit : 0u;
+        }
+      }
+    }
+  };
+
+  /// The column-matrix row of (channel, tap) for the rows [k0, …) of a packed panel: its offset
+  /// in the image, stepping the tap first.
+  struct panel_rows {
+    index_t ch, t, taps, plane;
+    const index_t* shift;
+    panel_rows(const window2d& g, const index_t* shifts, index_t k0)
+        : ch(k0 / (g.kernel_h * g.kernel_w)),
+          t(k0 % (g.kernel_h * g.kernel_w)),
+          taps(g.kernel_h * g.kernel_w),
+          plane(g.in_plane()),
+          shift(shifts) {}
+    [[nodiscard]] index_t offset() const { return ch * plane + shift[t]; }
+    void next() {
+      if (++t == taps) {
+        t = 0;
+        ++ch;
+      }
+    }
+  };
+
+  /// shift[t]: where tap t reads relative to the output position, in the image plane.
+  static void tap_shifts(const window2d& g, index_t* shift) {
+    for (index_t t = 0; t < g.kernel_h * g.kernel_w; ++t)
+      shift[t] = (t / g.kernel_w - g.padding) * g.width + (t % g.kernel_w - g.padding);
+  }
+
   /// out (Cout, cols) ← w (Cout, K) · the column matrix of `images` images from x, without the
   /// column matrix: the register-tile GEMM's k blocks and column panels (tile_gemm's, so the
   /// same bits), each panel packed straight from the images by masked loads into an L1 buffer
@@ -320,50 +379,29 @@ struct conv2d_kernel<cpu_t> {
                                                                     index_t images, const float* w,
                                                                     float* out) {
     constexpr index_t kc = 256, mc = 128, lanes = 16, panel_w = 48;
-    const index_t taps = g.kernel_h * g.kernel_w, k = g.channels * taps, hw = g.in_plane();
-    const index_t hwo = g.out_plane(), cols = images * hwo, image = g.channels * hw;
+    const index_t k = g.channels * g.kernel_h * g.kernel_w, cols = images * g.out_plane();
     index_t shift[max_packed_taps];
-    for (index_t t = 0; t < taps; ++t)
-      shift[t] = (t / g.kernel_w - g.padding) * g.width + (t % g.kernel_w - g.padding);
+    tap_shifts(g, shift);
     alignas(64) float panel[kc * panel_w];
-    __mmask16 first[max_packed_taps][3], second[max_packed_taps][3];
-    const float* base1[3];
-    const float* base2[3];
     for (index_t j = 0; j < cols; j += panel_w) {
-      const index_t width = std::min(panel_w, cols - j), nv = (width + lanes - 1) / lanes;
-      bool straddles = false;
-      for (index_t v = 0; v < nv; ++v) {
-        const index_t p = j + lanes * v, i = p / hwo, d = p % hwo;
-        const index_t n = std::min(lanes, width - lanes * v);
-        const unsigned limit = n == 16 ? 0xFFFFu : (1u << n) - 1u;
-        base1[v] = x + i * image + d;
-        base2[v] = x + (i + 1) * image + d - hwo;
-        const bool two = d + n > hwo;
-        straddles |= two;
-        for (index_t t = 0; t < taps; ++t) {
-          const std::uint8_t* m = plan.map(t);
-          first[t][v] = static_cast<__mmask16>(lane_plan::from(m, d) & limit);
-          second[t][v] =
-              static_cast<__mmask16>(two ? (lane_plan::from(m, 0) << (hwo - d)) & limit : 0u);
-        }
-      }
-      const auto tail = static_cast<__mmask16>(
-          width - lanes * (nv - 1) == 16 ? 0xFFFFu : (1u << (width - lanes * (nv - 1))) - 1u);
+      const index_t width = std::min(panel_w, cols - j);
+      const panel_reads pr(g, plan, x, j, width, lanes);
+      const index_t nv = pr.vectors, rest = width - lanes * (nv - 1);
+      const auto tail = static_cast<__mmask16>(rest == 16 ? 0xFFFFu : (1u << rest) - 1u);
       for (index_t k0 = 0; k0 < k || k0 == 0; k0 += kc) {
         const index_t kb = std::min(kc, k - k0);
         // Pack rows [k0, k0 + kb) of the panel: row r is channel r / taps, tap r % taps.
-        index_t ch = k0 / taps, t = k0 % taps;
-        for (index_t r = 0; r < kb; ++r) {
-          const index_t off = ch * hw + shift[t];
+        panel_rows row(g, shift, k0);
+        for (index_t r = 0; r < kb; ++r, row.next()) {
+          const index_t off = row.offset();
           float* dst = panel + r * lanes * nv;
           for (index_t v = 0; v < nv; ++v) {
-            __m512 val = _mm512_maskz_loadu_ps(first[t][v], base1[v] + off);
-            if (straddles) val = _mm512_mask_loadu_ps(val, second[t][v], base2[v] + off);
+            __m512 val = _mm512_maskz_loadu_ps(static_cast<__mmask16>(pr.first[row.t][v]),
+                                               pr.base1[v] + off);
+            if (pr.straddles)
+              val = _mm512_mask_loadu_ps(val, static_cast<__mmask16>(pr.second[row.t][v]),
+                                         pr.base2[v] + off);
             _mm512_store_ps(dst + lanes * v, val);
-          }
-          if (++t == taps) {
-            t = 0;
-            ++ch;
           }
         }
         const bool acc = k0 > 0;
@@ -389,50 +427,33 @@ struct conv2d_kernel<cpu_t> {
                                            const float* x, index_t images, const float* w,
                                            float* out) {
     constexpr index_t kc = 256, mc = 128, lanes = 8, panel_w = 16;
-    const index_t taps = g.kernel_h * g.kernel_w, k = g.channels * taps, hw = g.in_plane();
-    const index_t hwo = g.out_plane(), cols = images * hwo, image = g.channels * hw;
+    const index_t k = g.channels * g.kernel_h * g.kernel_w, cols = images * g.out_plane();
     index_t shift[max_packed_taps];
-    for (index_t t = 0; t < taps; ++t)
-      shift[t] = (t / g.kernel_w - g.padding) * g.width + (t % g.kernel_w - g.padding);
+    tap_shifts(g, shift);
     alignas(32) float panel[kc * panel_w];
-    __m256i first[max_packed_taps][2], second[max_packed_taps][2];
-    const float* base1[2];
-    const float* base2[2];
     for (index_t j = 0; j < cols; j += panel_w) {
-      const index_t width = std::min(panel_w, cols - j), nv = (width + lanes - 1) / lanes;
-      bool straddles = false;
-      for (index_t v = 0; v < nv; ++v) {
-        const index_t p = j + lanes * v, i = p / hwo, d = p % hwo;
-        const index_t n = std::min(lanes, width - lanes * v);
-        const unsigned limit = (1u << n) - 1u;
-        base1[v] = x + i * image + d;
-        base2[v] = x + (i + 1) * image + d - hwo;
-        const bool two = d + n > hwo;
-        straddles |= two;
-        for (index_t t = 0; t < taps; ++t) {
-          const std::uint8_t* m = plan.map(t);
-          first[t][v] = simclr::detail::avx2_lane_mask(lane_plan::from(m, d) & limit);
-          second[t][v] = simclr::detail::avx2_lane_mask(
-              two ? (lane_plan::from(m, 0) << (hwo - d)) & limit : 0u);
-        }
-      }
-      const index_t rest = width - lanes * (nv - 1);
+      const index_t width = std::min(panel_w, cols - j);
+      const panel_reads pr(g, plan, x, j, width, lanes);
+      const index_t nv = pr.vectors, rest = width - lanes * (nv - 1);
       const unsigned tail = rest == 8 ? 0u : (1u << rest) - 1u;
+      // The lane masks as vmaskmov wants them, once per panel.
+      __m256i first[max_packed_taps][2], second[max_packed_taps][2];
+      for (index_t t = 0; t < g.kernel_h * g.kernel_w; ++t)
+        for (index_t v = 0; v < nv; ++v) {
+          first[t][v] = simclr::detail::avx2_lane_mask(pr.first[t][v]);
+          second[t][v] = simclr::detail::avx2_lane_mask(pr.second[t][v]);
+        }
       for (index_t k0 = 0; k0 < k || k0 == 0; k0 += kc) {
         const index_t kb = std::min(kc, k - k0);
-        index_t ch = k0 / taps, t = k0 % taps;
-        for (index_t r = 0; r < kb; ++r) {
-          const index_t off = ch * hw + shift[t];
+        panel_rows row(g, shift, k0);
+        for (index_t r = 0; r < kb; ++r, row.next()) {
+          const index_t off = row.offset();
           float* dst = panel + r * lanes * nv;
           for (index_t v = 0; v < nv; ++v) {
-            __m256 val = _mm256_maskload_ps(base1[v] + off, first[t][v]);
-            if (straddles)
-              val = _mm256_or_ps(val, _mm256_maskload_ps(base2[v] + off, second[t][v]));
+            __m256 val = _mm256_maskload_ps(pr.base1[v] + off, first[row.t][v]);
+            if (pr.straddles)
+              val = _mm256_or_ps(val, _mm256_maskload_ps(pr.base2[v] + off, second[row.t][v]));
             _mm256_store_ps(dst + lanes * v, val);
-          }
-          if (++t == taps) {
-            t = 0;
-            ++ch;
           }
         }
         const bool acc = k0 > 0;
