@@ -203,17 +203,16 @@ inline void saturation_inplace(image_f32& img, float f) {
         b[i] = clamp01(f * b[i] + y);
       });
 }
-/// The vector form of floor_fast, clamp01 and the selects of rgb_to_hsv / hsv_to_rgb below:
-/// one register of pixels at a time in simd<float, Bytes> (16, 8 or 4 pixels), the same
-/// operations in the same order as the scalar functions, so a pixel's result does not depend on
-/// whether it fell in a vector or in the tail. Written out because compilers if-convert the
+/// The vector form of clamp01 and the selects of rgb_to_hsv / hsv_to_rgb below (floor_fast is
+/// simd<T>::floor): one register of pixels at a time in simd<float, Bytes> (16, 8 or 4 pixels), the
+/// same operations in the same order as the scalar functions, so a pixel's result does not depend
+/// on whether it fell in a vector or in the tail. Written out because compilers if-convert the
 /// scalar selects only with AVX-512's masks (GCC keeps them as branches on AVX2: 5× slower).
 template <std::size_t Bytes>
 struct hsv_lanes {
   using L = simclr::detail::simd<float, Bytes>;
   using V = typename L::vec;
 
-  static void floor(V& out, const V& x) { L::floor(out, x); }
   static void clamp01(V& x) {
     const V zero{}, one = zero + 1.0f;
     L::clamp(x, zero, one);
@@ -240,7 +239,7 @@ struct hsv_lanes {
     L::select(hh, maxc == r, hr, hgb);
     const V x = hh / (V{} + 6.0f) + one;
     V fl;
-    floor(fl, x);
+    L::floor(fl, x);
     h = x - fl;
     v = maxc;
   }
@@ -250,7 +249,7 @@ struct hsv_lanes {
     const V c0 = V{}, c1 = c0 + 1.0f, c2 = c0 + 2.0f, c3 = c0 + 3.0f, c4 = c0 + 4.0f,
             c5 = c0 + 5.0f, c6 = c0 + 6.0f;
     V i, wrap;
-    floor(i, h * c6);
+    L::floor(i, h * c6);
     const V f = h * c6 - i;
     L::select(wrap, i >= c6, c6, c0);
     i -= wrap;
@@ -295,7 +294,7 @@ void hsv_pass(float* r, float* g, float* b, index_t n, float delta, float s_fact
     L::load(bv, b + i);
     H::to_hsv(rv, gv, bv, h, s, v);
     h += delta;
-    H::floor(fl, h);
+    H::L::floor(fl, h);
     h -= fl;
     if (scale_s) {
       s *= s_factor;

@@ -64,16 +64,11 @@ struct conv2d_kernel<cpu_t> {
 #if SIMCLR_X86_KERNELS
     if constexpr (std::is_same_v<T, float>) {
       if (masks != nullptr) {
-        if (!masks->index.empty()) {
-          if (masks->isa == cpu_isa::avx512) {
-            avx512_im2col_gather(g, *masks, x, col, ld, offset);
-          } else {
-            avx2_im2col_gather(g, *masks, x, col, ld, offset);
-          }
-        } else if (masks->isa == cpu_isa::avx512) {
-          avx512_im2col_same(g, *masks, x, col, ld, offset);
+        const bool gather = !masks->index.empty();
+        if (masks->isa == cpu_isa::avx512) {
+          (gather ? avx512_im2col<true> : avx512_im2col<false>)(g, *masks, x, col, ld, offset);
         } else {
-          avx2_im2col_same(g, *masks, x, col, ld, offset);
+          (gather ? avx2_im2col<true> : avx2_im2col<false>)(g, *masks, x, col, ld, offset);
         }
         return;
       }
@@ -181,66 +176,17 @@ struct conv2d_kernel<cpu_t> {
   }
 
 #if SIMCLR_X86_KERNELS
-  /// im2col_same for float: 16 positions at a time, one masked load (pixels outside the image
-  /// masked off, so nothing outside the plane is read) and one store; maps from lane_masks.
-  __attribute__((target("avx512f"))) static void avx512_im2col_same(const window2d& g,
-                                                                    const lane_plan& plan,
-                                                                    const float* x, float* col,
-                                                                    index_t ld, index_t offset) {
-    const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane();
-    const index_t nv = (hwo + 15) / 16;
-    for (index_t c = 0; c < g.channels; ++c)
-      for (index_t ky = 0; ky < g.kernel_h; ++ky)
-        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
-          float* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
-          // src + d is plane[d + shift]; only the masked-in lanes are read.
-          const float* src = x + c * hw + (ky - g.padding) * w + (kx - g.padding);
-          const std::uint8_t* m = plan.map(ky * g.kernel_w + kx);
-          for (index_t v = 0; v + 1 < nv; ++v)
-            _mm512_storeu_ps(dst + 16 * v,
-                             _mm512_maskz_loadu_ps(
-                                 static_cast<__mmask16>(lane_plan::from(m, 16 * v)), src + 16 * v));
-          // The last image's tail must not spill into the next row of col (the map is zero
-          // past the plane).
-          const index_t rest = hwo - 16 * (nv - 1);
-          const auto tail = static_cast<__mmask16>(rest == 16 ? 0xFFFFu : (1u << rest) - 1u);
-          _mm512_mask_storeu_ps(
-              dst + 16 * (nv - 1), tail,
-              _mm512_maskz_loadu_ps(static_cast<__mmask16>(lane_plan::from(m, 16 * (nv - 1))),
-                                    src + 16 * (nv - 1)));
-        }
-  }
-
-  /// The same on the avx2 path, 8 positions at a time (vmaskmov: masked-off lanes are not read).
-  SIMCLR_AVX2 static void avx2_im2col_same(const window2d& g, const lane_plan& plan, const float* x,
-                                           float* col, index_t ld, index_t offset) {
-    const index_t w = g.width, hw = g.in_plane(), hwo = g.out_plane();
-    const index_t nv = (hwo + 7) / 8, rest = hwo - 8 * (nv - 1);
-    const __m256i tail = simclr::detail::avx2_lane_mask((1u << rest) - 1u);
-    for (index_t c = 0; c < g.channels; ++c)
-      for (index_t ky = 0; ky < g.kernel_h; ++ky)
-        for (index_t kx = 0; kx < g.kernel_w; ++kx) {
-          float* dst = col + ((c * g.kernel_h + ky) * g.kernel_w + kx) * ld + offset;
-          const float* src = x + c * hw + (ky - g.padding) * w + (kx - g.padding);
-          const std::uint8_t* m = plan.map(ky * g.kernel_w + kx);
-          for (index_t v = 0; v + 1 < nv; ++v)
-            _mm256_storeu_ps(dst + 8 * v, _mm256_maskload_ps(
-                                              src + 8 * v, simclr::detail::avx2_lane_mask(
-                                                               lane_plan::from(m, 8 * v) & 0xFFu)));
-          _mm256_maskstore_ps(dst + 8 * (nv - 1), tail,
-                              _mm256_maskload_ps(src + 8 * (nv - 1),
-                                                 simclr::detail::avx2_lane_mask(
-                                                     lane_plan::from(m, 8 * (nv - 1)) & 0xFFu)));
-        }
-  }
-
-  /// im2col for any stride, padding and width: row (c, t) of col is the plane of channel c
-  /// gathered at the offsets `index` holds for tap t, 16 positions at a time (lanes whose pixel
-  /// lies outside the image masked off: zero, and not read).
-  __attribute__((target("avx512f"))) static void avx512_im2col_gather(const window2d& g,
-                                                                      const lane_plan& plan,
-                                                                      const float* x, float* col,
-                                                                      index_t ld, index_t offset) {
+  /// im2col for float on the avx512 path, 16 positions at a time: row (c, t) of col is the
+  /// plane of channel c read under tap t's map (pixels outside the image masked off: zero, and
+  /// not read) — by one masked load from the plane shifted by tap t's offset (stride 1 with an
+  /// output as wide as the input), or by one gather at the offsets `index` holds for tap t
+  /// (any other stride, padding or width: Gather). The last vector's store is masked to the
+  /// plane.
+  template <bool Gather>
+  __attribute__((target("avx512f"))) static void avx512_im2col(const window2d& g,
+                                                               const lane_plan& plan,
+                                                               const float* x, float* col,
+                                                               index_t ld, index_t offset) {
     const index_t hw = g.in_plane(), hwo = g.out_plane(), taps = g.kernel_h * g.kernel_w;
     const index_t nv = (hwo + 15) / 16, rest = hwo - 16 * (nv - 1);
     const auto tail = static_cast<__mmask16>(rest == 16 ? 0xFFFFu : (1u << rest) - 1u);
@@ -248,12 +194,15 @@ struct conv2d_kernel<cpu_t> {
       for (index_t t = 0; t < taps; ++t) {
         float* dst = col + (c * taps + t) * ld + offset;
         const float* plane = x + c * hw;
+        const float* src = plane + tap_shift(g, t);  // src + d is plane[d + shift]
         const std::uint8_t* m = plan.map(t);
         const std::int32_t* idx = plan.index.data() + t * plan.index_stride;
         for (index_t v = 0; v < nv; ++v) {
           const auto mask = static_cast<__mmask16>(lane_plan::from(m, 16 * v));
-          const __m512 val = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
-                                                      _mm512_loadu_si512(idx + 16 * v), plane, 4);
+          const __m512 val =
+              Gather ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                                _mm512_loadu_si512(idx + 16 * v), plane, 4)
+                     : _mm512_maskz_loadu_ps(mask, src + 16 * v);
           if (v + 1 < nv) {
             _mm512_storeu_ps(dst + 16 * v, val);
           } else {
@@ -263,10 +212,11 @@ struct conv2d_kernel<cpu_t> {
       }
   }
 
-  /// The same on the avx2 path, 8 positions at a time.
-  SIMCLR_AVX2 static void avx2_im2col_gather(const window2d& g, const lane_plan& plan,
-                                             const float* x, float* col, index_t ld,
-                                             index_t offset) {
+  /// The same on the avx2 path, 8 positions at a time (vmaskmov and vgatherdps: masked-off
+  /// lanes are not read).
+  template <bool Gather>
+  SIMCLR_AVX2 static void avx2_im2col(const window2d& g, const lane_plan& plan, const float* x,
+                                      float* col, index_t ld, index_t offset) {
     const index_t hw = g.in_plane(), hwo = g.out_plane(), taps = g.kernel_h * g.kernel_w;
     const index_t nv = (hwo + 7) / 8, rest = hwo - 8 * (nv - 1);
     const __m256i tail = simclr::detail::avx2_lane_mask((1u << rest) - 1u);
@@ -274,14 +224,17 @@ struct conv2d_kernel<cpu_t> {
       for (index_t t = 0; t < taps; ++t) {
         float* dst = col + (c * taps + t) * ld + offset;
         const float* plane = x + c * hw;
+        const float* src = plane + tap_shift(g, t);
         const std::uint8_t* m = plan.map(t);
         const std::int32_t* idx = plan.index.data() + t * plan.index_stride;
         for (index_t v = 0; v < nv; ++v) {
           const __m256i mask = simclr::detail::avx2_lane_mask(lane_plan::from(m, 8 * v) & 0xFFu);
-          const __m256 val = _mm256_mask_i32gather_ps(
-              _mm256_setzero_ps(), plane,
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + 8 * v)),
-              _mm256_castsi256_ps(mask), 4);
+          const __m256 val =
+              Gather ? _mm256_mask_i32gather_ps(
+                           _mm256_setzero_ps(), plane,
+                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + 8 * v)),
+                           _mm256_castsi256_ps(mask), 4)
+                     : _mm256_maskload_ps(src + 8 * v, mask);
           if (v + 1 < nv) {
             _mm256_storeu_ps(dst + 8 * v, val);
           } else {
@@ -289,6 +242,12 @@ struct conv2d_kernel<cpu_t> {
           }
         }
       }
+  }
+
+  /// Where tap t reads relative to the output position, in the image plane (stride 1, an
+  /// output as wide as the input).
+  static index_t tap_shift(const window2d& g, index_t t) {
+    return (t / g.kernel_w - g.padding) * g.width + (t % g.kernel_w - g.padding);
   }
 
   /// The most taps a packed convolution takes (7 × 7); larger windows go through im2col.
@@ -362,10 +321,9 @@ struct conv2d_kernel<cpu_t> {
     }
   };
 
-  /// shift[t]: where tap t reads relative to the output position, in the image plane.
+  /// shift[t] = tap_shift(g, t) for every tap of the window.
   static void tap_shifts(const window2d& g, index_t* shift) {
-    for (index_t t = 0; t < g.kernel_h * g.kernel_w; ++t)
-      shift[t] = (t / g.kernel_w - g.padding) * g.width + (t % g.kernel_w - g.padding);
+    for (index_t t = 0; t < g.kernel_h * g.kernel_w; ++t) shift[t] = tap_shift(g, t);
   }
 
   /// out (Cout, cols) ← w (Cout, K) · the column matrix of `images` images from x, without the
