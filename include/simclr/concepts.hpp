@@ -19,6 +19,7 @@
 //   contrastive_loss                      l(z) -> {value, dz}
 //   prediction_loss                       l(p, target) -> {value, dp}   (BYOL)
 //   augmentation                          a(image, rng) -> image
+//     device_augmentation : augmentation  params, a.draw(geometry, rng), host/device A::apply (GPU views)
 //   image_source                          size(), image(i) -> (H, W, C) 8-bit image (the loader)
 //   distributed::communicator             rank, size, all_reduce_sum, all_gather, reduce_scatter_sum,
 //                                         broadcast, barrier, all_reduce_sum_async (distributed runs)
@@ -32,6 +33,7 @@
 #include <string>
 #include <type_traits>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/backend/tags.hpp>
 #include <simclr/config.hpp>
@@ -88,6 +90,44 @@ concept augmentation =
     requires(const A& a, const tensor<float, cpu_t>& image, random::stream& rng) {
       { a(image, rng) } -> std::same_as<tensor<float, cpu_t>>;
     };
+
+namespace augment::detail {
+/// An op whose host/device pass works on the view in place: A::apply(exec, params, view).
+template <class A>
+concept device_view_op = requires(const typename A::params& p, const view_buffer& v) {
+  A::apply(serial_executor{}, p, v);
+};
+/// An op whose host/device pass makes the view from the source image (a crop):
+/// A::apply(exec, params, source, view). Only the first op of a policy may be one.
+template <class A>
+concept device_source_op =
+    requires(const typename A::params& p, const u8_hwc_source& u8, const f32_chw_source& f32,
+             const view_buffer& v) {
+      A::apply(serial_executor{}, p, u8, v);
+      A::apply(serial_executor{}, p, f32, v);
+    };
+}  // namespace augment::detail
+
+/// An augmentation that also runs on the device (augment::two_views for cuda_t tensors), with
+/// the same random draws and the same arithmetic as on the CPU:
+///   typename A::params                   one view's draws, trivially copyable (sent as bytes)
+///   a.draw(geometry, rng) -> A::params   draws them from `rng` exactly as a(image, rng) does
+///                                        (a crop also sets geometry.h / w; an op that needs
+///                                        scratch raises geometry.scratch)
+///   A::apply(exec, params, view)         static, SIMCLR_HOST_DEVICE: the op on a view in place,
+///                                        its loops through exec.for_each / sum / sync; or, for a
+///                                        crop, A::apply(exec, params, source, view)
+/// The built-in ops, random_apply and compose of them are device augmentations; a crop may only
+/// be the policy's first op (compose<crop, …> is one, compose<flip, crop> is not). Each op's
+/// CPU call is `apply(draw(...), image)` as well, so the two paths cannot drift apart
+/// (docs/augmentations.md, "Ops on the device").
+template <class A>
+concept device_augmentation =
+    augmentation<A> && requires { typename A::params; } &&
+    std::is_trivially_copyable_v<typename A::params> &&
+    requires(const A& a, augment::view_geometry& g, random::stream& rng) {
+      { a.draw(g, rng) } -> std::same_as<typename A::params>;
+    } && (augment::detail::device_view_op<A> || augment::detail::device_source_op<A>);
 
 /// A multi-crop policy (augment::multi_crop is one): two global views by one augmentation and
 /// `local_crops()` small crops per image by another.

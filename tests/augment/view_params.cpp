@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -13,6 +14,8 @@
 #include <simclr/augment/policy.hpp>
 #include <simclr/augment/two_views.hpp>
 #include <simclr/random/stream.hpp>
+
+#include "support/user_ops.hpp"
 
 using namespace simclr;
 using namespace simclr::augment;
@@ -46,9 +49,34 @@ double max_abs_diff(const float* a, const float* b, index_t n) {
 }
 
 struct view_stats {
-  index_t views = 0, jitter = 0, gray = 0, blur = 0, solarize = 0, flip = 0;
+  index_t views = 0, jitter = 0, gray = 0, blur = 0, solarize = 0, flip = 0, cutout = 0;
   double worst = 0.0;
 };
+
+// Which ops a view's params say ran, walking the policy's params (lists, random_apply, ops).
+void count(const random_resized_crop::params&, view_stats&) {}
+void count(const random_horizontal_flip::params& q, view_stats& st) { st.flip += q.flip; }
+void count(const color_jitter::params&, view_stats& st) { ++st.jitter; }
+void count(const random_grayscale::params& q, view_stats& st) { st.gray += q.on; }
+void count(const random_gaussian_blur::params& q, view_stats& st) { st.blur += q.size > 1 ? 1 : 0; }
+void count(const random_solarize::params& q, view_stats& st) { st.solarize += q.on; }
+void count(const random_cutout::params& q, view_stats& st) { st.cutout += q.y1 > q.y0 ? 1 : 0; }
+void count(const augment::detail::params_list<>&, view_stats&) {}
+template <class H, class... T>
+void count(const augment::detail::params_list<H, T...>& q, view_stats& st);
+template <class P>
+  requires requires(const P& q) {
+    q.on;
+    q.op;
+  }
+void count(const P& q, view_stats& st) {  // random_apply's
+  if (q.on) count(q.op, st);
+}
+template <class H, class... T>
+void count(const augment::detail::params_list<H, T...>& q, view_stats& st) {
+  count(q.head, st);
+  count(q.tail, st);
+}
 
 /// Every view of two_views(policy, images) on the CPU against apply_view(draw_two_views_params).
 template <class Policy>
@@ -57,21 +85,17 @@ view_stats compare(const Policy& policy, const std::vector<image_u8>& imgs,
   const auto n = static_cast<index_t>(imgs.size());
   const tensor<float> cpu = two_views(policy, std::span<const image_u8>(imgs), at, samples);
   const index_t h = imgs[0].extent(0), w = imgs[0].extent(1), c = imgs[0].extent(2);
-  const std::vector<view_params> params = draw_two_views_params(policy, n, h, w, c, at, samples);
+  const auto params = draw_two_views_params(policy, n, h, w, c, at, samples);
   REQUIRE(static_cast<index_t>(params.size()) == 2 * n);
   view_stats st;
   const index_t per = cpu.numel() / cpu.extent(0);
   for (index_t job = 0; job < 2 * n; ++job) {
-    const view_params& p = params[static_cast<std::size_t>(job)];
+    const auto& p = params[static_cast<std::size_t>(job)];
     const image_f32 view = apply_view(p, imgs[static_cast<std::size_t>(job % n)]);
     REQUIRE(view.numel() == per);
     st.worst = std::max(st.worst, max_abs_diff(view.data(), cpu.data() + job * per, per));
     ++st.views;
-    st.jitter += p.jitter;
-    st.gray += p.grayscale;
-    st.blur += p.blur_size > 1 ? 1 : 0;
-    st.solarize += p.solarize;
-    st.flip += p.flip;
+    count(p.ops, st);
   }
   return st;
 }
@@ -158,7 +182,7 @@ TEST_CASE("draw_view_params: ill-shaped input and mismatched images throw clear 
   CHECK_THROWS_AS((void)draw_two_views_params(policy, 0, 32, 32, 3, {}), shape_error);
   const std::vector<std::uint64_t> two{1, 2};
   CHECK_THROWS_AS((void)draw_two_views_params(policy, 3, 32, 32, 3, {}, two), shape_error);
-  const view_params p = draw_view_params(policy, 32, 32, 3, rng);
+  const auto p = draw_view_params(policy, 32, 32, 3, rng);
   const image_u8 wrong(shape{31, 32, 3});
   CHECK_THROWS_WITH_AS((void)apply_view(p, wrong),
                        doctest::Contains("drawn for 32×32 with 3"), shape_error);
@@ -170,23 +194,43 @@ TEST_CASE("draw_view_params: ill-shaped input and mismatched images throw clear 
                        doctest::Contains("at most 127"), value_error);
 }
 
-// An op without a device version stops at compile time (static_assert in draw_view_params):
-//   struct my_op { image_f32 operator()(const image_f32&, random::stream&) const; };
-//   draw_view_params(compose(my_op{}), ...)  → "the policy holds an op without a device version"
-static_assert(augment::detail::device_stage<simclr_policy>::supported);
-static_assert(augment::detail::device_ordered<simclr_policy>::value);
-static_assert(augment::detail::device_ordered<grayscale_policy>::value);
-static_assert(!augment::detail::device_ordered<compose<random_horizontal_flip, random_resized_crop>>::value);
-static_assert(!augment::detail::device_ordered<compose<random_grayscale, random_grayscale>>::value);
+// A policy is a device_augmentation when every op is one and a crop, if any, comes first. An op
+// without a device version stops draw_view_params at compile time (tests/compile_fail).
+static_assert(device_augmentation<simclr_policy>);
+static_assert(device_augmentation<grayscale_policy>);
+static_assert(device_augmentation<compose<random_grayscale, random_grayscale>>);
+static_assert(device_augmentation<compose<color_jitter, random_horizontal_flip>>);
+static_assert(!device_augmentation<compose<random_horizontal_flip, random_resized_crop>>);
+static_assert(!device_augmentation<random_apply<random_resized_crop>>);
+static_assert(std::is_trivially_copyable_v<view_params<simclr_policy>>);
 
 TEST_CASE("nested random_apply(compose(...)) draws as the CPU op does") {
   using inner = compose<random_horizontal_flip, color_jitter>;
   const compose<random_resized_crop, random_apply<inner>> policy(
       random_resized_crop(20), random_apply<inner>(0.7, inner(random_horizontal_flip(0.5),
                                                             color_jitter(0.4f, 0.4f, 0.4f, 0.1f))));
-  static_assert(runs_on_device<decltype(policy)>);
+  static_assert(device_augmentation<decltype(policy)>);
   const auto imgs = images_u8(20, 24, 30, 3, 8);
   const view_stats st = compare(policy, imgs, {4, 4, 4});
   CHECK(st.jitter > 0);
   CHECK(st.worst <= 1e-5);
+}
+
+TEST_CASE("a user's op (the example's cutout) and ops in any order run through the device recipe") {
+  const test::jitter_twice policy = test::jitter_twice_policy(20);
+  const auto imgs = images_u8(24, 26, 30, 3, 12);
+  const view_stats st = compare(policy, imgs, {6, 1, 2});
+  CHECK(st.jitter > 48);  // the first jitter always, the second sometimes
+  CHECK(st.gray > 0);
+  CHECK(st.flip > 0);
+  CHECK(st.solarize > 0);
+  CHECK(st.cutout > 0);
+  CHECK(st.cutout < 48);
+  CHECK(st.worst <= 1e-5);
+  // No crop: the view is the source, copied, then the ops in place.
+  const test::cutout_gray_jitter no_crop = test::cutout_gray_jitter_policy();
+  const view_stats nc = compare(no_crop, imgs, {6, 1, 3});
+  CHECK(nc.worst <= 1e-5);
+  CHECK(nc.cutout > 0);
+  MESSAGE("any order + user op: max |recipe − CPU| = " << st.worst << ", no crop " << nc.worst);
 }

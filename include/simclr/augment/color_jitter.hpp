@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/grayscale.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
@@ -21,27 +22,21 @@ namespace simclr::augment {
 
 namespace detail {
 
-[[gnu::always_inline]] inline float clamp01(float x) {
-  return x < 0.0f ? 0.0f : (x > 1.0f ? 1.0f : x);
-}
+using view::clamp01;
+using view::floor_fast;
 
 /// (1 − f) as torchvision's _blend computes it (in double, then used as a float scalar).
-inline float one_minus(float f) {
+SIMCLR_HOST_DEVICE inline float one_minus(float f) {
   return static_cast<float>(1.0 - static_cast<double>(f));
 }
 
-/// ⌊x⌋ without a library call (vectorises at -O2): truncate, then step down for negatives.
-[[gnu::always_inline]] inline float floor_fast(float x) {
-  const auto t = static_cast<float>(static_cast<int>(x));
-  return t - (t > x ? 1.0f : 0.0f);  // a select of constants: vectorises without AVX-512 masks
-}
-
 /// RGB → HSV of one pixel, as torchvision's _rgb2hsv (h, s ∈ [0, 1), v = max). Branch-free
-/// (selects only) and always inlined, so the pixel loops vectorise.
-[[gnu::always_inline]] inline void rgb_to_hsv(float r, float g, float b, float& h, float& s,
-                                              float& v) {
-  const float maxc = std::max(r, std::max(g, b));
-  const float minc = std::min(r, std::min(g, b));
+/// (selects only): the CPU passes' tails and the host/device pass both use it.
+SIMCLR_HOST_DEVICE inline void rgb_to_hsv(float r, float g, float b, float& h, float& s,
+                                          float& v) {
+  using namespace view;
+  const float maxc = fmax2(r, fmax2(g, b));
+  const float minc = fmin2(r, fmin2(g, b));
   const bool eqc = maxc == minc;
   const float cr = maxc - minc;
   s = cr / (eqc ? 1.0f : maxc);
@@ -55,14 +50,15 @@ inline float one_minus(float f) {
 }
 
 /// HSV → RGB of one pixel, as torchvision's _hsv2rgb. Branch-free: the sextant selects.
-[[gnu::always_inline]] inline void hsv_to_rgb(float h, float s, float v, float& r, float& g,
-                                              float& b) {
-  float i = floor_fast(h * 6.0f);
-  const float f = h * 6.0f - i;
-  i -= i >= 6.0f ? 6.0f : 0.0f;  // i mod 6 for h ∈ [0, 1]
-  const float p = clamp01(v * (1.0f - s));
-  const float q = clamp01(v * (1.0f - s * f));
-  const float t = clamp01(v * (1.0f - s * (1.0f - f)));
+SIMCLR_HOST_DEVICE inline void hsv_to_rgb(float h, float s, float v, float& r, float& g,
+                                          float& b) {
+  using namespace view;
+  float i = floor_fast(mul(h, 6.0f));
+  const float f = sub(mul(h, 6.0f), i);
+  i = sub(i, i >= 6.0f ? 6.0f : 0.0f);  // i mod 6 for h ∈ [0, 1]
+  const float p = clamp01(mul(v, sub(1.0f, s)));
+  const float q = clamp01(mul(v, sub(1.0f, mul(s, f))));
+  const float t = clamp01(mul(v, sub(1.0f, mul(s, sub(1.0f, f)))));
   // sextant 0..5: r = v q p p t v, g = t v v q p p, b = p p t v v q
   // Every candidate is computed, then picked with one-level selects (no nested conditional
   // code), so the pixel loop vectorises.
@@ -538,11 +534,127 @@ struct color_jitter {
     return p;
   }
 
+  /// One view's draw as plain numbers (device_augmentation): the order, which ops are on and
+  /// their factors (0 brightness as factor or δ, 1 contrast, 2 saturation, 3 hue shift), and
+  /// the semantics they follow.
+  struct params {
+    std::int8_t order[4] = {0, 1, 2, 3};
+    std::uint8_t on[4] = {};
+    float factor[4] = {};
+    semantics sem = semantics::torchvision;
+    tf_brightness brightness_mode = tf_brightness::multiplicative;
+  };
+
+  /// sample(rng) as params.
+  [[nodiscard]] params draw(view_geometry&, random::stream& rng) const {
+    const jitter_params j = sample(rng);
+    params q;
+    for (std::size_t i = 0; i < 4; ++i) q.order[i] = static_cast<std::int8_t>(j.order[i]);
+    const std::optional<float> f[4] = {j.brightness, j.contrast, j.saturation, j.hue};
+    for (std::size_t i = 0; i < 4; ++i) {
+      q.on[i] = f[i] ? 1 : 0;
+      q.factor[i] = f[i] ? *f[i] : 0.0f;
+    }
+    q.sem = sem;
+    q.brightness_mode = tf_brightness_mode;
+    return q;
+  }
+  /// The CPU pass: jitter() with the drawn order and factors.
+  void apply(const params& q, image_f32& img) const {
+    jitter_params j;
+    for (std::size_t i = 0; i < 4; ++i) j.order[i] = q.order[i];
+    std::optional<float>* f[4] = {&j.brightness, &j.contrast, &j.saturation, &j.hue};
+    for (std::size_t i = 0; i < 4; ++i)
+      if (q.on[i]) *f[i] = q.factor[i];
+    img = jitter(std::move(img), j, q.sem, q.brightness_mode);
+  }
+  /// The host/device pass (device_augmentation): the CPU ops' arithmetic per pixel
+  /// (torchvision's gray-mean or TF's per-channel contrast with the means summed in 8-lane
+  /// rows, the blend with the luma, the HSV round trip), in the drawn order.
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v) {
+    using namespace detail::view;
+    using detail::luma;
+    float* out = v.data;
+    const index_t c = v.c, oh = v.h, ow = v.w, plane = v.plane(), n = v.size();
+    const bool tf = q.sem == semantics::tf;
+    for (int k = 0; k < 4; ++k) {
+      const int op = q.order[k];
+      if (!q.on[op]) continue;
+      const float f = q.factor[op];
+      if (op == 0) {
+        const bool additive = tf && q.brightness_mode == tf_brightness::additive;
+        exec.for_each(n, [&](index_t e) {
+          out[e] = clamp01(additive ? add(out[e], f) : mul(f, out[e]));
+        });
+      } else if (op == 1 && tf) {  // per-channel means
+        for (index_t ch = 0; ch < c; ++ch) {
+          float* p = out + ch * plane;
+          const double s = exec.sum(oh, [&](index_t y) {
+            return row_lane_sum(ow, [&](index_t x) { return p[y * ow + x]; });
+          });
+          const auto m = static_cast<float>(s / static_cast<double>(plane));
+          exec.sync();
+          exec.for_each(plane, [&](index_t i) { p[i] = clamp01(add(mul(sub(p[i], m), f), m)); });
+          exec.sync();
+        }
+      } else if (op == 1) {  // the mean of the grayscale image
+        const double s = exec.sum(oh, [&](index_t y) {
+          if (c == 3)
+            return row_lane_sum(ow, [&](index_t x) {
+              const index_t i = y * ow + x;
+              return luma(out[i], out[plane + i], out[2 * plane + i]);
+            });
+          return row_lane_sum(ow, [&](index_t x) { return out[y * ow + x]; });
+        });
+        const float m = mul(detail::one_minus(f), static_cast<float>(s / static_cast<double>(plane)));
+        exec.sync();
+        exec.for_each(n, [&](index_t e) { out[e] = clamp01(add(mul(f, out[e]), m)); });
+      } else if (c == 3 && op == 2 && !tf) {  // blend with the grayscale image
+        const float g1 = detail::one_minus(f);
+        exec.for_each(plane, [&](index_t i) {
+          const float r = out[i], g = out[plane + i], b = out[2 * plane + i];
+          const float y = mul(g1, luma(r, g, b));
+          out[i] = clamp01(add(mul(f, r), y));
+          out[plane + i] = clamp01(add(mul(f, g), y));
+          out[2 * plane + i] = clamp01(add(mul(f, b), y));
+        });
+      } else if (c == 3) {  // HSV: TF saturation (S scaled) or hue (H rotated)
+        const float delta = op == 3 ? f : 0.0f;
+        const float s_factor = op == 2 ? f : 1.0f;
+        const bool scale_s = s_factor != 1.0f, clip = tf;
+        exec.for_each(plane, [&](index_t i) {
+          float h = 0.0f, s = 0.0f, val = 0.0f;
+          detail::rgb_to_hsv(out[i], out[plane + i], out[2 * plane + i], h, s, val);
+          h += delta;
+          h -= floor_fast(h);
+          if (scale_s) s = clamp01(mul(s, s_factor));
+          float r = 0.0f, g = 0.0f, b = 0.0f;
+          detail::hsv_to_rgb(h, s, val, r, g, b);
+          if (clip) {
+            r = clamp01(r);
+            g = clamp01(g);
+            b = clamp01(b);
+          }
+          out[i] = r;
+          out[plane + i] = g;
+          out[2 * plane + i] = b;
+        });
+      }
+      exec.sync();
+    }
+  }
+
+  /// Draw, then the CPU pass.
   void apply(image_f32& img, random::stream& rng) const {
-    img = jitter(std::move(img), sample(rng), sem, tf_brightness_mode);
+    view_geometry g = geometry_of(img);
+    apply(draw(g, rng), img);
   }
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
-    return jitter(img, sample(rng), sem, tf_brightness_mode);
+    view_geometry g = geometry_of(img);
+    image_f32 out = img;
+    apply(draw(g, rng), out);
+    return out;
   }
 };
 

@@ -5,8 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/concepts.hpp>
 #include <simclr/random/stream.hpp>
@@ -45,6 +47,60 @@ inline random::stream child_stream(random::stream& rng) {
   const std::uint32_t b = rng.next_u32();
   return random::stream(random::key(random::key2{{a, b}}));
 }
+
+/// The params of an op that has them (device_augmentation), else an empty record: compose and
+/// random_apply name their params type for any ops, and offer draw / apply only when every op
+/// runs on the device.
+struct no_params {};
+template <class Op>
+struct params_of {
+  using type = no_params;
+};
+template <class Op>
+  requires requires { typename Op::params; }
+struct params_of<Op> {
+  using type = typename Op::params;
+};
+template <class Op>
+using params_of_t = typename params_of<Op>::type;
+
+/// The params of compose's ops, first to last: a trivially copyable list (head, then the rest).
+template <class... P>
+struct params_list {};
+template <class H, class... T>
+struct params_list<H, T...> {
+  H head;
+  params_list<T...> tail;
+};
+
+/// Ops::apply(exec, params, view) of each op in order, on its entry of a params_list.
+template <class... Ops>
+struct in_place_ops {
+  template <class Exec, class L>
+  static SIMCLR_HOST_DEVICE void run(const Exec&, const L&, const view_buffer&) {}
+};
+template <class F, class... R>
+struct in_place_ops<F, R...> {
+  template <class Exec, class L>
+  static SIMCLR_HOST_DEVICE void run(const Exec& exec, const L& q, const view_buffer& v) {
+    F::apply(exec, q.head, v);
+    in_place_ops<R...>::run(exec, q.tail, v);
+  }
+};
+
+/// A first op that makes the view from the source (a crop), then ops in place.
+template <class... Ops>
+struct source_then_in_place : std::false_type {};
+template <class F, class... R>
+  requires(device_source_op<F> && (device_view_op<R> && ...))
+struct source_then_in_place<F, R...> : std::true_type {
+  template <class Exec, class L, class Source>
+  static SIMCLR_HOST_DEVICE void run(const Exec& exec, const L& q, const Source& src,
+                                     const view_buffer& v) {
+    F::apply(exec, q.head, src, v);
+    in_place_ops<R...>::run(exec, q.tail, v);
+  }
+};
 
 }  // namespace detail
 
@@ -96,6 +152,34 @@ struct compose {
     }
   }
 
+  /// Every op's draw, first to last, each from its own child stream as `apply` makes them.
+  using params = detail::params_list<detail::params_of_t<Ops>...>;
+
+  /// The ops' draws (device_augmentation; every op must be one).
+  [[nodiscard]] params draw(view_geometry& g, random::stream& rng) const
+    requires(device_augmentation<Ops> && ...)
+  {
+    params q;
+    draw_from<0>(q, g, rng);
+    return q;
+  }
+  /// The host/device pass of ops that all work on the view in place.
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v)
+    requires(augment::detail::device_view_op<Ops> && ...)
+  {
+    detail::in_place_ops<Ops...>::run(exec, q, v);
+  }
+  /// The host/device pass when the first op makes the view from the source (a crop) and the
+  /// others work on it in place.
+  template <class Exec, class Source>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const Source& src,
+                                       const view_buffer& v)
+    requires(detail::source_then_in_place<Ops...>::value)
+  {
+    detail::source_then_in_place<Ops...>::run(exec, q, src, v);
+  }
+
   /// A copy whose ops have their batch-level parameters fixed from `batch_key` (op i uses
   /// batch_key.fold_in(i)); see random_gaussian_blur::for_batch.
   [[nodiscard]] compose for_batch(const random::key& batch_key) const {
@@ -103,6 +187,14 @@ struct compose {
   }
 
  private:
+  template <std::size_t I, class L>
+  void draw_from(L& q, view_geometry& g, random::stream& rng) const {
+    if constexpr (I < sizeof...(Ops)) {
+      random::stream child = detail::child_stream(rng);  // as apply
+      q.head = std::get<I>(ops).draw(g, child);
+      draw_from<I + 1>(q.tail, g, rng);
+    }
+  }
   template <std::size_t... I>
   [[nodiscard]] compose for_batch_impl(const random::key& k, std::index_sequence<I...>) const {
     return compose(detail::for_batch(std::get<I>(ops), k.fold_in(I))...);

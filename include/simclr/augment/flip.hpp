@@ -2,9 +2,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -49,13 +51,42 @@ inline void hflip_inplace(image_f32& img) {
 struct random_horizontal_flip {
   double p = 0.5;  ///< probability of a flip
 
+  /// One view's draw: flip or not.
+  struct params {
+    std::uint8_t flip = 0;
+  };
+
   explicit random_horizontal_flip(double probability = 0.5) : p(probability) {
     detail::check_probability(p, "random_horizontal_flip p");
   }
 
-  /// Flips `img` in place or leaves it (one Bernoulli draw from `rng`).
+  /// One Bernoulli draw from `rng`.
+  [[nodiscard]] params draw(view_geometry&, random::stream& rng) const {
+    return params{static_cast<std::uint8_t>(rng.bernoulli(p) ? 1 : 0)};
+  }
+  /// The CPU pass: flips `img` in place when drawn.
+  void apply(const params& q, image_f32& img) const {
+    if (q.flip) hflip_inplace(img);
+  }
+  /// The host/device pass (device_augmentation): swaps the two halves of every row.
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v) {
+    if (!q.flip) return;
+    const index_t w = v.w, half = w / 2;
+    exec.for_each(v.c * v.h * half, [&](index_t e) {
+      float* row = v.data + (e / half) * w;
+      const index_t x = e % half;
+      const float t = row[x];
+      row[x] = row[w - 1 - x];
+      row[w - 1 - x] = t;
+    });
+    exec.sync();
+  }
+
+  /// Flips `img` in place or leaves it: draw, then the CPU pass.
   void apply(image_f32& img, random::stream& rng) const {
-    if (rng.bernoulli(p)) hflip_inplace(img);
+    view_geometry g = geometry_of(img);
+    apply(draw(g, rng), img);
   }
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
     image_f32 out = img;

@@ -3,13 +3,16 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -64,8 +67,8 @@ enum class blur_padding { reflect, zero };
 
 namespace detail {
 /// Index `i` mirrored into [0, n) without repeating the edge (−1 → 1, n → n − 2), folded again
-/// when the kernel is wider than the image; 0 when n = 1.
-inline index_t reflect_index(index_t i, index_t n) {
+/// when the kernel is wider than the image; 0 when n = 1 (host and device).
+SIMCLR_HOST_DEVICE inline index_t reflect_index(index_t i, index_t n) {
   if (n == 1) return 0;
   const index_t period = 2 * (n - 1);
   i %= period;
@@ -115,7 +118,27 @@ void symmetric_taps(const float* k, index_t r, index_t n, const float* const* lo
   }
 }
 
+/// symmetric_taps' sum at one position, as the host/device pass computes it:
+/// k[r]·v(0) + Σ over pairs (two pairs per step) k_j·(v(j − r) + v(r − j)), the same order.
+template <class Value>
+SIMCLR_HOST_DEVICE float symmetric_sum(const float* k, index_t r, Value&& v) {
+  using namespace view;
+  float acc = mul(k[r], v(0));
+  index_t j = 0;
+  for (; j + 2 <= r; j += 2) {
+    const float a = mul(k[j], add(v(j - r), v(r - j)));
+    const float b = mul(k[j + 1], add(v(j + 1 - r), v(r - j - 1)));
+    acc = add(acc, add(a, b));
+  }
+  if (j < r) acc = add(acc, mul(k[j], add(v(j - r), v(r - j))));
+  return acc;
+}
+
 }  // namespace detail
+
+/// The largest blur kernel the host/device pass takes: its half, 64 taps, is stored in the
+/// view's parameters (views up to 1279 rows with SimCLR's 10 % rule).
+inline constexpr index_t max_device_blur_size = 127;
 
 /// Blurs `img` (C, H, W) with a size×size Gaussian of standard deviation σ, one channel at a time
 /// — torchvision's gaussian_blur(img, [size, size], [σ, σ]) with reflect padding (the default),
@@ -215,12 +238,78 @@ struct random_gaussian_blur {
     return b;
   }
 
+  /// One view's draw: σ, the kernel size, the border and, for the device, the kernel's taps
+  /// 0 … size / 2 (the centre last; the kernel is symmetric) computed here by gaussian_kernel,
+  /// so host and device blur with the same floats.
+  struct params {
+    std::int32_t size = 0;  ///< kernel size (≤ 1: no blur)
+    float sigma = 0.0f;
+    blur_padding pad = blur_padding::reflect;
+    float taps[64] = {};  ///< set when drawn for the device
+  };
+
+  /// σ from `rng` (or the batch's σ in TF mode), the size from the view's height. For the
+  /// device (geometry.device) the taps as well; throws value_error for a kernel wider than
+  /// max_device_blur_size or a bad σ there.
+  [[nodiscard]] params draw(view_geometry& g, random::stream& rng) const {
+    params q;
+    q.sigma = fixed_sigma ? *fixed_sigma : rng.uniform(sigma[0], sigma[1]);
+    const index_t size = size_for(g.h);
+    q.size = static_cast<std::int32_t>(std::min<index_t>(size, INT32_MAX));
+    q.pad = sem == semantics::tf ? blur_padding::zero : blur_padding::reflect;
+    if (g.device) {
+      if (size > max_device_blur_size)
+        throw value_error("simclr: augment::random_gaussian_blur: kernel size " +
+                          std::to_string(size) + " on a " + std::to_string(g.h) +
+                          "-row view, the device supports at most " +
+                          std::to_string(max_device_blur_size) + " (views up to 1279 rows)");
+      const std::vector<float> k = gaussian_kernel(size, q.sigma);  // checks σ
+      for (index_t j = 0; j <= size / 2; ++j) q.taps[j] = k[static_cast<std::size_t>(j)];
+      if (size > 1) g.scratch = std::max(g.scratch, g.c * g.h * g.w);
+    }
+    return q;
+  }
+  /// The CPU pass.
+  void apply(const params& q, image_f32& img) const {
+    img = gaussian_blur(std::move(img), q.size, q.sigma, q.pad);
+  }
+  /// The host/device pass (device_augmentation): separable, rows into the scratch, then
+  /// columns back into the view, each position's taps paired as symmetric_taps pairs them.
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v) {
+    if (q.size <= 1) return;
+    const index_t r = q.size / 2, oh = v.h, ow = v.w, plane = v.plane();
+    const float* k = q.taps;
+    const bool zero = q.pad == blur_padding::zero;
+    float* out = v.data;
+    float* scratch = v.scratch;
+    exec.for_each(v.size(), [&](index_t e) {
+      const index_t ch = e / plane, y = (e / ow) % oh, x = e % ow;
+      const float* row = out + ch * plane + y * ow;
+      scratch[e] = detail::symmetric_sum(k, r, [&](index_t d) {
+        const index_t xx = x + d;
+        if (xx >= 0 && xx < ow) return row[xx];
+        return zero ? 0.0f : row[detail::reflect_index(xx, ow)];
+      });
+    });
+    exec.sync();
+    exec.for_each(v.size(), [&](index_t e) {
+      const index_t ch = e / plane, y = (e / ow) % oh, x = e % ow;
+      const float* col = scratch + ch * plane + x;
+      out[e] = detail::symmetric_sum(k, r, [&](index_t d) {
+        const index_t yy = y + d;
+        if (yy >= 0 && yy < oh) return col[yy * ow];
+        return zero ? 0.0f : col[detail::reflect_index(yy, oh) * ow];
+      });
+    });
+    exec.sync();
+  }
+
+  /// Blurs `img` in place: draw, then the CPU pass.
   void apply(image_f32& img, random::stream& rng) const {
     expect_image(img, "augment::random_gaussian_blur");
-    const float s = fixed_sigma ? *fixed_sigma : rng.uniform(sigma[0], sigma[1]);
-    const index_t size = size_for(img.extent(1));
-    img = gaussian_blur(std::move(img), size, s,
-                        sem == semantics::tf ? blur_padding::zero : blur_padding::reflect);
+    view_geometry g = geometry_of(img);
+    apply(draw(g, rng), img);
   }
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
     image_f32 out = img;

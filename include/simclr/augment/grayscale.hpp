@@ -2,8 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -14,9 +16,10 @@ namespace simclr::augment {
 
 namespace detail {
 /// ITU-R 601-2 luma as torchvision (and tf.image.rgb_to_grayscale) compute it, in float:
-/// 0.2989 R + 0.587 G + 0.114 B, summed left to right.
-inline float luma(float r, float g, float b) {
-  return 0.2989f * r + 0.587f * g + 0.114f * b;
+/// 0.2989 R + 0.587 G + 0.114 B, summed left to right (host and device).
+SIMCLR_HOST_DEVICE inline float luma(float r, float g, float b) {
+  using namespace view;
+  return add(add(mul(0.2989f, r), mul(0.587f, g)), mul(0.114f, b));
 }
 
 /// luma() of one register of pixels (simd L), lane by lane.
@@ -81,13 +84,42 @@ inline void grayscale_inplace(image_f32& img) {
 struct random_grayscale {
   double p = 0.2;  ///< probability of the conversion
 
+  /// One view's draw: convert or not.
+  struct params {
+    std::uint8_t on = 0;
+  };
+
   explicit random_grayscale(double probability = 0.2) : p(probability) {
     detail::check_probability(p, "random_grayscale p");
   }
 
-  /// Converts `img` in place or leaves it (one Bernoulli draw from `rng`).
+  /// One Bernoulli draw from `rng`.
+  [[nodiscard]] params draw(view_geometry&, random::stream& rng) const {
+    return params{static_cast<std::uint8_t>(rng.bernoulli(p) ? 1 : 0)};
+  }
+  /// The CPU pass (a 1-channel image is left as is).
+  void apply(const params& q, image_f32& img) const {
+    if (q.on) detail::grayscale_inplace(img);
+  }
+  /// The host/device pass (device_augmentation).
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v) {
+    if (!q.on || v.c != 3) return;
+    float* out = v.data;
+    const index_t plane = v.plane();
+    exec.for_each(plane, [&](index_t i) {
+      const float y = detail::luma(out[i], out[plane + i], out[2 * plane + i]);
+      out[i] = y;
+      out[plane + i] = y;
+      out[2 * plane + i] = y;
+    });
+    exec.sync();
+  }
+
+  /// Converts `img` in place or leaves it: draw, then the CPU pass.
   void apply(image_f32& img, random::stream& rng) const {
-    if (rng.bernoulli(p)) detail::grayscale_inplace(img);
+    view_geometry g = geometry_of(img);
+    apply(draw(g, rng), img);
   }
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
     expect_image(img, "augment::random_grayscale");

@@ -1,9 +1,11 @@
 // simclr::augment::random_apply: applies an augmentation with probability p.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include <simclr/augment/compose.hpp>
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/concepts.hpp>
@@ -36,6 +38,30 @@ struct random_apply {
     image_f32 out = img;
     apply(out, rng);
     return out;
+  }
+
+  /// One view's draw: whether the op ran, and its own draw when it did.
+  struct params {
+    std::uint8_t on = 0;
+    detail::params_of_t<Op> op{};
+  };
+
+  /// One Bernoulli draw, then the op's draw from the same stream (device_augmentation).
+  [[nodiscard]] params draw(view_geometry& g, random::stream& rng) const
+    requires device_augmentation<Op>
+  {
+    params q;
+    q.on = rng.bernoulli(p) ? 1 : 0;
+    if (q.on) q.op = op.draw(g, rng);
+    return q;
+  }
+  /// The host/device pass: the op's, when it was drawn (an op that works in place; a crop
+  /// applied with a probability would change the view's size, so it cannot be one).
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v)
+    requires augment::detail::device_view_op<Op>
+  {
+    if (q.on) Op::apply(exec, q.op, v);
   }
 
   /// The same p around the op's batch-level copy (see compose::for_batch).

@@ -1,14 +1,19 @@
 // simclr::augment resized crop: resize, the torchvision and TF crop samplers, random_resized_crop.
 #pragma once
 
+#include <math.h>  // ::floorf, ::lrintf (host and device)
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -39,6 +44,103 @@ enum class interpolation { bilinear, bicubic, bicubic_tf };
 
 namespace detail {
 
+/// The source taps of output position `o` along one axis over [origin, origin + in) → `out`
+/// samples, as torch's upsample kernels compute them in float (UpSample.h:
+/// area_pixel_compute_source_index, compute_source_index_and_lambda,
+/// get_cubic_upsample_coefficients; bicubic_tf: TF's resize_bicubic_op.cc GetWeightsAndIndices
+/// with Keys' a = −0.5 table). Host and device: the CPU crop precomputes them per axis
+/// (make_resample_axis), the host/device pass per position.
+struct taps {
+  int n = 0;
+  index_t index[4] = {};  ///< absolute source indices (offset by the crop origin)
+  float weight[4] = {};
+};
+template <interpolation Mode>
+SIMCLR_HOST_DEVICE inline taps resample_taps_of(index_t origin, index_t in, index_t out,
+                                                index_t o) {
+  using namespace view;
+  taps t;
+  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  if constexpr (Mode == interpolation::bilinear) {
+    t.n = 2;
+    index_t i0 = o, i1 = o;
+    float l0 = 1.0f, l1 = 0.0f;
+    if (in != out) {
+      float src = sub(mul(scale, add(static_cast<float>(o), 0.5f)), 0.5f);
+      if (src < 0.0f) src = 0.0f;
+      i0 = static_cast<index_t>(src);
+      i1 = i0 + (i0 < in - 1 ? 1 : 0);
+      l1 = fmin2(fmax2(sub(src, static_cast<float>(i0)), 0.0f), 1.0f);
+      l0 = 1.0f - l1;
+    }
+    t.index[0] = origin + i0;
+    t.index[1] = origin + i1;
+    t.weight[0] = l0;
+    t.weight[1] = l1;
+  } else if constexpr (Mode == interpolation::bicubic_tf) {
+    constexpr int table = 1024;
+    constexpr double ka = -0.5;
+    const auto near = [](int i) {  // InitCoeffsTable(−0.5)[2i]: kernel at x = i / 1024
+      const auto x = static_cast<float>(i * 1.0 / table);
+      return static_cast<float>(((ka + 2) * x - (ka + 3)) * x * x + 1);
+    };
+    const auto far = [](int i) {  // InitCoeffsTable(−0.5)[2i + 1]: kernel at x = 1 + i / 1024
+      auto x = static_cast<float>(i * 1.0 / table);
+      x += 1.0f;
+      return static_cast<float>(((ka * x - 5 * ka) * x + 8 * ka) * x - 4 * ka);
+    };
+    t.n = 4;
+    const float src = sub(mul(add(static_cast<float>(o), 0.5f), scale), 0.5f);
+    const float fl = ::floorf(src);
+    const auto i = static_cast<index_t>(fl);
+    const auto offset = static_cast<int>(::lrintf(mul(sub(src, fl), static_cast<float>(table))));
+    float w[4] = {far(offset), near(offset), near(table - offset), far(table - offset)};
+    float sum = 0.0f;
+    for (int j = 0; j < 4; ++j) {
+      const index_t at = i - 1 + j;
+      if (at < 0 || at > in - 1) w[j] = 0.0f;
+      sum = add(sum, w[j]);
+    }
+    constexpr float tiny = 1000.0f * 1.17549435e-38f;  // 1000 · FLT_MIN, as TF
+    if ((sum < 0.0f ? -sum : sum) >= tiny) {
+      const float inv = 1.0f / sum;
+      for (float& v : w) v = mul(v, inv);
+    }
+    for (int j = 0; j < 4; ++j) {
+      t.index[j] = origin + clampi(i - 1 + j, 0, in - 1);
+      t.weight[j] = w[j];
+    }
+  } else {
+    constexpr float a = -0.75f;
+    const auto conv1 = [](float x) {
+      return add(mul(mul(sub(mul(a + 2.0f, x), a + 3.0f), x), x), 1.0f);
+    };
+    const auto conv2 = [](float x) {
+      return sub(mul(add(mul(sub(mul(a, x), 5.0f * a), x), 8.0f * a), x), 4.0f * a);
+    };
+    t.n = 4;
+    const float src = sub(mul(scale, add(static_cast<float>(o), 0.5f)), 0.5f);
+    const float fl = ::floorf(src);
+    const auto i = static_cast<index_t>(fl);
+    const float d = sub(src, fl);
+    const float w[4] = {conv2(add(d, 1.0f)), conv1(d), conv1(sub(1.0f, d)), conv2(sub(2.0f, d))};
+    for (int j = 0; j < 4; ++j) {
+      t.index[j] = origin + clampi(i - 1 + j, 0, in - 1);
+      t.weight[j] = w[j];
+    }
+  }
+  return t;
+}
+/// resample_taps_of for a filter chosen at run time.
+SIMCLR_HOST_DEVICE inline taps resample_taps(index_t origin, index_t in, index_t out,
+                                             interpolation mode, index_t o) {
+  if (mode == interpolation::bilinear)
+    return resample_taps_of<interpolation::bilinear>(origin, in, out, o);
+  if (mode == interpolation::bicubic_tf)
+    return resample_taps_of<interpolation::bicubic_tf>(origin, in, out, o);
+  return resample_taps_of<interpolation::bicubic>(origin, in, out, o);
+}
+
 /// Per-output-pixel source taps along one axis: `taps` indices (absolute, already offset by the
 /// crop origin) and weights per output position.
 struct resample_axis {
@@ -47,93 +149,31 @@ struct resample_axis {
   std::vector<float> weight;   // (out, taps)
 };
 
-/// Source taps for `out` samples over [origin, origin + in), as torch's upsample kernels compute
-/// them in float (UpSample.h: area_pixel_compute_source_index, compute_source_index_and_lambda,
-/// get_cubic_upsample_coefficients).
+/// resample_taps for every output position of one axis (one loop per filter, so the taps'
+/// arithmetic is inlined into it).
 inline resample_axis make_resample_axis(index_t origin, index_t in, index_t out,
                                         interpolation mode) {
   resample_axis ax;
-  const float scale = static_cast<float>(in) / static_cast<float>(out);
-  if (mode == interpolation::bilinear) {
-    ax.taps = 2;
-    ax.index.resize(static_cast<std::size_t>(out * 2));
-    ax.weight.resize(static_cast<std::size_t>(out * 2));
+  const auto fill = [&]<interpolation Mode>(std::integral_constant<interpolation, Mode>) {
+    constexpr int n = Mode == interpolation::bilinear ? 2 : 4;
+    ax.taps = n;
+    ax.index.resize(static_cast<std::size_t>(out * n));
+    ax.weight.resize(static_cast<std::size_t>(out * n));
     for (index_t o = 0; o < out; ++o) {
-      index_t i0 = o, i1 = o;
-      float l0 = 1.0f, l1 = 0.0f;
-      if (in != out) {
-        float src = scale * (static_cast<float>(o) + 0.5f) - 0.5f;
-        if (src < 0.0f) src = 0.0f;
-        i0 = static_cast<index_t>(src);
-        i1 = i0 + (i0 < in - 1 ? 1 : 0);
-        l1 = std::min(std::max(src - static_cast<float>(i0), 0.0f), 1.0f);
-        l0 = 1.0f - l1;
-      }
-      const auto k = static_cast<std::size_t>(2 * o);
-      ax.index[k] = origin + i0;
-      ax.index[k + 1] = origin + i1;
-      ax.weight[k] = l0;
-      ax.weight[k + 1] = l1;
-    }
-  } else if (mode == interpolation::bicubic_tf) {
-    // resize_bicubic_op.cc: GetWeightsAndIndices<HalfPixelScaler, use_keys_cubic = true>.
-    constexpr int table = 1024;
-    const auto near = [](int i) {  // InitCoeffsTable(−0.5)[2i]: kernel at x = i / 1024
-      constexpr double ka = -0.5;
-      const auto x = static_cast<float>(i * 1.0 / table);
-      return static_cast<float>(((ka + 2) * x - (ka + 3)) * x * x + 1);
-    };
-    const auto far = [](int i) {  // InitCoeffsTable(−0.5)[2i + 1]: kernel at x = 1 + i / 1024
-      constexpr double ka = -0.5;
-      auto x = static_cast<float>(i * 1.0 / table);
-      x += 1.0f;
-      return static_cast<float>(((ka * x - 5 * ka) * x + 8 * ka) * x - 4 * ka);
-    };
-    ax.taps = 4;
-    ax.index.resize(static_cast<std::size_t>(out * 4));
-    ax.weight.resize(static_cast<std::size_t>(out * 4));
-    for (index_t o = 0; o < out; ++o) {
-      const float src = (static_cast<float>(o) + 0.5f) * scale - 0.5f;
-      const float fl = std::floor(src);
-      const auto i = static_cast<index_t>(fl);
-      const auto offset = static_cast<int>(std::lrint((src - fl) * static_cast<float>(table)));
-      float w[4] = {far(offset), near(offset), near(table - offset), far(table - offset)};
-      float sum = 0.0f;
-      for (int j = 0; j < 4; ++j) {
-        const index_t at = i - 1 + j;
-        if (at < 0 || at > in - 1) w[j] = 0.0f;
-        sum += w[j];
-      }
-      if (std::abs(sum) >= 1000.0f * std::numeric_limits<float>::min()) {
-        const float inv = 1.0f / sum;
-        for (float& v : w) v *= inv;
-      }
-      for (int j = 0; j < 4; ++j) {
-        const auto k = static_cast<std::size_t>(4 * o + j);
-        ax.index[k] = origin + std::clamp<index_t>(i - 1 + j, 0, in - 1);
-        ax.weight[k] = w[j];
+      const taps t = resample_taps_of<Mode>(origin, in, out, o);
+      for (int j = 0; j < n; ++j) {
+        const auto k = static_cast<std::size_t>(n * o + j);
+        ax.index[k] = t.index[j];
+        ax.weight[k] = t.weight[j];
       }
     }
-  } else {
-    constexpr float a = -0.75f;
-    const auto conv1 = [](float x) { return ((a + 2.0f) * x - (a + 3.0f)) * x * x + 1.0f; };
-    const auto conv2 = [](float x) { return ((a * x - 5.0f * a) * x + 8.0f * a) * x - 4.0f * a; };
-    ax.taps = 4;
-    ax.index.resize(static_cast<std::size_t>(out * 4));
-    ax.weight.resize(static_cast<std::size_t>(out * 4));
-    for (index_t o = 0; o < out; ++o) {
-      const float src = scale * (static_cast<float>(o) + 0.5f) - 0.5f;
-      const float fl = std::floor(src);
-      const auto i = static_cast<index_t>(fl);
-      const float t = src - fl;
-      const float w[4] = {conv2(t + 1.0f), conv1(t), conv1(1.0f - t), conv2(2.0f - t)};
-      for (int j = 0; j < 4; ++j) {
-        const auto k = static_cast<std::size_t>(4 * o + j);
-        ax.index[k] = origin + std::clamp<index_t>(i - 1 + j, 0, in - 1);
-        ax.weight[k] = w[j];
-      }
-    }
-  }
+  };
+  if (mode == interpolation::bilinear)
+    fill(std::integral_constant<interpolation, interpolation::bilinear>{});
+  else if (mode == interpolation::bicubic_tf)
+    fill(std::integral_constant<interpolation, interpolation::bicubic_tf>{});
+  else
+    fill(std::integral_constant<interpolation, interpolation::bicubic>{});
   return ax;
 }
 
@@ -385,13 +425,71 @@ struct random_resized_crop {
                                     : sample_crop_torchvision(h, w, scale, ratio, rng);
   }
 
-  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
-    expect_image(img, "augment::random_resized_crop");
-    const crop_box box = sample(img.extent(1), img.extent(2), rng);
-    image_f32 out = resized_crop(img, box, height, width, mode);
-    if (mode != interpolation::bilinear)
+  /// One view's draw: the box and the output size and filter (device_augmentation).
+  struct params {
+    std::int32_t top = 0, left = 0, height = 0, width = 0;  ///< the box in the source
+    std::int32_t out_h = 0, out_w = 0;
+    interpolation mode = interpolation::bilinear;
+  };
+
+  /// The box from `rng` (sample); the view becomes height × width.
+  [[nodiscard]] params draw(view_geometry& g, random::stream& rng) const {
+    const crop_box box = sample(g.h, g.w, rng);
+    g.h = height;
+    g.w = width;
+    const auto i32 = [](index_t v) { return static_cast<std::int32_t>(v); };
+    return params{i32(box.top),  i32(box.left), i32(box.height), i32(box.width),
+                  i32(height),   i32(width),    mode};
+  }
+  /// The CPU pass: resized_crop of the box (bicubic output clamped to [0, 1]).
+  [[nodiscard]] image_f32 apply(const params& q, const image_f32& img) const {
+    image_f32 out = resized_crop(img, crop_box{q.top, q.left, q.height, q.width}, q.out_h,
+                                 q.out_w, q.mode);
+    if (q.mode != interpolation::bilinear)
       for (float& v : out.values()) v = std::min(std::max(v, 0.0f), 1.0f);
     return out;
+  }
+  void apply(const params& q, image_f32& img) const {
+    img = apply(q, std::as_const(img));
+  }
+  /// The host/device pass (device_augmentation, a source op): reads the source image through
+  /// `src(channel, y, x)` and writes the view, each output value from resample_taps' rows and
+  /// columns in the CPU crop's filter order.
+  template <class Exec, class Source>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const Source& src,
+                                       const view_buffer& v) {
+    using namespace detail::view;
+    const index_t oh = v.h, ow = v.w, plane = v.plane();
+    float* out = v.data;
+    const bool clamp = q.mode != interpolation::bilinear;
+    exec.for_each(v.size(), [&](index_t e) {
+      const index_t ch = e / plane, y = (e / ow) % oh, x = e % ow;
+      const detail::taps rows = detail::resample_taps(q.top, q.height, oh, q.mode, y);
+      const detail::taps cols = detail::resample_taps(q.left, q.width, ow, q.mode, x);
+      float o = 0.0f;
+      for (int j = 0; j < rows.n; ++j) {
+        const index_t r = rows.index[j];
+        float f;
+        if (cols.n == 2) {
+          f = add(mul(src(ch, r, cols.index[0]), cols.weight[0]),
+                  mul(src(ch, r, cols.index[1]), cols.weight[1]));
+        } else {
+          f = mul(src(ch, r, cols.index[0]), cols.weight[0]);
+          for (int k = 1; k < 4; ++k) f = add(f, mul(src(ch, r, cols.index[k]), cols.weight[k]));
+        }
+        o = j == 0 ? mul(f, rows.weight[0]) : add(o, mul(f, rows.weight[j]));
+      }
+      if (clamp) o = fmin2(fmax2(o, 0.0f), 1.0f);
+      out[e] = o;
+    });
+    exec.sync();
+  }
+
+  /// Draw, then the CPU pass.
+  [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
+    expect_image(img, "augment::random_resized_crop");
+    view_geometry g = geometry_of(img);
+    return apply(draw(g, rng), img);
   }
 };
 

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/image.hpp>
 #include <simclr/augment/semantics.hpp>
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -54,14 +56,39 @@ struct random_solarize {
   float threshold = 0.5f;  ///< values ≥ threshold are inverted
   double p = 0.5;          ///< probability of solarizing
 
+  /// One view's draw: solarize or not, and at which threshold.
+  struct params {
+    std::uint8_t on = 0;
+    float threshold = 0.5f;
+  };
+
   explicit random_solarize(float t = 0.5f, double probability = 0.5)
       : threshold(t), p(probability) {
     detail::check_threshold(threshold);
     detail::check_probability(p, "random_solarize p");
   }
 
+  /// One Bernoulli draw from `rng`.
+  [[nodiscard]] params draw(view_geometry&, random::stream& rng) const {
+    return params{static_cast<std::uint8_t>(rng.bernoulli(p) ? 1 : 0), threshold};
+  }
+  /// The CPU pass.
+  void apply(const params& q, image_f32& img) const {
+    if (q.on) detail::solarize_inplace(img, q.threshold);
+  }
+  /// The host/device pass (device_augmentation).
+  template <class Exec>
+  static SIMCLR_HOST_DEVICE void apply(const Exec& exec, const params& q, const view_buffer& v) {
+    if (!q.on) return;
+    const float t = q.threshold;
+    float* out = v.data;
+    exec.for_each(v.size(), [&](index_t e) { out[e] = out[e] >= t ? 1.0f - out[e] : out[e]; });
+    exec.sync();
+  }
+
   void apply(image_f32& img, random::stream& rng) const {
-    if (rng.bernoulli(p)) detail::solarize_inplace(img, threshold);
+    view_geometry g = geometry_of(img);
+    apply(draw(g, rng), img);
   }
   [[nodiscard]] image_f32 operator()(const image_f32& img, random::stream& rng) const {
     expect_image(img, "augment::random_solarize");

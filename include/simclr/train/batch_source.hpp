@@ -101,7 +101,7 @@ class batch_source {
       if (opt_.device_augment) {
         const auto images = prefetch_images_.take();
         fetch_ahead();  // batch b + 1's copy overlaps step b
-        if constexpr (augment::runs_on_device<Policy>) {
+        if constexpr (device_augmentation<Policy>) {
           // augment::two_views for device tensors (found by ADL through batch_position)
           return ready_batch<Backend>{
               two_views(policy_, images, augment::batch_position{opt_.seed, epoch_, b->index},
@@ -128,10 +128,11 @@ class batch_source {
     if (o.device_augment && multi_crop_policy<Policy>)
       throw value_error("simclr: train::fit: device_augment makes two views on the device; a "
                         "multi-crop policy's crops are made on the CPU (device_augment = false)");
-    if (o.device_augment && !augment::runs_on_device<Policy>)
-      throw value_error("simclr: train::fit: device_augment: the policy holds ops without a device "
-                        "version or in another order (docs/cuda.md lists them); make the views on "
-                        "the CPU (device_augment = false)");
+    if (o.device_augment && !device_augmentation<Policy>)
+      throw value_error("simclr: train::fit: device_augment: the policy is not a "
+                        "device_augmentation (an op without params / draw / a host-device apply, "
+                        "or a crop that is not the first op; docs/augmentations.md); make the "
+                        "views on the CPU (device_augment = false)");
     return o;
   }
 

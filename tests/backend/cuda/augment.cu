@@ -12,6 +12,8 @@
 
 #include <simclr/augment/policy.hpp>
 
+#include "support/user_ops.hpp"
+
 using namespace simclr;
 using namespace simclr::augment;
 
@@ -113,6 +115,15 @@ TEST_CASE("device two_views = CPU two_views: Fashion-MNIST policy, 1 channel") {
   const double d = device_vs_cpu(fashion_mnist_policy(), b, {5, 0, 2});
   MESSAGE("fashion-mnist: " << d);
   CHECK(d <= tolerance);
+}
+
+TEST_CASE("device two_views = CPU two_views: a user's op (the example's cutout), ops in another order") {
+  const image_batch b = make_images(24, 26, 30, 3, 6);
+  const double order = device_vs_cpu(test::jitter_twice_policy(20), b, {6, 1, 2});
+  const double no_crop = device_vs_cpu(test::cutout_gray_jitter_policy(), b, {6, 1, 3});
+  MESSAGE("user op, any order: " << order << ", no crop " << no_crop);
+  CHECK(order <= tolerance);
+  CHECK(no_crop <= tolerance);
 }
 
 TEST_CASE("device two_views: bad shapes and sample counts throw before any launch") {

@@ -65,21 +65,19 @@ inline constexpr index_t view_scratch_budget = index_t{1} << 26;
 /// One block per view: view `job` = first + blockIdx.x (= v·N + i) of image i, written to row
 /// job. `src` points at image 0; image i starts `image_stride` elements later. Each block of
 /// the launch has its own `scratch_per_view` floats of `scratch`.
-template <class Source>
+template <class Policy, class Source>
 __global__ void __launch_bounds__(view_threads)
-    two_views_kernel(const view_params* params, Source src, index_t image_stride, index_t n,
-                     index_t first, float* out, index_t per_view, float* scratch,
+    two_views_kernel(const view_params<Policy>* params, Source src, index_t image_stride,
+                     index_t n, index_t first, float* out, index_t per_view, float* scratch,
                      index_t scratch_per_view) {
+  using record = view_params<Policy>;
   const index_t job = first + blockIdx.x;
-  // The record in shared memory (raw words: a __shared__ object may not have initialisers).
-  __shared__ alignas(alignof(view_params)) unsigned char raw[sizeof(view_params)];
-  static_assert(sizeof(view_params) % sizeof(std::uint32_t) == 0);
-  const auto* from = reinterpret_cast<const std::uint32_t*>(params + job);
-  auto* to = reinterpret_cast<std::uint32_t*>(raw);
-  for (unsigned i = threadIdx.x; i < sizeof(view_params) / sizeof(std::uint32_t); i += blockDim.x)
-    to[i] = from[i];
+  // The record in shared memory (raw bytes: a __shared__ object may not have initialisers).
+  __shared__ alignas(alignof(record)) unsigned char raw[sizeof(record)];
+  const auto* from = reinterpret_cast<const unsigned char*>(params + job);
+  for (unsigned i = threadIdx.x; i < sizeof(record); i += blockDim.x) raw[i] = from[i];
   __syncthreads();
-  const view_params& p = *reinterpret_cast<const view_params*>(raw);
+  const record& p = *reinterpret_cast<const record*>(raw);
   Source s = src;
   s.data += (job % n) * image_stride;
   apply_view(block_executor{}, p, s, out + job * per_view,
@@ -94,11 +92,15 @@ template <class Policy, class Source>
                                                         index_t n, const batch_position& at,
                                                         std::span<const std::uint64_t> samples,
                                                         index_t scratch_budget = view_scratch_budget) {
-  const std::vector<view_params> params =
+  using record = view_params<Policy>;
+  static_assert(sizeof(record) <= 16384,
+                "simclr: augment::two_views (device): one view's params take more than 16 KiB "
+                "(they are staged in shared memory); keep an op's params small");
+  const std::vector<record> params =
       draw_two_views_params(policy, n, src.h, src.w, src.c, at, samples);
-  const view_params& first = params.front();
+  const record& first = params.front();
   index_t scratch_per_view = 0;
-  for (const view_params& p : params) {
+  for (const record& p : params) {
     if (p.out_h != first.out_h || p.out_w != first.out_w)
       throw shape_error("simclr: augment::two_views (device): the views come out " +
                         std::to_string(first.out_h) + "×" + std::to_string(first.out_w) + " and " +
@@ -109,7 +111,7 @@ template <class Policy, class Source>
   const index_t c = first.channels, per_view = c * first.out_h * first.out_w;
   tensor<float, cuda_t> out(shape{2 * n, c, first.out_h, first.out_w},
                             uninitialized);  // (2N, C, S, S): rows i and i + N are image i's views
-  const auto bytes = static_cast<index_t>(params.size() * sizeof(view_params));
+  const auto bytes = static_cast<index_t>(params.size() * sizeof(record));
   tensor<std::uint8_t, cuda_t> records(shape{bytes}, uninitialized);  // (2N) view_params
   SIMCLR_CUDA_CHECK(cudaMemcpy(records.data(), params.data(), static_cast<std::size_t>(bytes),
                                cudaMemcpyHostToDevice));
@@ -124,8 +126,8 @@ template <class Policy, class Source>
   // Launches run in order on the default stream, so each reuses the scratch of the last.
   for (index_t first = 0; first < views; first += per_launch) {
     const auto blocks = static_cast<unsigned>(std::min(per_launch, views - first));
-    two_views_kernel<Source><<<blocks, view_threads>>>(
-        reinterpret_cast<const view_params*>(records.data()), src, image_stride, n, first,
+    two_views_kernel<Policy, Source><<<blocks, view_threads>>>(
+        reinterpret_cast<const record*>(records.data()), src, image_stride, n, first,
         out.data(), per_view, scratch.data(), scratch_per_view);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
@@ -140,9 +142,9 @@ template <class Policy, class Source>
 /// (2N, C, S, S) float batch whose rows i and i + N are the two views of image i, with the CPU
 /// two_views' layout and keys (view v of image i from stream(view_key(at, sample_indices[i] or
 /// batch_index·N + i, v)) and the policy's for_batch(batch_view_key(at, v))). The parameters
-/// are drawn on the host by draw_two_views_params, exactly as the CPU ops draw them; the views
-/// agree with the CPU ones to float rounding (tests/backend/cuda/augment.cu). The policy's ops
-/// must have device versions (a static_assert lists them). Asynchronous on the default stream.
+/// are drawn on the host by draw_two_views_params with the policy's own draws; the views agree
+/// with the CPU ones to float rounding (tests/backend/cuda/augment.cu). The policy must be a
+/// device_augmentation (a static_assert says so). Asynchronous on the default stream.
 template <class Policy>
 [[nodiscard]] tensor<float, cuda_t> two_views(const Policy& policy,
                                               const tensor<std::uint8_t, cuda_t>& images,
