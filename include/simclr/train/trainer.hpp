@@ -43,7 +43,7 @@ struct trainer_options {
   /// With a cuda_t model: make the two views on the device (augment::two_views of
   /// <simclr/augment/cuda/two_views.cuh>) from the loader's raw (N, H, W, C) batches instead of
   /// on the CPU threads. Same keys, so the same views to float rounding; the data set's images
-  /// must share one size, and the policy's ops must have device versions (docs/cuda.md). A
+  /// must share one size, and the policy must be a device_augmentation (docs/augmentations.md). A
   /// value_error for a CPU model.
   bool device_augment = false;
   /// Progress display: a bar redrawn in place on a terminal, plain lines otherwise.
