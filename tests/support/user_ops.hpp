@@ -7,7 +7,7 @@
 #include <simclr/augment/policy.hpp>
 #include <simclr/concepts.hpp>
 
-#include "../examples/random_cutout.hpp"
+#include "../../examples/random_cutout.hpp"
 
 namespace simclr::test {
 
