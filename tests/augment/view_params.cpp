@@ -1,6 +1,7 @@
 // Tests of <simclr/augment/view_params.hpp> and <simclr/augment/apply_view.hpp>: the drawn
 // parameters applied by the serial executor give the CPU policy's views (the device's recipe).
 #include <simclr/augment/apply_view.hpp>
+#include <simclr/augment/device_op.hpp>
 #include <simclr/augment/view_params.hpp>
 
 #include <algorithm>
@@ -233,4 +234,29 @@ TEST_CASE("a user's op (the example's cutout) and ops in any order run through t
   CHECK(nc.worst <= 1e-5);
   CHECK(nc.cutout > 0);
   MESSAGE("any order + user op: max |recipe − CPU| = " << st.worst << ", no crop " << nc.worst);
+}
+
+TEST_CASE("device_op: geometry_of, the serial executor, view_buffer sizes") {
+  const image_f32 img(shape{3, 5, 7});
+  const view_geometry g = geometry_of(img);
+  CHECK(g.c == 3);
+  CHECK(g.h == 5);
+  CHECK(g.w == 7);
+  CHECK(g.scratch == 0);
+  CHECK_FALSE(g.device);
+  const view_geometry none = geometry_of(image_f32(shape{5, 7}));  // not (C, H, W)
+  CHECK(none.c == 0);
+  CHECK(none.h == 0);
+  float data[3 * 5 * 7] = {};
+  const view_buffer v{data, 3, 5, 7, nullptr};
+  CHECK(v.plane() == 35);
+  CHECK(v.size() == 105);
+  index_t visited = 0;
+  serial_executor{}.for_each(v.size(), [&](index_t i) { visited += i; });
+  CHECK(visited == 104 * 105 / 2);
+  CHECK(serial_executor{}.sum(4, [](index_t i) { return 0.5 * static_cast<double>(i); }) == 3.0);
+  const std::uint8_t px[2 * 1 * 3] = {0, 51, 255, 102, 0, 0};  // (H 2, W 1, C 3)
+  const u8_hwc_source s{px, 2, 1, 3};
+  CHECK(s(1, 0, 0) == 51.0f / 255.0f);
+  CHECK(s(0, 1, 0) == 102.0f / 255.0f);
 }

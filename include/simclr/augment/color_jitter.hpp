@@ -416,6 +416,48 @@ struct jitter_params {
   std::optional<float> hue;         ///< shift in turns, [−0.5, 0.5]
 };
 
+namespace detail {
+/// One color op of jitter in place: `op` 0 brightness (factor, or δ in TF additive mode),
+/// 1 contrast, 2 saturation, 3 hue shift, with its value `f`. Throws value_error for another op
+/// or a bad value.
+inline void jitter_op(image_f32& img, int op, float f, semantics sem, tf_brightness brightness) {
+  switch (op) {
+    case 0:
+      if (sem == semantics::tf && brightness == tf_brightness::additive) {
+        brightness_additive_inplace(img, f);
+      } else {
+        check_factor(f, "jitter brightness");
+        brightness_inplace(img, f);
+      }
+      return;
+    case 1:
+      check_factor(f, "jitter contrast");
+      if (sem == semantics::tf) {
+        contrast_tf_inplace(img, f);
+      } else {
+        contrast_inplace(img, f);
+      }
+      return;
+    case 2:
+      check_factor(f, "jitter saturation");
+      if (sem == semantics::tf) {
+        hsv_inplace(img, 0.0f, f, true);
+      } else {
+        saturation_inplace(img, f);
+      }
+      return;
+    case 3:
+      check_hue(f);
+      hsv_inplace(img, f, 1.0f, sem == semantics::tf);
+      return;
+    default:
+      throw value_error("simclr: augment::jitter: op " + std::to_string(op) +
+                        " in the order, expected 0 (brightness), 1 (contrast), 2 (saturation) "
+                        "or 3 (hue)");
+  }
+}
+}  // namespace detail
+
 /// Applies the color ops of `params` in its order (torchvision's ColorJitter.forward, or SimCLR's
 /// TF color_jitter_rand with a clip after each op). `brightness` picks SimCLR v1's additive
 /// brightness in TF mode.
@@ -423,49 +465,11 @@ struct jitter_params {
                                       semantics sem = semantics::torchvision,
                                       tf_brightness brightness = tf_brightness::multiplicative) {
   expect_image(img, "augment::jitter");
+  const std::optional<float>* values[4] = {&params.brightness, &params.contrast,
+                                           &params.saturation, &params.hue};
   for (const int op : params.order) {
-    switch (op) {
-      case 0:
-        if (params.brightness) {
-          if (sem == semantics::tf && brightness == tf_brightness::additive) {
-            detail::brightness_additive_inplace(img, *params.brightness);
-          } else {
-            detail::check_factor(*params.brightness, "jitter brightness");
-            detail::brightness_inplace(img, *params.brightness);
-          }
-        }
-        break;
-      case 1:
-        if (params.contrast) {
-          detail::check_factor(*params.contrast, "jitter contrast");
-          if (sem == semantics::tf) {
-            detail::contrast_tf_inplace(img, *params.contrast);
-          } else {
-            detail::contrast_inplace(img, *params.contrast);
-          }
-        }
-        break;
-      case 2:
-        if (params.saturation) {
-          detail::check_factor(*params.saturation, "jitter saturation");
-          if (sem == semantics::tf) {
-            detail::hsv_inplace(img, 0.0f, *params.saturation, true);
-          } else {
-            detail::saturation_inplace(img, *params.saturation);
-          }
-        }
-        break;
-      case 3:
-        if (params.hue) {
-          detail::check_hue(*params.hue);
-          detail::hsv_inplace(img, *params.hue, 1.0f, sem == semantics::tf);
-        }
-        break;
-      default:
-        throw value_error("simclr: augment::jitter: op " + std::to_string(op) +
-                          " in the order, expected 0 (brightness), 1 (contrast), 2 (saturation) "
-                          "or 3 (hue)");
-    }
+    const std::optional<float> v = op >= 0 && op < 4 ? *values[op] : std::optional<float>(0.0f);
+    if (v) detail::jitter_op(img, op, *v, sem, brightness);  // an op outside 0–3 throws there
   }
   return img;
 }
@@ -559,14 +563,11 @@ struct color_jitter {
     q.brightness_mode = tf_brightness_mode;
     return q;
   }
-  /// The CPU pass: jitter() with the drawn order and factors.
+  /// The CPU pass: the drawn ops in the drawn order.
   void apply(const params& q, image_f32& img) const {
-    jitter_params j;
-    for (std::size_t i = 0; i < 4; ++i) j.order[i] = q.order[i];
-    std::optional<float>* f[4] = {&j.brightness, &j.contrast, &j.saturation, &j.hue};
-    for (std::size_t i = 0; i < 4; ++i)
-      if (q.on[i]) *f[i] = q.factor[i];
-    img = jitter(std::move(img), j, q.sem, q.brightness_mode);
+    expect_image(img, "augment::color_jitter");
+    for (const std::int8_t op : q.order)
+      if (q.on[op]) detail::jitter_op(img, op, q.factor[op], q.sem, q.brightness_mode);
   }
   /// The host/device pass (device_augmentation): the CPU ops' arithmetic per pixel
   /// (torchvision's gray-mean or TF's per-channel contrast with the means summed in 8-lane
