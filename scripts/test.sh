@@ -8,10 +8,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/deps.sh"
 # Tests build at -O1 without debug info: half the compile time of -O2 -g for these
 # template-heavy files, and fast enough to run (override with SIMCLR_TEST_CXX_FLAGS); the CUDA
-# files' host code likewise (device code is optimised as always). The examples are only
-# compiled and linked here, at -O0; tests/CMakeLists.txt compiles test files in unity batches.
+# files' host code likewise (device code is optimised as always); the test executables that run
+# in seconds anyway build at -O0 (SIMCLR_TEST_UNOPTIMIZED). The examples are only compiled and
+# linked here, at -O0; tests/CMakeLists.txt compiles test files in unity batches.
 build="$(SIMCLR_BUILD_DIR="${SIMCLR_BUILD_DIR:-$root/build-tests}" SIMCLR_BUILD_TYPE=Release \
-  "$root/scripts/configure.sh" -DSIMCLR_BUILD_TESTS=ON \
+  "$root/scripts/configure.sh" -DSIMCLR_BUILD_TESTS=ON -DSIMCLR_TEST_UNOPTIMIZED=ON \
   -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_EXAMPLES_UNOPTIMIZED=ON "-DCMAKE_CXX_FLAGS_RELEASE=${SIMCLR_TEST_CXX_FLAGS:--O1 -DNDEBUG}" \
   "-DCMAKE_CUDA_FLAGS_RELEASE=${SIMCLR_TEST_CUDA_FLAGS:--O1 -DNDEBUG}")"
 start=$(date +%s)

@@ -87,6 +87,21 @@ TEST_CASE("mpi_communicator: broadcast from every root; barrier; bad root named"
                        doctest::Contains("expected 0 ≤ root <"), value_error);
 }
 
+TEST_CASE("mpi_communicator: split into groups by colour; collectives stay inside a group") {
+  mpi_communicator c;
+  const int r = c.rank();
+  // Groups of two consecutive ranks (what batch_norm_group_size asks for).
+  mpi_communicator g = c.split(r / 2);
+  const int first = 2 * (r / 2), members = std::min(2, c.size() - first);
+  CHECK(g.size() == members);
+  CHECK(g.rank() == r - first);
+  CHECK(g.timeout_seconds() == c.timeout_seconds());
+  std::vector<double> x{double(r)};
+  g.all_reduce_sum(std::span<double>(x));
+  CHECK(x[0] == double(members == 2 ? 2 * first + 1 : first));
+  c.barrier();
+}
+
 TEST_CASE("mpi errors become a distributed_error naming the rank, the collective and MPI's text") {
   try {
     distributed::detail::check_mpi(MPI_ERR_COUNT, 3, "all_gather", "MPI_Allgather");
