@@ -11,8 +11,8 @@
 //   (OpenMPI as root: add --allow-run-as-root; more processes than cores: --oversubscribe)
 //
 // Each process uses its share of the machine's cores (hardware threads / processes on this
-// machine; mpi_environment sizes the thread pool, SIMCLR_NUM_THREADS overrides). --batch-size is the global batch; it must divide by
-// the number of processes.
+// machine; mpi_environment sizes the thread pool, SIMCLR_NUM_THREADS overrides). --batch-size is the global batch; a number of
+// processes that does not divide it gives the processes slices one image apart.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -63,17 +63,20 @@ int main(int argc, char** argv) try {
   } catch (const CLI::ParseError& e) {
     return lead ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 1);
   }
-  if (batch % comm.size() != 0)
-    throw value_error("--batch-size " + std::to_string(batch) + " does not divide by the " +
+  if (batch < comm.size())
+    throw value_error("--batch-size " + std::to_string(batch) + " is less than one image for each of the " +
                       std::to_string(comm.size()) + " processes");
 
   const auto t_all = fmnist::clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
   if (lead)
     std::printf("Fashion-MNIST: SimCLR on %td images with %d processes (%s launcher) × %zu "
-                "threads, global batch %td (%td per process)\n",
+                "threads, global batch %td (%s per process)\n",
                 pretrain.size(), comm.size(), world.launcher.c_str(), parallel::num_threads(),
-                batch, batch / comm.size());
+                batch,
+                (std::to_string(batch / comm.size()) +
+                 (batch % comm.size() != 0 ? " or " + std::to_string(batch / comm.size() + 1) : ""))
+                    .c_str());
 
   // ---- SimCLR pre-training, the recipe fmnist-r18w16-mild -----------------------------------
   const index_t h_dim = 8 * width;

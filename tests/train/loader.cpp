@@ -114,7 +114,7 @@ TEST_CASE("two_view_loader raw_images: images of different sizes in one batch ar
                        shape_error);
 }
 
-TEST_CASE("two_view_loader shards: the slices of k shards are the global batch, view for view") {
+TEST_CASE("two_view_loader shards: the slices of k shards are the global batch, view for view, also when k does not divide it") {
   const test::toy_images data(50, 12, 4, 1);
   const auto policy = augment::fashion_mnist_policy(10);
   const auto batches = [&](int shard, int shards) {
@@ -129,27 +129,32 @@ TEST_CASE("two_view_loader shards: the slices of k shards are the global batch, 
   const auto whole = batches(0, 1);
   REQUIRE(whole.size() == 4);
   const index_t per = 1 * 10 * 10;
-  for (const int k : {2, 3, 4}) {
+  // k = 5 and 7 do not divide 12: slices of 2 or 3 (2, 2, 3, 2, 3) and of 1 or 2 images.
+  for (const int k : {2, 3, 4, 5, 7, 12}) {
     CAPTURE(k);
-    const index_t n = 12 / k;
+    index_t next = 0;  // the slices are contiguous and cover the batch
     for (int r = 0; r < k; ++r) {
+      const auto [first, n] = train::slice_of_batch(12, r, k);
+      CHECK(first == next);
+      CHECK((n == 12 / k || n == 12 / k + 1));
+      next = first + n;
       const auto part = batches(r, k);
       REQUIRE(part.size() == whole.size());
       for (std::size_t b = 0; b < part.size(); ++b) {
         CHECK(part[b].views.shape() == shape{2 * n, 1, 10, 10});
-        // Samples r·n … (r + 1)·n − 1 of the global batch, and exactly their two views.
+        // Samples first … first + n − 1 of the global batch, and exactly their two views.
         CHECK(std::equal(part[b].samples.begin(), part[b].samples.end(),
-                         whole[b].samples.begin() + r * n));
+                         whole[b].samples.begin() + first));
         for (index_t half = 0; half < 2; ++half)
           CHECK(std::memcmp(part[b].views.data() + half * n * per,
-                            whole[b].views.data() + (half * 12 + r * n) * per,
+                            whole[b].views.data() + (half * 12 + first) * per,
                             static_cast<std::size_t>(n * per) * sizeof(float)) == 0);
       }
     }
+    CHECK(next == 12);
   }
-  CHECK_THROWS_WITH_AS(train::two_view_loader(data, policy, {.batch_size = 12, .shard = 0, .shards = 5}),
-                       doctest::Contains("a batch size divisible by the number of processes"),
-                       value_error);
+  CHECK_THROWS_WITH_AS(train::two_view_loader(data, policy, {.batch_size = 12, .shard = 0, .shards = 13}),
+                       doctest::Contains("at least one image per process"), value_error);
   CHECK_THROWS_WITH_AS(train::two_view_loader(data, policy, {.batch_size = 12, .shard = 2, .shards = 2}),
                        doctest::Contains("shard 2 of 2"), value_error);
 }

@@ -43,6 +43,19 @@ using simclr::image_source;
   return order;
 }
 
+/// Shard `shard` of `shards`' slice of a global batch of `batch` images: images
+/// [first, first + count) of the batch, first = ⌊shard·batch / shards⌋. The slices are
+/// contiguous, in rank order, and differ by at most one image (a batch of 10 over 4 processes:
+/// 2, 3, 2, 3), so the ranks' images laid end to end are the global batch.
+struct shard_slice {
+  index_t first = 0;
+  index_t count = 0;
+};
+[[nodiscard]] constexpr shard_slice slice_of_batch(index_t batch, int shard, int shards) noexcept {
+  const index_t first = batch * shard / shards;
+  return {first, batch * (shard + 1) / shards - first};
+}
+
 struct loader_options {
   index_t batch_size = 256;  ///< images per batch (the batch has 2·batch_size views)
   std::uint64_t seed = 0;
@@ -55,9 +68,10 @@ struct loader_options {
   /// share one size (a shape_error from next() names the first that does not).
   bool raw_images = false;
   /// Data-parallel training: this process is shard `shard` of `shards`. batch_size stays the
-  /// global batch; each batch of the epoch's one global order is cut into `shards` equal slices
-  /// and this loader makes slice `shard` (batch_size / shards images). Views are keyed by
-  /// (seed, epoch, sample, view), so every image gets the same views for any number of shards.
+  /// global batch; each batch of the epoch's one global order is cut into `shards` contiguous
+  /// slices (slice_of_batch: equal when shards divides batch_size, else one image apart) and
+  /// this loader makes slice `shard`. Views are keyed by (seed, epoch, sample, view), so every
+  /// image gets the same views for any number of shards.
   int shard = 0;
   int shards = 1;
 };
@@ -94,11 +108,11 @@ class two_view_loader {
       : source_(source), policy_(policy), opt_(o), pool_(o.threads) {
     if (o.batch_size < 1 || o.prefetch < 1)
       throw value_error("simclr: two_view_loader: batch_size and prefetch must be ≥ 1");
-    if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards || o.batch_size % o.shards != 0)
+    if (o.shards < 1 || o.shard < 0 || o.shard >= o.shards || o.batch_size < o.shards)
       throw value_error("simclr: two_view_loader: shard " + std::to_string(o.shard) + " of " +
                         std::to_string(o.shards) + " with a global batch of " +
                         std::to_string(o.batch_size) + " images; expected 0 ≤ shard < shards "
-                        "and a batch size divisible by the number of processes");
+                        "and at least one image per process");
     if (static_cast<index_t>(source.size()) < o.batch_size)
       throw value_error("simclr: two_view_loader: the data set has " +
                         std::to_string(static_cast<index_t>(source.size())) +
@@ -152,8 +166,7 @@ class two_view_loader {
     try {
       const auto order = epoch_order(static_cast<index_t>(source_.size()), opt_.seed, epoch,
                                      opt_.shuffle);
-      const index_t n = opt_.batch_size / opt_.shards;  // this shard's slice of each batch
-      const index_t first = static_cast<index_t>(opt_.shard) * n;
+      const auto [first, n] = slice_of_batch(opt_.batch_size, opt_.shard, opt_.shards);
       for (index_t b = 0; b < batches_per_epoch(); ++b) {
         {
           std::unique_lock lock(mutex_);

@@ -201,10 +201,12 @@ fit_result fit(Model& net, Optimizer& opt, const Source& data, const Policy& pol
                           std::to_string(step) + "; " + last_good() + "]");
       }
       const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+      // Views per second of the whole job: this rank's views scaled from its slice of the
+      // global batch to the whole batch (the slices may differ by an image).
+      const double views_here = double(
+          batch->views.extent(0) + (batch->local_views.numel() > 0 ? batch->local_views.extent(0) : 0));
       step_record r{epoch, step, lr, m.loss, m.top1_accuracy, m.mean_entropy,
-                    double((batch->views.extent(0) +
-                            (batch->local_views.numel() > 0 ? batch->local_views.extent(0) : 0)) *
-                           world) / secs,
+                    views_here * double(o.batch_size) / double(batch->images) / secs,
                     (batches.wait_seconds() - wait_before) * 1e3};
       ++step;
       ++in_epoch;

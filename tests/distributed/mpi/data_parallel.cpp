@@ -3,9 +3,10 @@
 // steps with momentum; every parameter and running statistic within 1e-10 in double), whatever
 // each rank's own initialisation; the negative controls (each rank's own BatchNorm
 // statistics, averaged gradients, no initial broadcast) do not; a state that differs between
-// ranks is refused on every rank. Through train::fit (float, the loader's own views): k
-// processes train as one, and a checkpoint of k processes resumes on one process and on k
-// alike.
+// ranks is refused on every rank. The same with a global batch that k does not divide (the
+// ranks' slices one image apart). Through train::fit (float, the loader's own views): k
+// processes train as one, also on a batch of 11, and a checkpoint of k processes resumes on one
+// process and on k alike.
 #include <simclr/distributed/data_parallel.hpp>
 
 #include <algorithm>
@@ -54,18 +55,19 @@ head_t make_head(std::uint64_t seed) {
 }
 
 /// Step `s` of the global two-view batch (2N, 1, side, side): view 1 of every image, then view 2.
-tensor<double> global_views(int s) {
-  tensor<double> v(shape{2 * global_images, 1, side, side});
+tensor<double> global_views(int s, index_t images = global_images) {
+  tensor<double> v(shape{2 * images, 1, side, side});
   simclr::random::fill_normal(v.view(), simclr::random::key(700 + static_cast<std::uint64_t>(s)));
   return v;
 }
-/// Rank r's (2n, 1, side, side): its view-1 images, then its view-2 images.
-tensor<double> rank_views(const tensor<double>& global, index_t r, index_t n) {
-  const index_t per = side * side;
+/// Rank r's (2n, 1, side, side): its view-1 images, then its view-2 images — its slice of the
+/// global batch as train::fit's loader cuts it (train::slice_of_batch).
+tensor<double> rank_views(const tensor<double>& global, index_t r, index_t k) {
+  const index_t per = side * side, images = global.extent(0) / 2;
+  const auto [first, n] = simclr::train::slice_of_batch(images, static_cast<int>(r), static_cast<int>(k));
   tensor<double> v(shape{2 * n, 1, side, side}, simclr::uninitialized);
   for (index_t half = 0; half < 2; ++half)
-    std::copy_n(global.data() + (half * global_images + r * n) * per, n * per,
-                v.data() + half * n * per);
+    std::copy_n(global.data() + (half * images + first) * per, n * per, v.data() + half * n * per);
   return v;
 }
 
@@ -90,10 +92,10 @@ double worst_relative(const std::vector<double>& a, const std::vector<double>& b
 }
 
 /// Two steps on the global batch by one process (computed on every rank alike).
-std::vector<double> one_process_state() {
+std::vector<double> one_process_state(index_t images = global_images) {
   one_net net(make_encoder(100), make_head(100), simclr::loss::nt_xent<double>({.temperature = tau}));
   simclr::optim::sgd<double> opt(simclr::optim::sgd_options{.momentum = 0.9});
-  for (int s = 0; s < 2; ++s) (void)net.train_step(global_views(s), opt, lr);
+  for (int s = 0; s < 2; ++s) (void)net.train_step(global_views(s, images), opt, lr);
   return state_of(net);
 }
 
@@ -108,8 +110,9 @@ struct mistakes {
 /// Two steps by this rank of k, its model initialised with its own seed.
 std::vector<double> data_parallel_state(dist::mpi_communicator& comm, bool global_bn,
                                         std::vector<double>* losses = nullptr,
-                                        int bn_group = 0, mistakes wrong = {}) {
-  const index_t k = comm.size(), r = comm.rank(), n = global_images / k;
+                                        int bn_group = 0, mistakes wrong = {},
+                                        index_t images = global_images) {
+  const index_t k = comm.size(), r = comm.rank();
   const auto seed = static_cast<std::uint64_t>(100 + 17 * r);  // rank 0's wins the broadcast
   dp_net net(make_encoder(seed), make_head(seed), dist::gathered_nt_xent<double, dist::mpi_communicator>(
                                             comm, {.temperature = tau}));
@@ -119,7 +122,7 @@ std::vector<double> data_parallel_state(dist::mpi_communicator& comm, bool globa
                                      .broadcast_initial_state = !wrong.no_broadcast});
   simclr::optim::sgd<double> opt(simclr::optim::sgd_options{.momentum = 0.9});
   for (int s = 0; s < 2; ++s) {
-    const auto m = dp.forward_backward(rank_views(global_views(s), r, n));
+    const auto m = dp.forward_backward(rank_views(global_views(s, images), r, k));
     if (losses) losses->push_back(m.loss);
     const auto params = dp.parameters();
     if (wrong.average_gradients)
@@ -155,6 +158,19 @@ TEST_CASE("data_parallel: k processes train as one process on the global batch (
   }
 }
 
+TEST_CASE("data_parallel: a global batch the ranks split unevenly trains as one process") {
+  // 11 images: 5 + 6 on two ranks, 3 + 4 + 4 on three, 2 + 3 + 3 + 3 on four — gathered
+  // negatives padded to the widest rank, BatchNorm over the uneven counts.
+  dist::mpi_communicator comm;
+  constexpr index_t images = 11;
+  const auto want = one_process_state(images);
+  const auto got = data_parallel_state(comm, true, nullptr, 0, {}, images);
+  CHECK(worst_relative(got, want) <= 1e-10);
+  if (comm.size() > 1) {  // each rank's own BatchNorm statistics: another computation
+    CHECK(worst_relative(data_parallel_state(comm, false, nullptr, 0, {}, images), want) > 1e-6);
+  }
+}
+
 TEST_CASE("data_parallel: sums started during backward equal sums started after it, bit for bit") {
   dist::mpi_communicator comm;
   std::vector<double> la, lb;
@@ -168,8 +184,7 @@ TEST_CASE("data_parallel: sums started during backward equal sums started after 
     dp_net net(make_encoder(100), make_head(100),
                dist::gathered_nt_xent<double, dist::mpi_communicator>(comm, {.temperature = tau}));
     dist::data_parallel dp(net, comm, {.bucket_bytes = 1024, .overlap_backward = overlap});
-    const index_t n = global_images / comm.size();
-    (void)dp.forward_backward(rank_views(global_views(0), comm.rank(), n));
+    (void)dp.forward_backward(rank_views(global_views(0), comm.rank(), comm.size()));
     CHECK(dp.buckets() > 3);
     CHECK(dp.buckets_started_in_backward() == (overlap ? dp.buckets() : 0));
   }
@@ -238,8 +253,9 @@ f_head f_make_head(std::uint64_t seed) {
 simclr::optim::sgd<float> f_sgd() {
   return simclr::optim::sgd<float>(simclr::optim::sgd_options{.momentum = 0.9});
 }
-simclr::train::trainer_options fit_options(const fs::path& dir, index_t stop_after) {
-  return {.epochs = 2, .stop_after_epochs = stop_after, .batch_size = 12, .seed = 3,
+simclr::train::trainer_options fit_options(const fs::path& dir, index_t stop_after,
+                                           index_t batch = 12) {
+  return {.epochs = 2, .stop_after_epochs = stop_after, .batch_size = batch, .seed = 3,
           .base_lr = 0.05, .warmup_epochs = 0, .out_dir = dir,
           .progress = simclr::train::progress_style::none, .metadata = {}};
 }
@@ -315,4 +331,27 @@ TEST_CASE("data_parallel through train::fit: k processes train as one; checkpoin
     while (std::getline(log, line)) ++lines;
     CHECK(lines == 4);
   }
+}
+
+TEST_CASE("data_parallel through train::fit: a global batch of 11 over k processes trains as one") {
+  dist::mpi_communicator comm;
+  const int k = comm.size(), r = comm.rank();
+  const simclr::test::toy_images data(24, 12, 3, 6);  // 2 global batches of 11 per epoch
+  const auto policy = simclr::augment::fashion_mnist_policy(10);
+  const fs::path tmp = fs::temp_directory_path();
+  const std::string tag = std::to_string(k) + "-" + std::to_string(r);
+  f_one_net one(f_make_encoder(100), f_make_head(100), simclr::loss::nt_xent<float>({.temperature = 0.5}));
+  auto opt_one = f_sgd();
+  (void)simclr::train::fit(one, opt_one, data, policy,
+                           fit_options(tmp / ("simclr-dp-odd-one-" + tag), 0, 11));
+  f_dp_net net(f_make_encoder(100 + 17 * static_cast<std::uint64_t>(r)), f_make_head(100),
+               dist::gathered_nt_xent<float, dist::mpi_communicator>(comm, {.temperature = 0.5}));
+  dist::data_parallel dp(net, comm);
+  auto opt = f_sgd();
+  const fs::path dir = tmp / ("simclr-dp-odd-" + std::to_string(k));  // rank 0 writes
+  if (r == 0) fs::remove_all(dir);
+  comm.barrier();
+  const auto res = simclr::train::fit(dp, opt, data, policy, fit_options(dir, 0, 11));
+  CHECK(res.steps.size() == 4);
+  CHECK(f_worst(state_of(dp), state_of(one)) <= 1e-5);
 }
