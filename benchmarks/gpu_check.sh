@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot GPU check: builds every CUDA target for Hopper (sm_90) plus portable PTX, runs all
-# CUDA tests and the CUDA example, then benchmarks a SimCLR training step of ResNet-18 (CIFAR
+# CUDA tests (and the NCCL communicator's, when NCCL is there) and the CUDA example, then benchmarks a SimCLR training step of ResNet-18 (CIFAR
 # stem, 32×32, 1024 views) and NT-Xent at 2N = 8192 next to PyTorch on the same GPU (float32,
 # then TF32, then the step in bf16 mixed precision; the step again with cuDNN's algorithms
 # timed), printing views/s, ms and the ratios. Meant
@@ -89,6 +89,10 @@ rm -f "$configure_log"
 step "build CUDA targets"
 # (The header self-checks, simclr_cuda_header_check, compile in CI; no device time for them.)
 cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda
+# nccl_communicator's tests, when CMake found NCCL beside the toolkit.
+if cmake --build "$build" --target help | grep -q '^test_nccl:'; then
+  cmake --build "$build" -j "$(nproc)" --target test_nccl
+fi
 fi
 
 # From here on a failing test, example or benchmark is recorded and the script goes on, so one
@@ -108,6 +112,20 @@ if [ $rc -ne 0 ]; then
     step "memcheck of the CUDA tests up to the first failure (90-second cap)"
     timeout 90 compute-sanitizer --tool memcheck --print-limit 10 \
       "$build/tests/test_cuda" --abort-after=1 || true
+  fi
+fi
+
+if [ -x "$build/tests/test_nccl" ]; then
+  step "NCCL tests (nccl_communicator, a group of one on one GPU)"
+  if [ "$prebuilt" != 0 ] && ! gpu_libs_resolve "$build/tests/test_nccl"; then
+    failures+=("NCCL tests: libnccl not found on this machine")
+    echo "FAIL: NCCL tests: the NCCL library is missing here; going on"
+  else
+    set +e
+    timeout 120 "$build/tests/test_nccl"
+    rc=$?
+    set -e
+    [ $rc -eq 0 ] || { failures+=("NCCL tests (exit $rc)"); echo "FAIL: NCCL tests (exit $rc); going on"; }
   fi
 fi
 

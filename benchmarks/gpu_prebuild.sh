@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the three programs benchmarks/gpu_check.sh runs (test_cuda, cuda_quickstart,
-# bench_cuda) here, for Hopper (sm_90) plus portable PTX, and copies them into .gpu-bin/
+# Builds the programs benchmarks/gpu_check.sh runs (test_cuda, cuda_quickstart, bench_cuda,
+# and test_nccl when NCCL is found) here, for Hopper (sm_90) plus portable PTX, and copies them into .gpu-bin/
 # (ignored by git) in the layout gpu_check.sh expects. Carry .gpu-bin to a GPU machine and run
 #   SIMCLR_GPU_CHECK_PREBUILT=1 benchmarks/gpu_check.sh .gpu-bin
 # there: no compiler, packages or build time needed on the GPU machine, whose minutes are scarce.
@@ -20,10 +20,13 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   "-DCMAKE_CUDA_ARCHITECTURES=90-real;80-virtual" \
   -DSIMCLR_BUILD_TESTS=ON -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_BUILD_BENCHMARKS=ON \
   "-DCMAKE_EXE_LINKER_FLAGS=-Wl,--as-needed" >/dev/null  # no libpng, libjpeg-turbo ... it never calls
-cmake --build "$build" -j "$(nproc)" --target test_cuda cuda_quickstart bench_cuda
+programs=(tests/test_cuda examples/cuda_quickstart benchmarks/bench_cuda)
+# test_nccl (nccl_communicator on one GPU) exists when NCCL was found beside the toolkit.
+cmake --build "$build" --target help | grep -q '^test_nccl:' && programs+=(tests/test_nccl)
+cmake --build "$build" -j "$(nproc)" --target "${programs[@]##*/}"
 rm -rf "$dest"
 mkdir -p "$dest/tests" "$dest/examples" "$dest/benchmarks"
-for exe in tests/test_cuda examples/cuda_quickstart benchmarks/bench_cuda; do
+for exe in "${programs[@]}"; do
   cp "$build/$exe" "$dest/$exe"
   strip --strip-debug "$dest/$exe"
 done

@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <span>
 #include <string>
 
@@ -27,6 +28,18 @@ inline void check_root(int root, int size, const char* what) {
   if (root < 0 || root >= size)
     throw value_error(std::string("simclr: distributed: ") + what + ": root " +
                       std::to_string(root) + ", expected 0 ≤ root < " + std::to_string(size));
+}
+/// The collective timeout in seconds: SIMCLR_COLLECTIVE_TIMEOUT when set (a number ≥ 0; 0
+/// turns the watchdog off), else `configured`.
+inline double collective_timeout(double configured) {
+  const char* env = std::getenv("SIMCLR_COLLECTIVE_TIMEOUT");
+  if (env == nullptr || *env == '\0') return configured;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(v >= 0))
+    throw value_error(std::string("simclr: SIMCLR_COLLECTIVE_TIMEOUT=") + env +
+                      ", expected a number of seconds ≥ 0 (0: no watchdog)");
+  return v;
 }
 }  // namespace detail
 

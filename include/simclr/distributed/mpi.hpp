@@ -132,18 +132,6 @@ class collective_watchdog {
   std::thread thread_;
 };
 
-/// The collective timeout in seconds: SIMCLR_COLLECTIVE_TIMEOUT when set (a number ≥ 0; 0
-/// turns the watchdog off), else `configured`.
-inline double collective_timeout(double configured) {
-  const char* env = std::getenv("SIMCLR_COLLECTIVE_TIMEOUT");
-  if (env == nullptr || *env == '\0') return configured;
-  char* end = nullptr;
-  const double v = std::strtod(env, &end);
-  if (end == env || *end != '\0' || !(v >= 0))
-    throw value_error(std::string("simclr: SIMCLR_COLLECTIVE_TIMEOUT=") + env +
-                      ", expected a number of seconds ≥ 0 (0: no watchdog)");
-  return v;
-}
 }  // namespace detail
 
 /// Options of mpi_communicator.

@@ -50,10 +50,10 @@ class gradient_ready_scope {
 /// a module twice in one step (and sums) must hide the first pass with
 /// gradient_ready_scope(nullptr).
 template <class T, backend Backend, class Module>
-void gradients_ready(Module& module) {
+void gradients_ready(Module& m) {
   gradient_listener* const listener = simclr::detail::current_gradient_listener;
   if (listener == nullptr) return;
-  module.visit_state(
+  m.visit_state(
       [&](const state_ref<T, Backend>& s) {
         if (s.kind == state_kind::parameter && s.grad != nullptr) listener->ready(s.grad->data());
       },
