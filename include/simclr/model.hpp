@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <concepts>
-#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -13,10 +12,10 @@
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
 #include <simclr/loss/multi_crop.hpp>
+#include <simclr/methods/crop_pass.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/state.hpp>
-#include <simclr/optim/ema.hpp>
 #include <simclr/parameter.hpp>
 #include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
@@ -127,18 +126,9 @@ class model {
     zero_grad();
     const tensor_type hg = encoder_.forward(views, mode::train);
     const tensor_type zg = head_.forward(hg, mode::train);
-    // The small crops go through a second copy of f and g (each layer keeps the activations of
-    // one batch for backward): synced to this model's state now, after the global pass moved
-    // the BN running statistics; its statistics come back after its pass.
-    if (!crops_) {
-      crops_.emplace(crop_pass{encoder_, head_});
-    } else {
-      optim::ema_update(crops_->encoder, encoder_, 0.0);
-      optim::ema_update(crops_->head, head_, 0.0);
-    }
-    const tensor_type hl = crops_->encoder.forward(local_views, mode::train);
-    const tensor_type zl = crops_->head.forward(hl, mode::train);
-    take_statistics(*this, *crops_);
+    // The small crops through a second copy of f and g (methods::crop_pass), after the global
+    // pass moved the BN running statistics.
+    const tensor_type zl = crops_.forward(encoder_, head_, local_views);
 
     auto r = loss::multi_crop_pairs(loss_, zg, zl);
     step_metrics m;
@@ -150,14 +140,7 @@ class model {
     // Two backward passes summed: no gradient is final before the sum (nn::gradients_ready).
     nn::gradient_ready_scope not_yet(nullptr);
     (void)encoder_.backward(head_.backward(r.dz_global));
-    nn::zero_grad_of<scalar_type, backend_type>(*crops_);
-    (void)crops_->encoder.backward(crops_->head.backward(r.dz_local));
-    // Sum the crop pass's gradients into this model's.
-    const auto mine = parameters();
-    const auto theirs = nn::parameters_of<scalar_type, backend_type>(*crops_);
-    for (std::size_t k = 0; k < mine.size(); ++k)
-      optim::update_kernel<backend_type>::axpy(mine[k].grad->data(), theirs[k].grad->data(),
-                                               mine[k].grad->numel(), scalar_type(1));
+    crops_.backward_into(r.dz_local, parameters());
     return m;
   }
 
@@ -196,39 +179,10 @@ class model {
                         " — training diverged (lower the learning rate, raise the temperature)");
   }
 
-  /// to ← from for the buffers and counters (BatchNorm's running statistics) of two modules
-  /// built alike; the parameters, equal in both, are left alone.
-  template <class To, class From>
-  static void take_statistics(To& to, From& from) {
-    std::vector<nn::state_ref<scalar_type, backend_type>> dst;
-    to.visit_state([&](const nn::state_ref<scalar_type, backend_type>& s) { dst.push_back(s); }, "");
-    std::size_t k = 0;
-    from.visit_state(
-        [&](const nn::state_ref<scalar_type, backend_type>& s) {
-          const auto& d = dst[k++];
-          if (s.kind == nn::state_kind::counter) *d.count = *s.count;
-          else if (s.kind == nn::state_kind::buffer)
-            memory<backend_type>::copy(d.value->data(), s.value->data(), s.value->bytes());
-        },
-        "");
-  }
-
-  /// The second copy of f and g that multi-crop's small crops run through (scratch: synced
-  /// from the model every step, never checkpointed).
-  struct crop_pass {
-    Encoder encoder;
-    Head head;
-    void visit_state(const nn::state_visitor<scalar_type, backend_type>& f,
-                     const std::string& prefix) {
-      encoder.visit_state(f, nn::join_name(prefix, "encoder"));
-      head.visit_state(f, nn::join_name(prefix, "head"));
-    }
-  };
-
   Encoder encoder_;
   Head head_;
   Loss loss_;
-  std::optional<crop_pass> crops_;
+  methods::crop_pass<Encoder, Head> crops_;  ///< multi-crop's small crops (scratch)
 };
 
 }  // namespace simclr

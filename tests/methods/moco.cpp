@@ -3,11 +3,13 @@
 // resume (queue included) through fit.
 #include <simclr/methods/moco.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include <simclr/augment/multi_crop.hpp>
 #include <simclr/augment/policy.hpp>
 #include <simclr/encoders/resnet.hpp>
 #include <simclr/head/mlp.hpp>
@@ -174,4 +176,144 @@ TEST_CASE("moco: trains through fit on images, checkpoints the queue and resumes
   CHECK(c.queued() == a.queued());
   for (std::size_t i = 0; i < rc.steps.size(); ++i)
     CHECK(rc.steps[i].loss == ra.steps[i + 4].loss);
+}
+
+TEST_CASE("moco multi-crop: the online gradients agree with finite differences in double") {
+  using namespace simclr;
+  for (const bool symmetric : {true, false}) {
+    CAPTURE(symmetric);
+    auto net = small_moco<double>({.queue_size = 64, .symmetric = symmetric});
+    tensor<double> views(shape{8, 6}), crops(shape{12, 6});  // N = 4 images, 3 crops each
+    for (std::uint64_t s = 0; s < 6; ++s) {  // fill part of the queue
+      random::fill_normal(views.view(), random::key(20 + s));
+      (void)net.forward_backward(views);
+    }
+    random::fill_normal(views.view(), random::key(40));
+    random::fill_normal(crops.view(), random::key(41));
+    const auto snapshot = net;
+    (void)net.forward_backward(views, crops);
+    std::vector<tensor<double>> grads;
+    std::vector<testing::gradcheck_input> inputs;
+    auto params = net.parameters();
+    for (const auto& p : params) grads.push_back(*p.grad);
+    net = snapshot;
+    params = net.parameters();
+    for (std::size_t k = 0; k < params.size(); ++k)
+      inputs.push_back({params[k].name, *params[k].value, grads[k]});
+    auto f = [&] {
+      auto copy = net;  // the queue and the running statistics stay as they were
+      return copy.forward_backward(views, crops).loss;
+    };
+    const auto g = testing::gradcheck(f, inputs);
+    CHECK_MESSAGE(g.passed, g.message());
+    CHECK(g.checked > 100);
+  }
+}
+
+TEST_CASE("moco multi-crop: no crops is the two-view step; the global keys alone enter the queue") {
+  using namespace simclr;
+  auto a = small_moco<float>({.queue_size = 40});
+  auto b = small_moco<float>({.queue_size = 40});
+  auto c = small_moco<float>({.queue_size = 40});
+  tensor<float> views(shape{8, 6}), crops(shape{8, 6});
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    random::fill_normal(views.view(), random::key(50 + s));
+    random::fill_normal(crops.view(), random::key(60 + s));
+    const auto ma = a.forward_backward(views);
+    const auto mb = b.forward_backward(views, tensor<float>(shape{0, 6}));
+    const auto mc = c.forward_backward(views, crops);
+    CHECK(ma.loss == mb.loss);
+    if (s > 0) CHECK(mc.loss != ma.loss);  // the crops are queries too (a non-empty queue)
+  }
+  CHECK(test::flat_state(a) == test::flat_state(b));
+  // The key network never sees a crop, and only its keys are queued: the same queue.
+  CHECK(c.queued() == a.queued());
+  CHECK(c.queue_position() == a.queue_position());
+  CHECK(std::equal(c.queue().data(), c.queue().data() + c.queue().numel(), a.queue().data()));
+  CHECK_THROWS_WITH_AS((void)a.forward_backward(views, tensor<float>(shape{6, 6})),
+                       doctest::Contains("the local crops have shape (6, 6), expected (m·4"),
+                       shape_error);
+}
+
+TEST_CASE("moco multi-crop: trains through fit with augment::multi_crop and resumes exactly") {
+  using namespace simclr;
+  static_assert(multi_crop_model<decltype(moco_resnet(1))>);
+  const test::toy_images data(32, 12, 4, 5);
+  const augment::multi_crop small(augment::fashion_mnist_policy(12), augment::fashion_mnist_policy(8), 2);
+  auto a = moco_resnet(1);
+  optim::sgd<float> sgd_a({.momentum = 0.9});
+  const auto ra = train::fit(a, sgd_a, data, small, moco_fit_options(test::fresh_dir("moco-crops-straight"), 3));
+  REQUIRE(ra.steps.size() == 12);
+  for (const auto& s : ra.steps) CHECK(std::isfinite(s.loss));
+  CHECK(ra.steps.back().loss > 0.5);
+  const std::filesystem::path dir = test::fresh_dir("moco-crops-resumed");
+  auto b = moco_resnet(1);
+  optim::sgd<float> sgd_b({.momentum = 0.9});
+  auto first = moco_fit_options(dir, 3);
+  first.stop_after_epochs = 1;
+  CHECK(train::fit(b, sgd_b, data, small, first).steps.size() == 4);
+  auto c = moco_resnet(42);
+  optim::sgd<float> sgd_c({.momentum = 0.9});
+  const auto rc = train::fit(c, sgd_c, data, small, moco_fit_options(dir, 3),
+                             dir / "checkpoint.safetensors");
+  REQUIRE(rc.steps.size() == 8);
+  CHECK(test::flat_state(c) == test::flat_state(a));
+  for (std::size_t i = 0; i < rc.steps.size(); ++i) CHECK(rc.steps[i].loss == ra.steps[i + 4].loss);
+}
+
+TEST_CASE("moco multi-crop: crop j of image i is a query against image i's global keys") {
+  using namespace simclr;
+  for (const bool symmetric : {true, false}) {
+    CAPTURE(symmetric);
+    // The MLPs have BatchNorm: the reference feeds each network the batches the step does.
+    auto net = small_moco<double>({.queue_size = 30, .symmetric = symmetric});
+    const index_t n = 4, m = 2, d = 4;
+    tensor<double> views(shape{2 * n, 6}), crops(shape{m * n, 6});
+    for (std::uint64_t s = 0; s < 3; ++s) {
+      random::fill_normal(views.view(), random::key(70 + s));
+      (void)net.forward_backward(views);
+    }
+    random::fill_normal(views.view(), random::key(80));
+    random::fill_normal(crops.view(), random::key(81));
+    tensor<double> first(shape{n, 6}), second(shape{n, 6});
+    std::copy_n(views.data(), n * 6, first.data());
+    std::copy_n(views.data() + n * 6, n * 6, second.data());
+    // The reference, row by row, from the networks and the queue before the step.
+    auto f = net.encoder();
+    auto g = net.head();
+    auto kf = net.key_encoder();
+    auto kg = net.key_head();
+    const tensor<double> queue = net.queue();
+    const index_t filled = net.queued();
+    const auto row = [&](const tensor<double>& t, index_t r) {
+      return std::vector<double>(t.data() + r * d, t.data() + (r + 1) * d);
+    };
+    const tensor<double> qc = g.forward(f.forward(crops, mode::train), mode::train);
+    std::vector<std::pair<std::vector<double>, std::vector<double>>> rows;  // (query, key)
+    if (symmetric) {  // both views queries and keys; each query's key the other view's
+      const tensor<double> qv = g.forward(f.forward(views, mode::train), mode::train);
+      const tensor<double> kv = kg.forward(kf.forward(views, mode::train), mode::train);
+      for (index_t i = 0; i < n; ++i) rows.push_back({row(qv, i), row(kv, n + i)});
+      for (index_t i = 0; i < n; ++i) rows.push_back({row(qv, n + i), row(kv, i)});
+      for (index_t v = 0; v < 2; ++v)
+        for (index_t j = 0; j < m; ++j)
+          for (index_t i = 0; i < n; ++i) rows.push_back({row(qc, j * n + i), row(kv, v * n + i)});
+    } else {  // MoCo v2: view 1 the queries, view 2 the keys; the crops against view 2's
+      const tensor<double> q1 = g.forward(f.forward(first, mode::train), mode::train);
+      const tensor<double> k2 = kg.forward(kf.forward(second, mode::train), mode::train);
+      for (index_t i = 0; i < n; ++i) rows.push_back({row(q1, i), row(k2, i)});
+      for (index_t j = 0; j < m; ++j)
+        for (index_t i = 0; i < n; ++i) rows.push_back({row(qc, j * n + i), row(k2, i)});
+    }
+    tensor<double> q(shape{static_cast<index_t>(rows.size()), d}), k(q.shape());
+    for (std::size_t r = 0; r < rows.size(); ++r)
+      for (index_t c = 0; c < d; ++c) {
+        q(static_cast<index_t>(r), c) = rows[r].first[static_cast<std::size_t>(c)];
+        k(static_cast<index_t>(r), c) = rows[r].second[static_cast<std::size_t>(c)];
+      }
+    const auto want = loss::info_nce<double>({.temperature = net.options().temperature})(q, k, queue, filled);
+    const auto got = net.forward_backward(views, crops);
+    CHECK(got.loss == doctest::Approx(want.value).epsilon(1e-12));
+    CHECK(got.top1_accuracy == doctest::Approx(want.top1_accuracy).epsilon(1e-12));
+  }
 }

@@ -14,9 +14,12 @@
 #include <simclr/concepts.hpp>
 #include <simclr/error.hpp>
 #include <simclr/loss/info_nce.hpp>
+#include <simclr/methods/crop_pass.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/optim/ema.hpp>
+#include <simclr/optim/kernels.hpp>
 #include <simclr/parameter.hpp>
 #include <simclr/step_metrics.hpp>
 #include <simclr/tensor.hpp>
@@ -131,6 +134,87 @@ class moco {
     return m;
   }
 
+  /// Forward, loss and backward of a multi-crop batch (augment::multi_crop; docs/training.md):
+  /// `views` (2N, C, H, W) the global views as above, `local_views` (mN, C, h, w) the small
+  /// crops (row j·N + i: crop j of image i). The keys come from the global views only; each
+  /// crop is one more query of its image against the key of every global view the two-view
+  /// step contrasts (symmetric: both, each once; MoCo v2: view 2's) and the queue — every
+  /// crop against the global views, never two crops against each other. The loss is the mean
+  /// over all queries (the two-view step's 2N or N, then the crops'), the crops run through
+  /// the online network as their own batch (methods::crop_pass: BatchNorm's running statistics
+  /// move with the global, then with the local batch) and their gradients are added to the
+  /// global pass's; only the global keys enter the queue. With 0 local rows it is
+  /// forward_backward(views).
+  step_metrics forward_backward(const tensor_type& views, const tensor_type& local_views) {
+    if (local_views.numel() == 0) return forward_backward(views);
+    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
+      throw shape_error("simclr: methods::moco: the two-view batch has shape " +
+                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+    const index_t n = views.extent(0) / 2;
+    if (local_views.rank() != views.rank() || local_views.extent(0) % n != 0 ||
+        local_views.extent(1) != views.extent(1))
+      throw shape_error("simclr: methods::moco: the local crops have shape " +
+                        local_views.shape().to_string() + ", expected (m·" + std::to_string(n) +
+                        ", " + std::to_string(views.extent(1)) + ", h, w): m crops of each of the " +
+                        std::to_string(n) + " images of the global views " +
+                        views.shape().to_string());
+    zero_grad();
+    const index_t crops = local_views.extent(0), d = queue_.extent(1);
+    // The two-view step's queries and keys, as forward_backward(views) makes them.
+    tensor_type first, second;
+    if (!options_.symmetric) {
+      first = rows_of(views, 0, n);
+      second = rows_of(views, n, n);
+    }
+    const tensor_type qg = head_.forward(
+        encoder_.forward(options_.symmetric ? views : first, mode::train), mode::train);
+    const tensor_type kg = key_head_.module().forward(
+        key_encoder_.module().forward(options_.symmetric ? views : second, mode::train),
+        mode::train);
+    const tensor_type ql = crops_.forward(encoder_, head_, local_views);
+    if (qg.extent(1) != d)
+      throw shape_error("simclr: methods::moco: the head gives " + std::to_string(qg.extent(1)) +
+                        " features, the queue holds " + std::to_string(d));
+    // All queries in one batch: [global queries; the crops once per global key they meet],
+    // their keys row for row (rows of one InfoNCE batch are independent: the negatives are the
+    // queue's), so the global rows are exactly the two-view step's.
+    const index_t global_rows = qg.extent(0), meets = options_.symmetric ? 2 : 1;
+    const tensor_type kq = options_.symmetric ? swap_halves(kg) : kg;
+    tensor_type q(shape{global_rows + meets * crops, d}, uninitialized);
+    tensor_type k(q.shape(), uninitialized);
+    const std::size_t row = sizeof(scalar_type) * static_cast<std::size_t>(d);
+    memory<backend_type>::copy(q.data(), qg.data(), row * static_cast<std::size_t>(global_rows));
+    memory<backend_type>::copy(k.data(), kq.data(), row * static_cast<std::size_t>(global_rows));
+    for (index_t v = 0; v < meets; ++v) {
+      const index_t at = global_rows + v * crops;
+      memory<backend_type>::copy(q.data() + at * d, ql.data(), row * static_cast<std::size_t>(crops));
+      // Crop j of image i meets the key of image i's global view: row v·N + i of kg (symmetric:
+      // view v; MoCo v2: view 2, kg's only rows).
+      for (index_t j = 0; j < crops / n; ++j)
+        memory<backend_type>::copy(k.data() + (at + j * n) * d, kg.data() + v * n * d,
+                                   row * static_cast<std::size_t>(n));
+    }
+    const auto r = loss_(q, k, queue_, filled_.data()[0]);
+    step_metrics m;
+    m.loss = r.value;
+    m.top1_accuracy = r.top1_accuracy;
+    m.mean_entropy = r.mean_entropy;
+    if (!std::isfinite(m.loss))
+      throw value_error("simclr: methods::moco: the loss is " + std::to_string(m.loss) +
+                        " — training diverged (lower the learning rate)");
+    // Two backward passes summed: no gradient is final before the sum (nn::gradients_ready).
+    nn::gradient_ready_scope not_yet(nullptr);
+    (void)encoder_.backward(head_.backward(rows_of(r.dq, 0, global_rows)));
+    tensor_type dql = rows_of(r.dq, global_rows, crops);
+    if (meets == 2) {
+      const tensor_type again = rows_of(r.dq, global_rows + crops, crops);
+      optim::update_kernel<backend_type>::axpy(dql.data(), again.data(), dql.numel(), scalar_type(1));
+    }
+    crops_.backward_into(dql, parameters());
+    enqueue(rows_of(r.keys, 0, global_rows));
+    return m;
+  }
+
   /// Moves the key network towards the online one (called by train::fit after each optimizer
   /// step; the momentum is constant).
   void after_step(std::int64_t /*step*/, std::int64_t /*total_steps*/) {
@@ -226,6 +310,7 @@ class moco {
   Head head_;
   optim::ema<Encoder> key_encoder_;  // after encoder_ and head_: copies of them
   optim::ema<Head> key_head_;
+  methods::crop_pass<Encoder, Head> crops_;  // multi-crop's small crops (scratch)
   tensor_type queue_;                    // (K, D) unit rows
   tensor<std::int64_t, cpu_t> position_; // the next row to write
   tensor<std::int64_t, cpu_t> filled_;   // rows holding keys
