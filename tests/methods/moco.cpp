@@ -48,6 +48,28 @@ simclr::train::trainer_options moco_fit_options(const std::filesystem::path& dir
           .out_dir = dir, .progress = simclr::train::progress_style::none, .metadata = {}};
 }
 
+/// The online gradients of one step (`step(net)`, a forward_backward) against finite
+/// differences of its loss; each evaluation runs on a copy, so the queue and the running
+/// statistics stay as they were.
+template <class Net, class Step>
+simclr::testing::gradcheck_result online_gradcheck(Net& net, Step step) {
+  const auto snapshot = net;
+  (void)step(net);
+  std::vector<simclr::tensor<double>> grads;
+  for (const auto& p : net.parameters()) grads.push_back(*p.grad);
+  net = snapshot;
+  const auto params = net.parameters();
+  std::vector<simclr::testing::gradcheck_input> inputs;
+  for (std::size_t k = 0; k < params.size(); ++k)
+    inputs.push_back({params[k].name, *params[k].value, grads[k]});
+  return simclr::testing::gradcheck(
+      [&] {
+        auto copy = net;
+        return step(copy).loss;
+      },
+      inputs);
+}
+
 }  // namespace
 
 TEST_CASE("moco: a trainable_model whose optimizer sees the online parameters only") {
@@ -127,22 +149,7 @@ TEST_CASE("moco: the online gradients agree with finite differences in double (q
     (void)net.forward_backward(views);
   }
   random::fill_normal(views.view(), random::key(40));
-  // The loss without enqueueing: measure on a copy of the state each time.
-  const auto snapshot = net;
-  (void)net.forward_backward(views);
-  std::vector<tensor<double>> grads;
-  std::vector<testing::gradcheck_input> inputs;
-  auto params = net.parameters();
-  for (const auto& p : params) grads.push_back(*p.grad);
-  net = snapshot;
-  params = net.parameters();
-  for (std::size_t k = 0; k < params.size(); ++k)
-    inputs.push_back({params[k].name, *params[k].value, grads[k]});
-  auto f = [&] {
-    auto copy = net;  // the queue and the BN running statistics stay as they were
-    return copy.forward_backward(views).loss;
-  };
-  const auto g = testing::gradcheck(f, inputs);
+  const auto g = online_gradcheck(net, [&](auto& m) { return m.forward_backward(views); });
   CHECK_MESSAGE(g.passed, g.message());
   CHECK(g.checked > 100);
 }
@@ -190,21 +197,7 @@ TEST_CASE("moco multi-crop: the online gradients agree with finite differences i
     }
     random::fill_normal(views.view(), random::key(40));
     random::fill_normal(crops.view(), random::key(41));
-    const auto snapshot = net;
-    (void)net.forward_backward(views, crops);
-    std::vector<tensor<double>> grads;
-    std::vector<testing::gradcheck_input> inputs;
-    auto params = net.parameters();
-    for (const auto& p : params) grads.push_back(*p.grad);
-    net = snapshot;
-    params = net.parameters();
-    for (std::size_t k = 0; k < params.size(); ++k)
-      inputs.push_back({params[k].name, *params[k].value, grads[k]});
-    auto f = [&] {
-      auto copy = net;  // the queue and the running statistics stay as they were
-      return copy.forward_backward(views, crops).loss;
-    };
-    const auto g = testing::gradcheck(f, inputs);
+    const auto g = online_gradcheck(net, [&](auto& m) { return m.forward_backward(views, crops); });
     CHECK_MESSAGE(g.passed, g.message());
     CHECK(g.checked > 100);
   }

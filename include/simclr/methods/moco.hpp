@@ -100,35 +100,11 @@ class moco {
   /// network (gradients zeroed first), then the keys enter the queue. Throws shape_error for a
   /// batch that is not (2N, ...), value_error for a non-finite loss.
   step_metrics forward_backward(const tensor_type& views) {
-    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
-      throw shape_error("simclr: methods::moco: the two-view batch has shape " +
-                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+    check_views(views);
     zero_grad();
-    const index_t n = views.extent(0) / 2;
-    // Symmetric: queries of all 2N views, each against the key of its other view (the halves
-    // of the key batch swapped). MoCo v2: queries of view 1, keys of view 2.
-    tensor_type first, second;
-    if (!options_.symmetric) {
-      first = rows_of(views, 0, n);
-      second = rows_of(views, n, n);
-    }
-    const tensor_type& query_views = options_.symmetric ? views : first;
-    const tensor_type& key_views = options_.symmetric ? views : second;
-    const tensor_type q = head_.forward(encoder_.forward(query_views, mode::train), mode::train);
-    tensor_type k = key_head_.module().forward(
-        key_encoder_.module().forward(key_views, mode::train), mode::train);
-    if (options_.symmetric) k = swap_halves(k);
-    if (q.extent(1) != queue_.extent(1))
-      throw shape_error("simclr: methods::moco: the head gives " + std::to_string(q.extent(1)) +
-                        " features, the queue holds " + std::to_string(queue_.extent(1)));
-    const auto r = loss_(q, k, queue_, filled_.data()[0]);
-    step_metrics m;
-    m.loss = r.value;
-    m.top1_accuracy = r.top1_accuracy;
-    m.mean_entropy = r.mean_entropy;
-    if (!std::isfinite(m.loss))
-      throw value_error("simclr: methods::moco: the loss is " + std::to_string(m.loss) +
-                        " — training diverged (lower the learning rate)");
+    const auto [q, keys] = queries_and_keys(views);
+    const auto r = loss_(q, options_.symmetric ? swap_halves(keys) : keys, queue_, filled_.data()[0]);
+    const step_metrics m = metrics_of(r);
     (void)encoder_.backward(head_.backward(r.dq));
     enqueue(r.keys);
     return m;
@@ -147,9 +123,7 @@ class moco {
   /// forward_backward(views).
   step_metrics forward_backward(const tensor_type& views, const tensor_type& local_views) {
     if (local_views.numel() == 0) return forward_backward(views);
-    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
-      throw shape_error("simclr: methods::moco: the two-view batch has shape " +
-                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+    check_views(views);
     const index_t n = views.extent(0) / 2;
     if (local_views.rank() != views.rank() || local_views.extent(0) % n != 0 ||
         local_views.extent(1) != views.extent(1))
@@ -160,21 +134,8 @@ class moco {
                         views.shape().to_string());
     zero_grad();
     const index_t crops = local_views.extent(0), d = queue_.extent(1);
-    // The two-view step's queries and keys, as forward_backward(views) makes them.
-    tensor_type first, second;
-    if (!options_.symmetric) {
-      first = rows_of(views, 0, n);
-      second = rows_of(views, n, n);
-    }
-    const tensor_type qg = head_.forward(
-        encoder_.forward(options_.symmetric ? views : first, mode::train), mode::train);
-    const tensor_type kg = key_head_.module().forward(
-        key_encoder_.module().forward(options_.symmetric ? views : second, mode::train),
-        mode::train);
+    const auto [qg, kg] = queries_and_keys(views);  // the two-view step's
     const tensor_type ql = crops_.forward(encoder_, head_, local_views);
-    if (qg.extent(1) != d)
-      throw shape_error("simclr: methods::moco: the head gives " + std::to_string(qg.extent(1)) +
-                        " features, the queue holds " + std::to_string(d));
     // All queries in one batch: [global queries; the crops once per global key they meet],
     // their keys row for row (rows of one InfoNCE batch are independent: the negatives are the
     // queue's), so the global rows are exactly the two-view step's.
@@ -195,13 +156,7 @@ class moco {
                                    row * static_cast<std::size_t>(n));
     }
     const auto r = loss_(q, k, queue_, filled_.data()[0]);
-    step_metrics m;
-    m.loss = r.value;
-    m.top1_accuracy = r.top1_accuracy;
-    m.mean_entropy = r.mean_entropy;
-    if (!std::isfinite(m.loss))
-      throw value_error("simclr: methods::moco: the loss is " + std::to_string(m.loss) +
-                        " — training diverged (lower the learning rate)");
+    const step_metrics m = metrics_of(r);
     // Two backward passes summed: no gradient is final before the sum (nn::gradients_ready).
     nn::gradient_ready_scope not_yet(nullptr);
     (void)encoder_.backward(head_.backward(rows_of(r.dq, 0, global_rows)));
@@ -260,6 +215,36 @@ class moco {
   [[nodiscard]] const moco_options& options() const noexcept { return options_; }
 
  private:
+  static void check_views(const tensor_type& views) {
+    if (views.rank() < 2 || views.extent(0) < 2 || views.extent(0) % 2 != 0)
+      throw shape_error("simclr: methods::moco: the two-view batch has shape " +
+                        views.shape().to_string() + ", expected (2N, ...) with N ≥ 1");
+  }
+  /// The queries (online network) and the keys (key network, no gradient) of the global views,
+  /// row i of the keys from the same view as row i of the queries. Symmetric: both of all 2N
+  /// views; MoCo v2: queries of view 1, keys of view 2.
+  std::pair<tensor_type, tensor_type> queries_and_keys(const tensor_type& views) {
+    const index_t n = views.extent(0) / 2;
+    const bool both = options_.symmetric;
+    tensor_type q = head_.forward(encoder_.forward(both ? views : rows_of(views, 0, n), mode::train),
+                                  mode::train);
+    tensor_type k = key_head_.module().forward(
+        key_encoder_.module().forward(both ? views : rows_of(views, n, n), mode::train), mode::train);
+    if (q.extent(1) != queue_.extent(1))
+      throw shape_error("simclr: methods::moco: the head gives " + std::to_string(q.extent(1)) +
+                        " features, the queue holds " + std::to_string(queue_.extent(1)));
+    return {std::move(q), std::move(k)};
+  }
+  static step_metrics metrics_of(const loss::info_nce_result<scalar_type, backend_type>& r) {
+    step_metrics m;
+    m.loss = r.value;
+    m.top1_accuracy = r.top1_accuracy;
+    m.mean_entropy = r.mean_entropy;
+    if (!std::isfinite(m.loss))
+      throw value_error("simclr: methods::moco: the loss is " + std::to_string(m.loss) +
+                        " — training diverged (lower the learning rate)");
+    return m;
+  }
   static std::size_t row_bytes(const tensor_type& t) {
     return static_cast<std::size_t>(t.numel() / std::max<index_t>(1, t.extent(0))) *
            sizeof(scalar_type);
