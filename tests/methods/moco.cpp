@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -46,6 +47,31 @@ simclr::train::trainer_options moco_fit_options(const std::filesystem::path& dir
                                                 simclr::index_t epochs) {
   return {.epochs = epochs, .batch_size = 8, .seed = 3, .base_lr = 0.1, .warmup_epochs = 1,
           .out_dir = dir, .progress = simclr::train::progress_style::none, .metadata = {}};
+}
+
+/// A 3-epoch run straight through (`a`, `straight`) and the same run stopped after epoch 1 and
+/// resumed from its checkpoint by a network of another initialisation (`c`, `resumed`).
+struct moco_runs {
+  decltype(moco_resnet(1)) a, c;
+  simclr::train::fit_result straight, resumed;
+};
+template <class Policy>
+moco_runs fit_straight_and_resumed(const Policy& policy, const std::string& name) {
+  using namespace simclr;
+  const test::toy_images data(32, 12, 4, 5);
+  moco_runs r{moco_resnet(1), moco_resnet(42), {}, {}};  // c: networks and queue come from the checkpoint
+  optim::sgd<float> sgd_a({.momentum = 0.9});
+  r.straight = train::fit(r.a, sgd_a, data, policy, moco_fit_options(test::fresh_dir(name + "-straight"), 3));
+  const std::filesystem::path dir = test::fresh_dir(name + "-resumed");
+  auto b = moco_resnet(1);
+  optim::sgd<float> sgd_b({.momentum = 0.9});
+  auto first_slice = moco_fit_options(dir, 3);
+  first_slice.stop_after_epochs = 1;
+  CHECK(train::fit(b, sgd_b, data, policy, first_slice).steps.size() == 4);
+  optim::sgd<float> sgd_c({.momentum = 0.9});
+  r.resumed = train::fit(r.c, sgd_c, data, policy, moco_fit_options(dir, 3),
+                         dir / "checkpoint.safetensors");
+  return r;
 }
 
 /// The online gradients of one step (`step(net)`, a forward_backward) against finite
@@ -156,27 +182,12 @@ TEST_CASE("moco: the online gradients agree with finite differences in double (q
 
 TEST_CASE("moco: trains through fit on images, checkpoints the queue and resumes exactly") {
   using namespace simclr;
-  const test::toy_images data(32, 10, 4, 5);
-  const auto policy = augment::fashion_mnist_policy(10);
-  auto a = moco_resnet(1);
-  optim::sgd<float> sgd_a({.momentum = 0.9});
-  const auto ra = train::fit(a, sgd_a, data, policy, moco_fit_options(test::fresh_dir("moco-straight"), 3));
+  auto [a, c, ra, rc] = fit_straight_and_resumed(augment::fashion_mnist_policy(10), "moco");
   REQUIRE(ra.steps.size() == 12);
   for (const auto& s : ra.steps) CHECK(std::isfinite(s.loss));
   CHECK(ra.steps.front().loss == doctest::Approx(0.0).epsilon(1e-6));  // empty queue at step 0
   CHECK(ra.steps.back().loss > 0.5);
   CHECK(a.queued() == 20);  // full: 12 steps × 16 keys through a ring of 20
-
-  const std::filesystem::path dir = test::fresh_dir("moco-resumed");
-  auto b = moco_resnet(1);
-  optim::sgd<float> sgd_b({.momentum = 0.9});
-  auto first_slice = moco_fit_options(dir, 3);
-  first_slice.stop_after_epochs = 1;
-  CHECK(train::fit(b, sgd_b, data, policy, first_slice).steps.size() == 4);
-  auto c = moco_resnet(42);  // different init: networks and queue come from the checkpoint
-  optim::sgd<float> sgd_c({.momentum = 0.9});
-  const auto rc = train::fit(c, sgd_c, data, policy, moco_fit_options(dir, 3),
-                             dir / "checkpoint.safetensors");
   CHECK(rc.steps.size() == 8);
   CHECK(test::flat_state(c) == test::flat_state(a));  // online, key network and the queue
   CHECK(c.queue_position() == a.queue_position());
@@ -231,24 +242,11 @@ TEST_CASE("moco multi-crop: no crops is the two-view step; the global keys alone
 TEST_CASE("moco multi-crop: trains through fit with augment::multi_crop and resumes exactly") {
   using namespace simclr;
   static_assert(multi_crop_model<decltype(moco_resnet(1))>);
-  const test::toy_images data(32, 12, 4, 5);
   const augment::multi_crop small(augment::fashion_mnist_policy(12), augment::fashion_mnist_policy(8), 2);
-  auto a = moco_resnet(1);
-  optim::sgd<float> sgd_a({.momentum = 0.9});
-  const auto ra = train::fit(a, sgd_a, data, small, moco_fit_options(test::fresh_dir("moco-crops-straight"), 3));
+  auto [a, c, ra, rc] = fit_straight_and_resumed(small, "moco-crops");
   REQUIRE(ra.steps.size() == 12);
   for (const auto& s : ra.steps) CHECK(std::isfinite(s.loss));
   CHECK(ra.steps.back().loss > 0.5);
-  const std::filesystem::path dir = test::fresh_dir("moco-crops-resumed");
-  auto b = moco_resnet(1);
-  optim::sgd<float> sgd_b({.momentum = 0.9});
-  auto first = moco_fit_options(dir, 3);
-  first.stop_after_epochs = 1;
-  CHECK(train::fit(b, sgd_b, data, small, first).steps.size() == 4);
-  auto c = moco_resnet(42);
-  optim::sgd<float> sgd_c({.momentum = 0.9});
-  const auto rc = train::fit(c, sgd_c, data, small, moco_fit_options(dir, 3),
-                             dir / "checkpoint.safetensors");
   REQUIRE(rc.steps.size() == 8);
   CHECK(test::flat_state(c) == test::flat_state(a));
   for (std::size_t i = 0; i < rc.steps.size(); ++i) CHECK(rc.steps[i].loss == ra.steps[i + 4].loss);

@@ -5,7 +5,7 @@
 
 #if !__has_include(<mpi.h>)
 #error "simclr: <simclr/distributed/mpi.hpp> needs MPI's mpi.h: link simclr::mpi (SIMCLR_ENABLE_MPI, Debian libopenmpi-dev or libmpich-dev), which adds MPI's include path"
-#endif
+#else  // the rest only where the header can compile: one error, not a cascade
 #include <mpi.h>
 
 #include <algorithm>
@@ -354,3 +354,5 @@ class mpi_communicator {
 static_assert(communicator<mpi_communicator>);
 
 }  // namespace simclr::distributed
+
+#endif  // __has_include

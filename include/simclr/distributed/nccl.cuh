@@ -7,7 +7,7 @@
 #endif
 #if !__has_include(<nccl.h>)
 #error "simclr: <simclr/distributed/nccl.cuh> needs NCCL's nccl.h: link simclr::nccl (SIMCLR_ENABLE_NCCL; NCCL ships with the CUDA toolkit or as NVIDIA's libnccl-dev)"
-#endif
+#else  // the rest only where the header can compile: one error, not a cascade
 #include <nccl.h>
 
 #include <array>
@@ -413,3 +413,5 @@ class nccl_communicator {
 static_assert(communicator<nccl_communicator>);
 
 }  // namespace simclr::distributed
+
+#endif  // __has_include
