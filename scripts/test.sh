@@ -11,11 +11,30 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # files' host code likewise (device code is optimised as always); the test executables that run
 # in seconds anyway build at -O0 (SIMCLR_TEST_UNOPTIMIZED). The examples are only compiled and
 # linked here, at -O0; tests/CMakeLists.txt compiles test files in unity batches.
+# With clang present, this build compiles only the README's main example (and the CUDA one), and
+# a second build with clang compiles every C++ example and the .hpp self-containment checks:
+# clang's front end does both in 2.4x and 1.6x less time than g++'s, and the whole library then
+# builds with both compilers (docs/getting-started.md). SIMCLR_EXAMPLES_CXX= (empty) builds
+# everything here with the one compiler instead.
+clangxx="${SIMCLR_EXAMPLES_CXX-$(command -v clang++ || command -v clang++-14 || true)}"
+main_examples="" header_checks=ON
+[ -n "$clangxx" ] && main_examples="fmnist_simclr;cuda_quickstart" header_checks=OFF
 build="$(SIMCLR_BUILD_DIR="${SIMCLR_BUILD_DIR:-$root/build-tests}" SIMCLR_BUILD_TYPE=Release \
   "$root/scripts/configure.sh" -DSIMCLR_BUILD_TESTS=ON -DSIMCLR_TEST_UNOPTIMIZED=ON \
-  -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_EXAMPLES_UNOPTIMIZED=ON "-DCMAKE_CXX_FLAGS_RELEASE=${SIMCLR_TEST_CXX_FLAGS:--O1 -DNDEBUG}" \
+  -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_EXAMPLES_UNOPTIMIZED=ON "-DSIMCLR_EXAMPLES_ONLY=$main_examples" \
+  -DSIMCLR_BUILD_HEADER_CHECKS=$header_checks \
+  "-DCMAKE_CXX_FLAGS_RELEASE=${SIMCLR_TEST_CXX_FLAGS:--O1 -DNDEBUG}" \
   "-DCMAKE_CUDA_FLAGS_RELEASE=${SIMCLR_TEST_CUDA_FLAGS:--O1 -DNDEBUG}")"
 start=$(date +%s)
+if [ -n "$clangxx" ]; then
+  examples="$(SIMCLR_BUILD_DIR="$build-clang" SIMCLR_BUILD_TYPE=Release \
+    "$root/scripts/configure.sh" -DCMAKE_CXX_COMPILER="$clangxx" -DSIMCLR_ENABLE_CUDA=OFF \
+    -DSIMCLR_BUILD_TESTS=OFF -DSIMCLR_BUILD_HEADER_CHECKS=ON -DSIMCLR_INSTALL=OFF \
+    -DSIMCLR_BUILD_EXAMPLES=ON -DSIMCLR_EXAMPLES_UNOPTIMIZED=ON -DSIMCLR_EXAMPLES_ONLY= \
+    -DCMAKE_CXX_FLAGS_RELEASE=-DNDEBUG)"
+  cmake --build "$examples" -j "${SIMCLR_JOBS:-$(nproc)}"
+  echo "simclr: the examples and the .hpp checks built with $clangxx in $(( $(date +%s) - start )) s"
+fi
 cmake --build "$build" -j "${SIMCLR_JOBS:-$(nproc)}"
 echo "simclr: build took $(( $(date +%s) - start )) s"
 start=$(date +%s)
