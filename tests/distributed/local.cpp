@@ -1,5 +1,6 @@
 // Tests of the single-process communicator and of the launcher environment (no MPI needed).
 #include <simclr/distributed/communicator.hpp>
+#include <simclr/distributed/staged.hpp>
 #include <simclr/distributed/world.hpp>
 
 #include <cstdlib>
@@ -56,6 +57,31 @@ TEST_CASE("local_communicator: one process, every collective the identity") {
                        doctest::Contains("expected size() · 3 = 3"), value_error);
   CHECK_THROWS_WITH_AS(c.broadcast(std::span<float>(x), 1),
                        doctest::Contains("root 1, expected 0 ≤ root < 1"), value_error);
+}
+
+TEST_CASE("staged_communicator over local_communicator: staged or not, the identity") {
+  local_communicator one;
+  staged_communicator<local_communicator, cpu_t> direct(one);
+  CHECK(direct.direct());  // host memory: nothing to stage
+  staged_communicator<local_communicator, cpu_t> staged(one, staging_mode::always);
+  CHECK_FALSE(staged.direct());
+  std::vector<float> x{1.0f, -2.0f, 3.5f};
+  const auto before = x;
+  staged.all_reduce_sum(std::span<float>(x));
+  staged.broadcast(std::span<float>(x), 0);
+  std::vector<float> gathered(3), scattered(3);
+  staged.all_gather(std::span<const float>(x), std::span<float>(gathered));
+  staged.reduce_scatter_sum(std::span<const float>(gathered), std::span<float>(scattered));
+  {
+    auto p = staged.all_reduce_sum_async(std::span<float>(x));
+    p.wait();
+  }
+  CHECK(x == before);
+  CHECK(gathered == before);
+  CHECK(scattered == before);
+  CHECK(staged.pooled_buffers() == 1);  // one buffer served every collective in turn
+  CHECK(direct.pooled_buffers() == 0);
+  CHECK_THROWS_AS(staged.broadcast(std::span<float>(x), 1), value_error);
 }
 
 TEST_CASE("world_from_environment: OpenMPI, MPICH, torchrun variables, or one process") {

@@ -7,6 +7,9 @@
 #error "simclr: <simclr/distributed/mpi.hpp> needs MPI's mpi.h: link simclr::mpi (SIMCLR_ENABLE_MPI, Debian libopenmpi-dev or libmpich-dev), which adds MPI's include path"
 #else  // the rest only where the header can compile: one error, not a cascade
 #include <mpi.h>
+#if __has_include(<mpi-ext.h>)
+#include <mpi-ext.h>  // OpenMPI's extensions: MPIX_CUDA_AWARE_SUPPORT, MPIX_Query_cuda_support
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -247,6 +250,18 @@ class mpi_communicator {
   [[nodiscard]] int rank() const noexcept { return rank_; }
   [[nodiscard]] int size() const noexcept { return size_; }
   [[nodiscard]] MPI_Comm native() const noexcept { return *comm_; }
+
+  /// Whether the MPI library reads and writes CUDA device memory itself (OpenMPI built
+  /// CUDA-aware: MPIX_Query_cuda_support). When it does, staged_communicator<…, cuda_t> hands
+  /// device buffers straight to MPI instead of staging them (<simclr/distributed/staged.hpp>).
+  /// Debian's OpenMPI and MPICH: false.
+  [[nodiscard]] static bool reads_cuda_memory() noexcept {
+#if defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT
+    return MPIX_Query_cuda_support() == 1;
+#else
+    return false;
+#endif
+  }
 
   template <class T>
   void all_reduce_sum(std::span<T> x) {
