@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include <simclr/backend/tags.hpp>
 #include <simclr/concepts.hpp>  // communicator, pending_collective
 #include <simclr/error.hpp>
 
@@ -42,6 +43,20 @@ inline double collective_timeout(double configured) {
   return v;
 }
 }  // namespace detail
+
+/// The backend whose memory a communicator's collectives take: `Comm::backend_type` where the
+/// model says (nccl_communicator: cuda_t; staged_communicator: its Backend), else host memory.
+template <class Comm>
+struct communicator_memory {
+  using type = cpu_t;
+};
+template <class Comm>
+  requires requires { typename Comm::backend_type; }
+struct communicator_memory<Comm> {
+  using type = typename Comm::backend_type;
+};
+template <class Comm>
+using communicator_backend = typename communicator_memory<Comm>::type;
 
 /// A finished collective (what the single-process model returns from the async calls).
 struct completed_collective {

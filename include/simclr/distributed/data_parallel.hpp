@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include <simclr/concepts.hpp>
+#include <simclr/backend/memory.hpp>
 #include <simclr/distributed/communicator.hpp>
+#include <simclr/distributed/host_values.hpp>
 #include <simclr/error.hpp>
 #include <simclr/nn/batch_norm_group.hpp>
 #include <simclr/nn/gradient_ready.hpp>
@@ -27,16 +30,17 @@ namespace simclr::distributed {
 /// method's target network) and counters — copied to every rank, in visit order.
 template <class T, backend Backend, communicator Comm, class Module>
 void broadcast_state(Comm& comm, Module& module, int root = 0) {
-  static_assert(Backend::host_accessible,
-                "simclr: distributed::broadcast_state: host-memory models only so far (the "
-                "NCCL communicator will move device tensors)");
+  static_assert(std::same_as<communicator_backend<Comm>, Backend>,
+                "simclr: distributed::broadcast_state: the communicator's collectives take "
+                "another backend's memory than the module's tensors (a cuda_t module needs "
+                "nccl_communicator or staged_communicator<mpi_communicator, cuda_t>)");
   module.visit_state(
       [&](const nn::state_ref<T, Backend>& s) {
         if (s.value != nullptr)
           comm.broadcast(std::span<T>(s.value->data(), static_cast<std::size_t>(s.value->numel())),
                          root);
-        if (s.count != nullptr)
-          comm.broadcast(std::span<std::int64_t>(s.count->data(), 1), root);
+        if (s.count != nullptr)  // counters are host scalars
+          broadcast_host(comm, std::span<std::int64_t>(s.count->data(), 1), root);
       },
       "");
 }
@@ -44,10 +48,10 @@ void broadcast_state(Comm& comm, Module& module, int root = 0) {
 /// A 64-bit FNV-1a hash of every byte of the module's state (names, values, counters), in visit
 /// order: equal on two ranks exactly when they hold bit-identical states (up to hash
 /// collisions).
+/// Device tensors are hashed from host copies (to_host of the backend, found by
+/// argument-dependent lookup: <simclr/transfer.cuh> for cuda_t).
 template <class T, backend Backend, class Module>
 [[nodiscard]] std::uint64_t state_checksum(Module& module) {
-  static_assert(Backend::host_accessible,
-                "simclr: distributed::state_checksum: host-memory models only so far");
   std::uint64_t h = 0xcbf29ce484222325ull;
   const auto mix = [&](const void* p, std::size_t bytes) {
     const auto* b = static_cast<const unsigned char*>(p);
@@ -56,7 +60,14 @@ template <class T, backend Backend, class Module>
   module.visit_state(
       [&](const nn::state_ref<T, Backend>& s) {
         mix(s.name.data(), s.name.size());
-        if (s.value != nullptr) mix(s.value->data(), s.value->bytes());
+        if (s.value != nullptr) {
+          if constexpr (Backend::host_accessible) {
+            mix(s.value->data(), s.value->bytes());
+          } else {
+            const auto host = to_host(*s.value);
+            mix(host.data(), host.bytes());
+          }
+        }
         if (s.count != nullptr) mix(s.count->data(), sizeof(std::int64_t));
       },
       "");
@@ -72,9 +83,9 @@ void verify_same_state(Comm& comm, Module& module, const std::string& when, int 
   std::int64_t theirs = 0;
   std::memcpy(&theirs, &mine, sizeof mine);
   std::vector<std::int64_t> v{theirs};
-  comm.broadcast(std::span<std::int64_t>(v), root);
+  broadcast_host(comm, std::span<std::int64_t>(v), root);
   std::vector<std::int64_t> differ{std::int64_t{v[0] != theirs}};
-  comm.all_reduce_sum(std::span<std::int64_t>(differ));
+  all_reduce_host(comm, std::span<std::int64_t>(differ));
   if (differ[0] != 0)
     throw distributed_error(comm.rank(), "data_parallel: " + when,
                             std::to_string(differ[0]) + " of " + std::to_string(comm.size()) +
@@ -120,12 +131,21 @@ class data_parallel {
   using scalar_type = scalar_of<Model>;
   using backend_type = backend_of<Model>;
   using tensor_type = tensor<scalar_type, backend_type>;
-  static_assert(backend_type::host_accessible,
-                "simclr: distributed::data_parallel: host-memory models (cpu_t) with a host "
-                "communicator so far; device models need the NCCL communicator");
+  static_assert(std::same_as<communicator_backend<Comm>, backend_type>,
+                "simclr: distributed::data_parallel: the communicator's collectives take "
+                "another backend's memory than the model's tensors — a cuda_t model needs "
+                "nccl_communicator or staged_communicator<mpi_communicator, cuda_t>, a cpu_t "
+                "model a host communicator (mpi_communicator)");
 
   data_parallel(Model& net, Comm& comm, const data_parallel_options& o = {})
       : net_(&net), comm_(&comm), opt_(o), group_(comm) {
+    if (o.global_batch_norm && !backend_type::host_accessible)
+      throw value_error(
+          "simclr: data_parallel: global BatchNorm is not implemented for device models yet "
+          "(nn::batch_norm refuses a group on device tensors); set "
+          "data_parallel_options::global_batch_norm = false — each rank's BatchNorm then "
+          "normalises its own images, which is not what one process computes on the global "
+          "batch");
     if (o.bucket_bytes < sizeof(scalar_type))
       throw value_error("simclr: data_parallel: bucket_bytes is " +
                         std::to_string(o.bucket_bytes) + ", expected ≥ one element");
@@ -240,9 +260,9 @@ class data_parallel {
         inflight_[k].wait();
         const scalar_type* src = dp_->buckets_[k].flat.data();
         for (const std::size_t i : dp_->buckets_[k].members) {
-          auto* g = (*params_)[i].grad->data();
-          std::copy(src, src + (*params_)[i].grad->numel(), g);
-          src += (*params_)[i].grad->numel();
+          const index_t n = (*params_)[i].grad->numel();
+          move((*params_)[i].grad->data(), src, n);
+          src += n;
         }
       }
     }
@@ -252,10 +272,16 @@ class data_parallel {
       bucket& b = dp_->buckets_[inflight_.size()];
       scalar_type* dst = b.flat.data();
       for (const std::size_t i : b.members) {
-        const auto* g = (*params_)[i].grad->data();
-        dst = std::copy(g, g + (*params_)[i].grad->numel(), dst);
+        const index_t n = (*params_)[i].grad->numel();
+        move(dst, (*params_)[i].grad->data(), n);
+        dst += n;
       }
-      inflight_.push_back(dp_->comm_->all_reduce_sum_async(std::span<scalar_type>(b.flat)));
+      inflight_.push_back(dp_->comm_->all_reduce_sum_async(
+          std::span<scalar_type>(b.flat.data(), static_cast<std::size_t>(b.flat.numel()))));
+    }
+    /// n elements within the model's memory.
+    static void move(scalar_type* to, const scalar_type* from, index_t n) {
+      memory<backend_type>::copy(to, from, sizeof(scalar_type) * static_cast<std::size_t>(n));
     }
 
     using pending = decltype(std::declval<Comm&>().all_reduce_sum_async(std::span<scalar_type>()));
@@ -266,10 +292,10 @@ class data_parallel {
     std::vector<pending> inflight_;
   };
 
-  /// One all-reduce: the gradients of `members` packed into `flat`.
+  /// One all-reduce: the gradients of `members` packed into `flat` (the model's memory).
   struct bucket {
     std::vector<std::size_t> members;
-    std::vector<scalar_type> flat;
+    tensor_type flat;
   };
 
   /// The buckets for this parameter list, in reverse parameter order (the order backward
@@ -296,7 +322,7 @@ class data_parallel {
     for (auto& b : buckets_) {
       std::size_t n = 0;
       for (const std::size_t i : b.members) n += static_cast<std::size_t>(params[i].grad->numel());
-      b.flat.resize(n);
+      b.flat = tensor_type(shape{static_cast<index_t>(n)}, uninitialized);
     }
   }
 
@@ -304,7 +330,7 @@ class data_parallel {
   class comm_group final : public nn::batch_norm_group {
    public:
     explicit comm_group(Comm& c) : comm_(&c) {}
-    void sum(std::span<double> x) override { comm_->all_reduce_sum(x); }
+    void sum(std::span<double> x) override { all_reduce_host(*comm_, x); }
 
    private:
     Comm* comm_;

@@ -8,8 +8,10 @@
 #include <span>
 #include <vector>
 
+#include <simclr/backend/memory.hpp>
 #include <simclr/backend/tags.hpp>
 #include <simclr/distributed/communicator.hpp>
+#include <simclr/distributed/host_values.hpp>
 #include <simclr/loss/checks.hpp>
 #include <simclr/loss/nt_xent.hpp>
 #include <simclr/tensor.hpp>
@@ -32,17 +34,21 @@ namespace simclr::distributed {
 /// order). Satisfies contrastive_loss, so it drops into simclr::model. The ranks may hold
 /// different numbers of images (a global batch that the number of processes does not divide):
 /// the collectives move equal blocks, so each block is then padded to the largest n_r and the
-/// padding dropped. Host memory (comm's collectives take host spans).
+/// padding dropped. z lives in the memory the communicator's collectives take (backend_type):
+/// host memory over MPI, device memory over NCCL or staged MPI (the loss then runs on the GPU).
 template <class T, communicator Comm>
 class gathered_nt_xent {
  public:
   using scalar_type = T;
-  using backend_type = cpu_t;
+  /// The memory the communicator's collectives take: host memory for mpi_communicator, device
+  /// memory for nccl_communicator and staged_communicator<…, cuda_t>.
+  using backend_type = communicator_backend<Comm>;
 
   gathered_nt_xent(Comm& comm, const loss::nt_xent_options& options)
       : comm_(&comm), loss_(options) {}
 
-  [[nodiscard]] loss::nt_xent_result<T, cpu_t> operator()(const tensor<T>& z) {
+  [[nodiscard]] loss::nt_xent_result<T, backend_type> operator()(const tensor<T, backend_type>& z) {
+    using B = backend_type;
     loss::detail::check_pair_batch(z, "gathered_nt_xent");
     const index_t n = z.extent(0) / 2, d = z.extent(1);
     const index_t k = comm_->size(), r = comm_->rank();
@@ -50,7 +56,7 @@ class gathered_nt_xent {
     // the offsets of the ranks' rows in the global layout.
     std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
     counts[static_cast<std::size_t>(r)] = n;
-    comm_->all_reduce_sum(std::span<std::int64_t>(counts));
+    all_reduce_host(*comm_, std::span<std::int64_t>(counts));
     std::vector<index_t> offset(static_cast<std::size_t>(k) + 1, 0);
     index_t widest = 0;
     for (index_t q = 0; q < k; ++q) {
@@ -60,9 +66,13 @@ class gathered_nt_xent {
     }
     const index_t big_n = offset.back(), block = widest * d;
     const bool even = big_n == k * widest;  // no padding: gather straight into place
-    tensor<T> gathered(shape{2 * big_n, d}, uninitialized);
-    std::vector<T> padded_send(even ? 0 : static_cast<std::size_t>(block));
-    std::vector<T> padded(even ? 0 : static_cast<std::size_t>(k * block));
+    // Copies of `count` elements within the communicator's memory.
+    const auto move = [](T* to, const T* from, index_t count) {
+      memory<B>::copy(to, from, sizeof(T) * static_cast<std::size_t>(count));
+    };
+    tensor<T, B> gathered(shape{2 * big_n, d}, uninitialized);
+    tensor<T, B> padded_send(shape{even ? 0 : block}, uninitialized);
+    tensor<T, B> padded(shape{even ? 0 : k * block}, uninitialized);
     for (index_t half = 0; half < 2; ++half) {
       const T* own = z.data() + half * n * d;
       T* into = gathered.data() + half * big_n * d;
@@ -71,12 +81,12 @@ class gathered_nt_xent {
                           std::span<T>(into, static_cast<std::size_t>(big_n * d)));
         continue;
       }
-      std::copy(own, own + n * d, padded_send.begin());
-      comm_->all_gather(std::span<const T>(padded_send), std::span<T>(padded));
+      move(padded_send.data(), own, n * d);
+      comm_->all_gather(std::span<const T>(padded_send.data(), static_cast<std::size_t>(block)),
+                        std::span<T>(padded.data(), static_cast<std::size_t>(k * block)));
       for (index_t q = 0; q < k; ++q) {
-        const T* from = padded.data() + q * block;
         const auto q1 = static_cast<std::size_t>(q);
-        std::copy(from, from + (offset[q1 + 1] - offset[q1]) * d, into + offset[q1] * d);
+        move(into + offset[q1] * d, padded.data() + q * block, (offset[q1 + 1] - offset[q1]) * d);
       }
     }
     std::vector<index_t> rows(static_cast<std::size_t>(2 * n));
@@ -86,9 +96,9 @@ class gathered_nt_xent {
       rows[static_cast<std::size_t>(n + i)] = big_n + first + i;
     }
     auto part = loss_.partial(gathered, std::span<const index_t>(rows));
-    loss::nt_xent_result<T, cpu_t> out;
-    out.dz = tensor<T>(z.shape(), uninitialized);
-    std::vector<T> padded_back(even ? 0 : static_cast<std::size_t>(block));
+    loss::nt_xent_result<T, B> out;
+    out.dz = tensor<T, B>(z.shape(), uninitialized);
+    tensor<T, B> padded_back(shape{even ? 0 : block}, uninitialized);
     for (index_t half = 0; half < 2; ++half) {
       const T* dg = part.d_gathered.data() + half * big_n * d;
       T* own = out.dz.data() + half * n * d;
@@ -97,16 +107,18 @@ class gathered_nt_xent {
                                   std::span<T>(own, static_cast<std::size_t>(block)));
         continue;
       }
-      std::fill(padded.begin(), padded.end(), T(0));
+      memory<B>::zero(padded.data(), sizeof(T) * static_cast<std::size_t>(k * block));
       for (index_t q = 0; q < k; ++q) {
         const auto q1 = static_cast<std::size_t>(q);
-        std::copy(dg + offset[q1] * d, dg + offset[q1 + 1] * d, padded.begin() + q * block);
+        move(padded.data() + q * block, dg + offset[q1] * d, (offset[q1 + 1] - offset[q1]) * d);
       }
-      comm_->reduce_scatter_sum(std::span<const T>(padded), std::span<T>(padded_back));
-      std::copy(padded_back.begin(), padded_back.begin() + n * d, own);
+      comm_->reduce_scatter_sum(
+          std::span<const T>(padded.data(), static_cast<std::size_t>(k * block)),
+          std::span<T>(padded_back.data(), static_cast<std::size_t>(block)));
+      move(own, padded_back.data(), n * d);
     }
     std::vector<double> sums{part.value, static_cast<double>(part.top1_correct), part.entropy_sum};
-    comm_->all_reduce_sum(std::span<double>(sums));
+    all_reduce_host(*comm_, std::span<double>(sums));
     loss_.finish(out, sums[0], sums[1], sums[2], 2 * big_n);
     return out;
   }
@@ -115,7 +127,7 @@ class gathered_nt_xent {
 
  private:
   Comm* comm_;
-  loss::nt_xent<T> loss_;
+  loss::nt_xent<T, communicator_backend<Comm>> loss_;
 };
 
 }  // namespace simclr::distributed

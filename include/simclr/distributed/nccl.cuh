@@ -158,6 +158,9 @@ struct nccl_options {
 ///   nccl_communicator c(id, rank, size);            // an id sent by any other means
 class nccl_communicator {
  public:
+  /// Its collectives take device memory (distributed::communicator_backend).
+  using backend_type = cuda_t;
+
   nccl_communicator(const ncclUniqueId& id, int rank, int size, const nccl_options& o = {})
       : rank_(rank), size_(size), timeout_(detail::collective_timeout(o.timeout_seconds)) {
     if (!(o.timeout_seconds >= 0))
