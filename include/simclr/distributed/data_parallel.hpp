@@ -139,13 +139,6 @@ class data_parallel {
 
   data_parallel(Model& net, Comm& comm, const data_parallel_options& o = {})
       : net_(&net), comm_(&comm), opt_(o), group_(comm) {
-    if (o.global_batch_norm && !backend_type::host_accessible)
-      throw value_error(
-          "simclr: data_parallel: global BatchNorm is not implemented for device models yet "
-          "(nn::batch_norm refuses a group on device tensors); set "
-          "data_parallel_options::global_batch_norm = false — each rank's BatchNorm then "
-          "normalises its own images, which is not what one process computes on the global "
-          "batch");
     if (o.bucket_bytes < sizeof(scalar_type))
       throw value_error("simclr: data_parallel: bucket_bytes is " +
                         std::to_string(o.bucket_bytes) + ", expected ≥ one element");

@@ -176,15 +176,7 @@ class batch_norm {
       return y;
     }
     group_ = simclr::detail::current_batch_norm_group();
-    if (group_ != nullptr) {
-      if constexpr (Backend::host_accessible) {
-        return forward_global(x, n, l, then, res);
-      } else {
-        throw value_error("simclr: batch_norm: global BatchNorm (a global_batch_norm scope) "
-                          "works on host-memory tensors; device tensors need a device "
-                          "communicator (NCCL), which this build does not have yet");
-      }
-    }
+    if (group_ != nullptr) return forward_global(x, n, l, then, res);
     if (n * l < 2)
       throw value_error("simclr: batch_norm in training mode needs more than one value per "
                         "channel, got input " + x.shape().to_string());
@@ -221,13 +213,8 @@ class batch_norm {
     tensor<T, Backend> var(shape{c}, uninitialized);
     mean_ = tensor<T, Backend>(shape{c}, uninitialized);
     inv_std_ = tensor<T, Backend>(shape{c}, uninitialized);
-    for (index_t ch = 0; ch < c; ++ch) {
-      const auto k = static_cast<std::size_t>(ch);
-      const double v = std::max(ss[k], 0.0) / count_;
-      mean_(ch) = static_cast<T>(mean[k]);
-      var(ch) = static_cast<T>(v);
-      inv_std_(ch) = static_cast<T>(1.0 / std::sqrt(v + opt_.eps));
-    }
+    kernel::set_stats(c, mean.data(), ss.data(), count_, opt_.eps, mean_.data(), var.data(),
+                      inv_std_.data());
     tensor<T, Backend> y(x.shape(), uninitialized);
     kernel::normalize(n, c, l, x.data(), gamma_.data(), beta_.data(), mean_.data(),
                       inv_std_.data(), y.data(), res, then.relu);
@@ -245,10 +232,7 @@ class batch_norm {
     const T* relu_y = y != nullptr ? y->data() : nullptr;
     kernel::backward_sums(n, c, l, dy.data(), x_.data(), mean_.data(), inv_std_.data(), relu_y,
                           sums.data());
-    for (index_t ch = 0; ch < c; ++ch) {
-      beta_grad_(ch) += static_cast<T>(sums[static_cast<std::size_t>(ch)]);
-      gamma_grad_(ch) += static_cast<T>(sums[static_cast<std::size_t>(c + ch)]);
-    }
+    kernel::add_affine_grads(c, sums.data(), beta_grad_.data(), gamma_grad_.data());
     group_->sum(std::span<double>(sums));
     tensor<T, Backend> dx(dy.shape(), uninitialized);
     kernel::backward_dx(n, c, l, dy.data(), x_.data(), mean_.data(), gamma_.data(),
@@ -260,8 +244,7 @@ class batch_norm {
     if (x_.empty())
       throw error("simclr: batch_norm::backward without a preceding forward in mode::train");
     expect_shape(dy, x_.shape(), "batch_norm::backward: dy");
-    if constexpr (Backend::host_accessible)
-      if (group_ != nullptr) return backward_global(dy, y);
+    if (group_ != nullptr) return backward_global(dy, y);
     const auto [n, l] = layout(dy);
     tensor<T, Backend> dx(dy.shape(), uninitialized);
     batch_norm_kernel<Backend>::backward(n, opt_.channels, l, dy.data(), x_.data(), mean_.data(),

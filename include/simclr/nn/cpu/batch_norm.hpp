@@ -157,6 +157,28 @@ struct batch_norm_kernel<cpu_t> {
     }
   }
 
+  /// The group's statistics from its sums (host doubles): mean[ch] / count, the biased
+  /// variance max(ss[ch], 0) / count and 1/sqrt(var + eps), into the layer's tensors.
+  template <class T>
+  static void set_stats(index_t c, const double* mean, const double* ss, double count, double eps,
+                        T* mean_out, T* var_out, T* inv_std_out) {
+    for (index_t ch = 0; ch < c; ++ch) {
+      const double v = std::max(ss[ch], 0.0) / count;
+      mean_out[ch] = static_cast<T>(mean[ch]);
+      var_out[ch] = static_cast<T>(v);
+      inv_std_out[ch] = static_cast<T>(1.0 / std::sqrt(v + eps));
+    }
+  }
+
+  /// dβ[ch] += sums[ch], dγ[ch] += sums[c + ch] (backward_sums' layout, host doubles).
+  template <class T>
+  static void add_affine_grads(index_t c, const double* sums, T* dbeta, T* dgamma) {
+    for (index_t ch = 0; ch < c; ++ch) {
+      dbeta[ch] += static_cast<T>(sums[ch]);
+      dgamma[ch] += static_cast<T>(sums[c + ch]);
+    }
+  }
+
   /// dx = γ·inv_std/M · (M·g − Σg − x̂·Σ(g·x̂)) from the group's sums (layout of
   /// backward_sums) and its count M (dx may alias dy).
   template <class T>

@@ -5,8 +5,10 @@
 #endif
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
+#include <simclr/backend/cuda/check.cuh>
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
 #include <simclr/nn/kernels.hpp>
@@ -197,6 +199,106 @@ __global__ void bn_backward_dx(index_t n, index_t c, index_t l, const T* dy, con
   }
 }
 
+// ---- global BatchNorm: the passes of batch_norm_kernel<cpu_t>'s group interface ------------
+
+/// Block (part, ch) sums x (center null) or (x − center[ch])² over its slice in double, into
+/// partial[ch·parts + part].
+template <class T>
+__global__ void bn_partial_channel(index_t n, index_t c, index_t l, const T* x,
+                                   const double* center, double* partial) {
+  const index_t part = blockIdx.x, parts = gridDim.x, ch = blockIdx.y, m = n * l;
+  const auto l32 = static_cast<std::uint32_t>(l);
+  index_t begin = 0, end = 0;
+  bn_slice(m, part, parts, begin, end);
+  double s = 0.0;
+  for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+    const double v = static_cast<double>(x[bn_offset(e, ch, c, l32)]);
+    if (center == nullptr) {
+      s += v;
+    } else {
+      const double d = v - center[ch];
+      s += d * d;
+    }
+  }
+  s = cuda_backend::block_sum(s);
+  if (threadIdx.x == 0) partial[ch * parts + part] = s;
+}
+
+/// out[k·c + ch] = Σ_p partial[(ch·parts + p)·width + k] for k < width, in part order. (A
+/// template so that every translation unit may define it.)
+template <class = void>
+__global__ void bn_combine_channels(index_t c, index_t parts, index_t width,
+                                           const double* partial, double* out) {
+  for (index_t ch = cuda_backend::thread_index(); ch < c; ch += cuda_backend::thread_stride())
+    for (index_t k = 0; k < width; ++k) {
+      double s = 0.0;
+      for (index_t p = 0; p < parts; ++p) s += partial[(ch * parts + p) * width + k];
+      out[k * c + ch] = s;
+    }
+}
+
+/// y = γ·(x − mean)·inv_std + β with the given (the group's) statistics, then the epilogue.
+template <class T>
+__global__ void bn_normalize_with(index_t n, index_t c, index_t l, const T* x, const T* gamma,
+                                  const T* beta, const T* mean, const T* inv_std, T* y,
+                                  const T* residual, bool relu) {
+  const index_t total = n * c * l;
+  for (index_t i = cuda_backend::thread_index(); i < total; i += cuda_backend::thread_stride()) {
+    const index_t ch = (i / l) % c;
+    const T h = (x[i] - mean[ch]) * inv_std[ch];
+    y[i] = bn_epilogue(h * gamma[ch] + beta[ch], residual, i, relu);
+  }
+}
+
+/// dx from the group's sums (Σg at [ch], Σg·x̂ at [c + ch]) and its count, as bn_backward_dx.
+template <class T>
+__global__ void bn_dx_with(index_t n, index_t c, index_t l, const T* dy, const T* x,
+                           const T* mean, const T* gamma, const T* inv_std, const T* relu_y,
+                           const double* sums, double count, T* dx) {
+  const index_t total = n * c * l;
+  for (index_t i = cuda_backend::thread_index(); i < total; i += cuda_backend::thread_stride()) {
+    const index_t ch = (i / l) % c;
+    const T mt = mean[ch], ist = inv_std[ch];
+    const T k = static_cast<T>(static_cast<double>(gamma[ch]) * static_cast<double>(ist));
+    const T mean_dy = static_cast<T>(sums[ch] / count);
+    const T mean_dyx = static_cast<T>(sums[c + ch] / count);
+    dx[i] = (bn_grad(dy, relu_y, i) - mean_dy - (x[i] - mt) * ist * mean_dyx) * k;
+  }
+}
+
+template <class T>
+__global__ void bn_set_stats(index_t c, const double* mean, const double* ss, double count,
+                             double eps, T* mean_out, T* var_out, T* inv_std_out) {
+  for (index_t ch = cuda_backend::thread_index(); ch < c; ch += cuda_backend::thread_stride()) {
+    const double v = fmax(ss[ch], 0.0) / count;
+    mean_out[ch] = static_cast<T>(mean[ch]);
+    var_out[ch] = static_cast<T>(v);
+    inv_std_out[ch] = static_cast<T>(1.0 / sqrt(v + eps));
+  }
+}
+
+template <class T>
+__global__ void bn_add_affine(index_t c, const double* sums, T* dbeta, T* dgamma) {
+  for (index_t ch = cuda_backend::thread_index(); ch < c; ch += cuda_backend::thread_stride()) {
+    dbeta[ch] += static_cast<T>(sums[ch]);
+    dgamma[ch] += static_cast<T>(sums[c + ch]);
+  }
+}
+
+/// `count` host doubles on the device, and back.
+inline tensor<double, cuda_t> bn_upload(const double* host, index_t count) {
+  tensor<double, cuda_t> d(shape{count}, uninitialized);
+  if (count > 0)
+    SIMCLR_CUDA_CHECK(cudaMemcpy(d.data(), host, sizeof(double) * static_cast<std::size_t>(count),
+                                 cudaMemcpyHostToDevice));
+  return d;
+}
+inline void bn_download(const tensor<double, cuda_t>& d, double* host) {
+  if (d.numel() > 0)
+    SIMCLR_CUDA_CHECK(cudaMemcpy(host, d.data(), sizeof(double) * static_cast<std::size_t>(d.numel()),
+                                 cudaMemcpyDeviceToHost));
+}
+
 template <class T>
 __global__ void bn_update_running(index_t c, const T* mean, const T* var, T momentum, T unbias,
                                   T* running_mean, T* running_var) {
@@ -256,6 +358,85 @@ struct batch_norm_kernel<cuda_t> {
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 
+  // ---- global BatchNorm (nn::global_batch_norm): batch_norm_kernel<cpu_t>'s group interface.
+  // Sums in double over the same slices as the training passes, combined in slice order, and
+  // handed over in host memory (the group adds them up on the host: C or 2C doubles a layer).
+
+  /// sum[ch] = Σ x over channel ch (host doubles).
+  template <class T>
+  static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum) {
+    channel_pass(n, c, l, x, nullptr, sum);
+  }
+  /// ss[ch] = Σ (x − mean[ch])² over channel ch (mean and ss: host doubles).
+  template <class T>
+  static void channel_squares(index_t n, index_t c, index_t l, const T* x, const double* mean,
+                              double* ss) {
+    const auto center = cuda_detail::bn_upload(mean, c);
+    channel_pass(n, c, l, x, center.data(), ss);
+  }
+  /// y = γ·(x − mean)·inv_std + β, then + residual if given, then max(·, 0) if `relu`.
+  template <class T>
+  static void normalize(index_t n, index_t c, index_t l, const T* x, const T* gamma, const T* beta,
+                        const T* mean, const T* inv_std, T* y, const T* residual, bool relu) {
+    const index_t total = n * c * l;
+    if (total == 0) return;
+    cuda_detail::bn_normalize_with<T><<<cuda_backend::grid_for(total), cuda_backend::block_threads>>>(
+        n, c, l, x, gamma, beta, mean, inv_std, y, residual, relu);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+  /// sums[ch] = Σ g, sums[c + ch] = Σ g·x̂ (host doubles; g masked by the fused ReLU).
+  template <class T>
+  static void backward_sums(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                            const T* inv_std, const T* relu_y, double* sums) {
+    if (c == 0) return;
+    if (n * l == 0) {
+      std::fill(sums, sums + 2 * c, 0.0);
+      return;
+    }
+    const index_t parts = cuda_detail::bn_parts(n * l);
+    tensor<double, cuda_t> partial(shape{c * parts * 2}, uninitialized), out(shape{2 * c},
+                                                                                uninitialized);
+    const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(c));
+    cuda_detail::bn_partial_grad_sums<T><<<grid, cuda_detail::bn_threads>>>(
+        n, c, l, dy, x, mean, inv_std, relu_y, partial.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_combine_channels<><<<cuda_backend::grid_for(c), cuda_backend::block_threads>>>(
+        c, parts, 2, partial.data(), out.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_download(out, sums);
+  }
+  /// dx from the group's sums (backward_sums' layout, host doubles) and its count.
+  template <class T>
+  static void backward_dx(index_t n, index_t c, index_t l, const T* dy, const T* x, const T* mean,
+                          const T* gamma, const T* inv_std, const T* relu_y, const double* sums,
+                          double count, T* dx) {
+    const index_t total = n * c * l;
+    if (total == 0) return;
+    const auto d_sums = cuda_detail::bn_upload(sums, 2 * c);
+    cuda_detail::bn_dx_with<T><<<cuda_backend::grid_for(total), cuda_backend::block_threads>>>(
+        n, c, l, dy, x, mean, gamma, inv_std, relu_y, d_sums.data(), count, dx);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+  /// The group's mean, biased variance and 1/sqrt(var + eps) from its sums (host doubles).
+  template <class T>
+  static void set_stats(index_t c, const double* mean, const double* ss, double count, double eps,
+                        T* mean_out, T* var_out, T* inv_std_out) {
+    if (c == 0) return;
+    const auto d_mean = cuda_detail::bn_upload(mean, c), d_ss = cuda_detail::bn_upload(ss, c);
+    cuda_detail::bn_set_stats<T><<<cuda_backend::grid_for(c), cuda_backend::block_threads>>>(
+        c, d_mean.data(), d_ss.data(), count, eps, mean_out, var_out, inv_std_out);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+  /// dβ[ch] += sums[ch], dγ[ch] += sums[c + ch] (host doubles).
+  template <class T>
+  static void add_affine_grads(index_t c, const double* sums, T* dbeta, T* dgamma) {
+    if (c == 0) return;
+    const auto d_sums = cuda_detail::bn_upload(sums, 2 * c);
+    cuda_detail::bn_add_affine<T><<<cuda_backend::grid_for(c), cuda_backend::block_threads>>>(
+        c, d_sums.data(), dbeta, dgamma);
+    SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+
   /// running_mean ← (1 − m)·running_mean + m·mean; running_var ← (1 − m)·running_var +
   /// m·var·unbias, per channel (the layer does this on the host for host backends).
   template <class T>
@@ -265,6 +446,28 @@ struct batch_norm_kernel<cuda_t> {
     cuda_detail::bn_update_running<T><<<cuda_backend::grid_for(c), cuda_backend::block_threads>>>(
         c, mean, var, momentum, unbias, running_mean, running_var);
     SIMCLR_CUDA_CHECK_LAUNCH();
+  }
+
+ private:
+  /// Σx (center null) or Σ(x − center)² per channel into `out` (host doubles).
+  template <class T>
+  static void channel_pass(index_t n, index_t c, index_t l, const T* x, const double* center,
+                           double* out) {
+    if (c == 0) return;
+    if (n * l == 0) {
+      std::fill(out, out + c, 0.0);
+      return;
+    }
+    const index_t parts = cuda_detail::bn_parts(n * l);
+    tensor<double, cuda_t> partial(shape{c * parts}, uninitialized), sums(shape{c}, uninitialized);
+    const dim3 grid(static_cast<unsigned>(parts), static_cast<unsigned>(c));
+    cuda_detail::bn_partial_channel<T><<<grid, cuda_detail::bn_threads>>>(n, c, l, x, center,
+                                                                        partial.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_combine_channels<><<<cuda_backend::grid_for(c), cuda_backend::block_threads>>>(
+        c, parts, 1, partial.data(), sums.data());
+    SIMCLR_CUDA_CHECK_LAUNCH();
+    cuda_detail::bn_download(sums, out);
   }
 };
 
