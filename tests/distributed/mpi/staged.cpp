@@ -1,6 +1,7 @@
 // staged_communicator over mpi_communicator, staging every collective (staging_mode::always)
 // through host buffers on CPU memory: the staging logic that carries cuda_t tensors over MPI,
 // checked against the MPI communicator itself on the same values, under mpirun with 1–4 ranks.
+#include <simclr/distributed/host_values.hpp>
 #include <simclr/distributed/mpi.hpp>
 #include <simclr/distributed/staged.hpp>
 
@@ -145,4 +146,21 @@ TEST_CASE("staged_communicator: host memory goes to MPI unstaged unless asked") 
 #if !(defined(MPIX_CUDA_AWARE_SUPPORT) && MPIX_CUDA_AWARE_SUPPORT)
   CHECK_FALSE(mpi_communicator::reads_cuda_memory());  // an MPI built without CUDA (Debian's)
 #endif
+}
+
+TEST_CASE("all_reduce_host / broadcast_host: host values through MPI and through staging") {
+  mpi_communicator mpi;
+  staged_mpi staged(mpi, staging_mode::always);
+  const int k = mpi.size(), r = mpi.rank();
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(k), 0);
+  counts[static_cast<std::size_t>(r)] = r + 1;
+  simclr::distributed::all_reduce_host(mpi, std::span<std::int64_t>(counts));
+  for (int q = 0; q < k; ++q) CHECK(counts[static_cast<std::size_t>(q)] == q + 1);
+  std::vector<double> sums{0.5 * (r + 1), double(r)};
+  simclr::distributed::all_reduce_host(staged, std::span<double>(sums));
+  CHECK(sums[0] == 0.25 * k * (k + 1));
+  CHECK(sums[1] == 0.5 * k * (k - 1));
+  std::vector<std::int64_t> word{100 + r};
+  simclr::distributed::broadcast_host(staged, std::span<std::int64_t>(word), k - 1);
+  CHECK(word[0] == 100 + k - 1);
 }
