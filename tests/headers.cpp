@@ -178,10 +178,14 @@ TEST_CASE("headers: each reaches the standard header of every std:: name it uses
     return out;
   };
   std::size_t checked = 0;
-  for (const auto& [name, h] : headers) {
+  for (const auto& entry : headers) {
+    const auto& name = std::get<0>(entry);
+    const auto& h = std::get<1>(entry);
     if (!name.ends_with(".hpp")) continue;  // .cuh: reached through, not checked (nvcc's own set)
     const auto have = reached(name);
-    for (const auto& [need, because] : h.uses) {
+    for (const auto& entry : h.uses) {
+      const auto& need = std::get<0>(entry);
+      const auto& because = std::get<1>(entry);
       INFO(name, " uses std::", because, " but reaches no #include <", need, ">");
       CHECK(have.count(need) == 1);
     }

@@ -12,10 +12,13 @@ using namespace simclr;
 using namespace simclr::augment;
 
 TEST_CASE("gaussian_kernel matches torchvision") {
-  for (const auto& [size, sigma, name] : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
-                                          {3, 0.5f, "3_0.5"},
-                                          {17, 2.0f, "17_2.0"},
-                                          {9, 0.1f, "9_0.1"}}) {
+  for (const auto& entry : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
+                            {3, 0.5f, "3_0.5"},
+                            {17, 2.0f, "17_2.0"},
+                            {9, 0.1f, "9_0.1"}}) {
+    const auto& size = std::get<0>(entry);
+    const auto& sigma = std::get<1>(entry);
+    const auto& name = std::get<2>(entry);
     CAPTURE(name);
     const std::vector<float> k = gaussian_kernel(size, sigma);
     const auto& ref = test::augment_ops().at(std::string("kernel_") + name).values;
@@ -27,10 +30,13 @@ TEST_CASE("gaussian_kernel matches torchvision") {
 
 TEST_CASE("gaussian_blur matches torchvision with reflect padding and TF with zero padding") {
   const tensor<float> img = test::augment_ops().tensor_at("img3");
-  for (const auto& [size, sigma, name] : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
-                                          {3, 0.5f, "3_0.5"},
-                                          {17, 2.0f, "17_2.0"},
-                                          {9, 0.1f, "9_0.1"}}) {
+  for (const auto& entry : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
+                            {3, 0.5f, "3_0.5"},
+                            {17, 2.0f, "17_2.0"},
+                            {9, 0.1f, "9_0.1"}}) {
+    const auto& size = std::get<0>(entry);
+    const auto& sigma = std::get<1>(entry);
+    const auto& name = std::get<2>(entry);
     CAPTURE(name);
     CHECK(test::max_abs_diff(gaussian_blur(img, size, sigma),
                              test::augment_ops().tensor_at(std::string("blur_") + name)) <= 1e-5);

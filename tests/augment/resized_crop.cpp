@@ -117,7 +117,9 @@ TEST_CASE("resized_crop rejects boxes outside the image and empty sizes") {
 }
 
 TEST_CASE("torchvision crop sampler matches RandomResizedCrop.get_params in distribution") {
-  for (const auto& [H, W] : {std::pair<index_t, index_t>{32, 32}, {300, 400}}) {
+  for (const auto& entry : {std::pair<index_t, index_t>{32, 32}, {300, 400}}) {
+    const auto& H = std::get<0>(entry);
+    const auto& W = std::get<1>(entry);
     CAPTURE(H);
     CAPTURE(W);
     const std::string size = std::to_string(H) + "x" + std::to_string(W);
@@ -134,7 +136,9 @@ TEST_CASE("torchvision crop sampler matches RandomResizedCrop.get_params in dist
 }
 
 TEST_CASE("TF crop sampler matches sample_distorted_bounding_box in distribution") {
-  for (const auto& [H, W] : {std::pair<index_t, index_t>{32, 32}, {300, 400}}) {
+  for (const auto& entry : {std::pair<index_t, index_t>{32, 32}, {300, 400}}) {
+    const auto& H = std::get<0>(entry);
+    const auto& W = std::get<1>(entry);
     CAPTURE(H);
     CAPTURE(W);
     const std::string size = std::to_string(H) + "x" + std::to_string(W);

@@ -28,7 +28,10 @@ void randomise(Block& b, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("basic_block: gradients by finite differences, identity and downsample shortcut") {
-  for (const auto [in, planes, stride] : {std::array<index_t, 3>{3, 3, 1}, {2, 4, 2}}) {
+  for (const auto& entry : {std::array<index_t, 3>{3, 3, 1}, {2, 4, 2}}) {
+    const auto& in = std::get<0>(entry);
+    const auto& planes = std::get<1>(entry);
+    const auto& stride = std::get<2>(entry);
     encoders::basic_block<double> block(in, planes, stride, false);
     randomise(block, 1);
     auto x = test::randn(shape{2, in, 5, 5}, 2);

@@ -37,7 +37,10 @@ TEST_CASE("gemm: a hand-computed product") {
 TEST_CASE_TEMPLATE("gemm: all transpose cases, α and β, against a naive product", T, float,
                    double) {
   const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
-  for (const auto [m, n, k] : {std::array<index_t, 3>{5, 7, 3}, {64, 33, 129}, {130, 65, 70}}) {
+  for (const auto& entry : {std::array<index_t, 3>{5, 7, 3}, {64, 33, 129}, {130, 65, 70}}) {
+    const auto& m = std::get<0>(entry);
+    const auto& n = std::get<1>(entry);
+    const auto& k = std::get<2>(entry);
     for (int t = 0; t < 4; ++t) {
       const bool ta = (t & 1) != 0, tb = (t & 2) != 0;
       const auto a = ta ? random_matrix<T>(k, m, 1) : random_matrix<T>(m, k, 1);

@@ -50,7 +50,7 @@ struct nt_logistic_options {
 };
 
 /// The NT-Logistic kernel of a backend:
-///   template <class T> static cpu_detail::pairwise_sums-like {loss, top1_correct}
+///   template <class T> static detail::pairwise_sums-like {loss, top1_correct}
 ///   run(const T* z, index_t rows, index_t d, const nt_logistic_options&, T* dz).
 /// CPU: <simclr/loss/cpu/nt_logistic.hpp> (included by its loss header); CUDA:
 /// <simclr/loss/cuda/nt_logistic.cuh> (nvcc only).

@@ -67,10 +67,13 @@ TEST_CASE("tile_gemm: the avx2 and avx512 tiles give the same bits (one FMA orde
     MESSAGE("skipped: this CPU has no AVX-512");
     return;
   }
-  for (const auto& [m, n, k] : {std::tuple<index_t, index_t, index_t>{37, 70, 600},
-                                {130, 200, 27},
-                                {5, 9, 1},
-                                {64, 784, 144}}) {
+  for (const auto& entry : {std::tuple<index_t, index_t, index_t>{37, 70, 600},
+                            {130, 200, 27},
+                            {5, 9, 1},
+                            {64, 784, 144}}) {
+    const auto& m = std::get<0>(entry);
+    const auto& n = std::get<1>(entry);
+    const auto& k = std::get<2>(entry);
     tensor<float> a(shape{m, k}, uninitialized), b(shape{k, n}, uninitialized);
     random::fill_normal(a.view(), random::key(4));
     random::fill_normal(b.view(), random::key(5));

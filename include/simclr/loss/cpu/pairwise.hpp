@@ -7,15 +7,12 @@
 
 #include <simclr/loss/cpu/block_gemm.hpp>
 #include <simclr/loss/cpu/rows.hpp>
+#include <simclr/loss/row_checks.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::loss::cpu_detail {
 
-/// Sums a per-row loss returns.
-struct pairwise_sums {
-  double loss = 0.0;  ///< Σ_i ℓ_i
-  index_t top1_correct = 0;
-};
+using detail::pairwise_sums;
 
 /// Normalises z (rows, d), forms C = U Uᵀ (cosines) and calls
 ///   row_fn(i, p, c_row, g_row) -> std::pair<double, bool>

@@ -10,6 +10,7 @@
 
 #include <simclr/config.hpp>
 #include <simclr/error.hpp>
+#include <simclr/loss/row_checks.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::loss::cpu_detail {
@@ -35,20 +36,7 @@ struct normalised_rows {
   std::vector<char> clamped;  // (rows) 1 where ‖z_i‖ < ε (u = z/ε, a linear map)
 };
 
-/// Checks the norm of row i of z: throws value_error for a NaN or an infinity, and, unless
-/// `allow_small_rows`, for a norm below `eps`. Returns whether the row is clamped (divided by ε).
-inline bool check_row_norm(index_t i, double nrm, double eps, bool allow_small_rows,
-                           const char* loss_name) {
-  if (!std::isfinite(nrm))
-    throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
-                      " of z holds a NaN or an infinity");
-  if (nrm >= eps) return false;
-  if (!allow_small_rows)
-    throw value_error(std::string("simclr: ") + loss_name + ": row " + std::to_string(i) +
-                      " of z has norm " + std::to_string(nrm) + " < ε = " + std::to_string(eps) +
-                      " (a zero embedding); set allow_small_rows to divide by ε instead");
-  return true;
-}
+using detail::check_row_norm;
 
 /// Normalises the rows of the row-major (rows, d) matrix z. Throws value_error naming the first
 /// row that holds a NaN or an infinity, and, unless `allow_small_rows`, the first row whose norm

@@ -65,8 +65,8 @@ struct margin_triplet_row {
 template <>
 struct margin_triplet_kernel<cuda_t> {
   template <class T>
-  static cpu_detail::pairwise_sums run(const T* z, index_t rows, index_t d,
-                                       const margin_triplet_options& o, T* dz) {
+  static detail::pairwise_sums run(const T* z, index_t rows, index_t d,
+                                   const margin_triplet_options& o, T* dz) {
     return cuda_detail::pairwise_loss(z, rows, d, o.norm_epsilon, o.allow_small_rows,
                                       "margin_triplet",
                                       cuda_detail::margin_triplet_row{o.margin, o.semi_hard}, dz);

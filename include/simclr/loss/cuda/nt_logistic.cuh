@@ -44,8 +44,8 @@ struct nt_logistic_row {
 template <>
 struct nt_logistic_kernel<cuda_t> {
   template <class T>
-  static cpu_detail::pairwise_sums run(const T* z, index_t rows, index_t d,
-                                       const nt_logistic_options& o, T* dz) {
+  static detail::pairwise_sums run(const T* z, index_t rows, index_t d,
+                                   const nt_logistic_options& o, T* dz) {
     return cuda_detail::pairwise_loss(z, rows, d, o.norm_epsilon, o.allow_small_rows,
                                       "nt_logistic",
                                       cuda_detail::nt_logistic_row{1.0 / o.temperature,

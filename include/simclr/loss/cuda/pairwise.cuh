@@ -4,10 +4,10 @@
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
 #endif
 
-#include <simclr/ops/cuda/gemm.cuh>
 #include <simclr/backend/cuda/launch.cuh>
-#include <simclr/loss/cpu/pairwise.hpp>
 #include <simclr/loss/cuda/rows.cuh>
+#include <simclr/loss/row_checks.hpp>
+#include <simclr/ops/cuda/gemm.cuh>
 
 namespace simclr::loss::cuda_detail {
 
@@ -34,8 +34,8 @@ __global__ void pairwise_rows(index_t n, RowOp row_op, const T* c, T* g, double*
 /// dz of (1/2N) Σ ℓ_i through ∂/∂U = (G + Gᵀ) U and the normalisation — the device twin of
 /// cpu_detail::pairwise_loss.
 template <class T, class RowOp>
-cpu_detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps,
-                                        bool allow_small, const char* name, RowOp row_op, T* dz) {
+detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps,
+                                    bool allow_small, const char* name, RowOp row_op, T* dz) {
   using gemm = ops::gemm_kernel<cuda_t>;
   const cuda_backend::precision_scope full(cuda_backend::loss_precision());  // never bf16
   const auto nr = normalise_rows(z, rows, d, eps, allow_small, name);

@@ -10,9 +10,9 @@
 
 #include <simclr/backend/cuda/launch.cuh>
 #include <simclr/backend/cuda/memory.cuh>
-#include <simclr/transfer.cuh>
-#include <simclr/loss/cpu/rows.hpp>
+#include <simclr/loss/row_checks.hpp>
 #include <simclr/tensor.hpp>
+#include <simclr/transfer.cuh>
 
 namespace simclr::loss::cuda_detail {
 
@@ -37,7 +37,7 @@ class deferred_norm_check {
     if (host_ == nullptr) return;
     SIMCLR_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
     for (index_t i = 0; i < rows_; ++i)
-      (void)cpu_detail::check_row_norm(i, host_[i], eps_, allow_small_rows_, loss_name_);
+      (void)detail::check_row_norm(i, host_[i], eps_, allow_small_rows_, loss_name_);
   }
 
  private:
@@ -121,7 +121,7 @@ __global__ void project_rows_kernel(index_t d, const T* g, const T* u, const T* 
 }
 
 /// Normalises the rows of the device matrix z (rows, d). The norms are computed on the device
-/// and checked on the host with the CPU's rules and messages (cpu_detail::check_row_norm) when
+/// and checked on the host with the CPU's rules and messages (detail::check_row_norm) when
 /// the caller calls out.norms.check() — after its results have come back, before it returns
 /// them. (Rows with a NaN only make NaNs until then.)
 template <class T>
