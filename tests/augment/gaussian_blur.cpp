@@ -11,17 +11,22 @@
 using namespace simclr;
 using namespace simclr::augment;
 
+namespace {
+/// The kernels of tests/fixtures: size, σ and the fixture's name.
+struct blur_case {
+  index_t size;
+  float sigma;
+  const char* name;
+};
+constexpr blur_case blur_cases[] = {
+    {5, 1.3f, "5_1.3"}, {3, 0.5f, "3_0.5"}, {17, 2.0f, "17_2.0"}, {9, 0.1f, "9_0.1"}};
+}  // namespace
+
 TEST_CASE("gaussian_kernel matches torchvision") {
-  for (const auto& entry : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
-                            {3, 0.5f, "3_0.5"},
-                            {17, 2.0f, "17_2.0"},
-                            {9, 0.1f, "9_0.1"}}) {
-    const auto& size = std::get<0>(entry);
-    const auto& sigma = std::get<1>(entry);
-    const auto& name = std::get<2>(entry);
-    CAPTURE(name);
-    const std::vector<float> k = gaussian_kernel(size, sigma);
-    const auto& ref = test::augment_ops().at(std::string("kernel_") + name).values;
+  for (const blur_case& c : blur_cases) {
+    CAPTURE(c.name);
+    const std::vector<float> k = gaussian_kernel(c.size, c.sigma);
+    const auto& ref = test::augment_ops().at(std::string("kernel_") + c.name).values;
     REQUIRE(k.size() == ref.size());
     for (std::size_t i = 0; i < k.size(); ++i) CHECK(k[i] == doctest::Approx(ref[i]).epsilon(1e-6));
     CHECK(std::accumulate(k.begin(), k.end(), 0.0) == doctest::Approx(1.0).epsilon(1e-6));
@@ -30,18 +35,13 @@ TEST_CASE("gaussian_kernel matches torchvision") {
 
 TEST_CASE("gaussian_blur matches torchvision with reflect padding and TF with zero padding") {
   const tensor<float> img = test::augment_ops().tensor_at("img3");
-  for (const auto& entry : {std::tuple<index_t, float, const char*>{5, 1.3f, "5_1.3"},
-                            {3, 0.5f, "3_0.5"},
-                            {17, 2.0f, "17_2.0"},
-                            {9, 0.1f, "9_0.1"}}) {
-    const auto& size = std::get<0>(entry);
-    const auto& sigma = std::get<1>(entry);
-    const auto& name = std::get<2>(entry);
-    CAPTURE(name);
-    CHECK(test::max_abs_diff(gaussian_blur(img, size, sigma),
-                             test::augment_ops().tensor_at(std::string("blur_") + name)) <= 1e-5);
-    CHECK(test::max_abs_diff(gaussian_blur(img, size, sigma, blur_padding::zero),
-                             test::augment_ops().tensor_at(std::string("blur_tf_") + name)) <= 1e-5);
+  for (const blur_case& c : blur_cases) {
+    CAPTURE(c.name);
+    CHECK(test::max_abs_diff(gaussian_blur(img, c.size, c.sigma),
+                             test::augment_ops().tensor_at(std::string("blur_") + c.name)) <= 1e-5);
+    CHECK(test::max_abs_diff(gaussian_blur(img, c.size, c.sigma, blur_padding::zero),
+                             test::augment_ops().tensor_at(std::string("blur_tf_") + c.name)) <=
+          1e-5);
   }
   CHECK(test::max_abs_diff(gaussian_blur(test::augment_ops().tensor_at("img1"), 7, 1.0f),
                            test::augment_ops().tensor_at("blur_gray_7_1.0")) <= 1e-5);
