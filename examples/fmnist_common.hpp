@@ -28,11 +28,12 @@ inline double since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-/// The recipes' ResNet-18 encoder (CIFAR stem, one input channel, h of 8·width features).
-inline encoders::resnet<encoders::basic_block, float> make_encoder(index_t width,
-                                                                   std::uint64_t seed) {
+/// The recipes' ResNet-18 encoder (CIFAR stem unless told otherwise, one input channel, h of
+/// 8·width features).
+inline encoders::resnet<encoders::basic_block, float> make_encoder(
+    index_t width, std::uint64_t seed, encoders::stem stem = encoders::stem::cifar) {
   return encoders::resnet18<float>(
-      {.base_width = width, .in_channels = 1, .stem = encoders::stem::cifar, .seed = seed});
+      {.base_width = width, .in_channels = 1, .stem = stem, .seed = seed});
 }
 
 /// The recipes' augmentations: random resized crop to 28 px (scale crop_min–1), horizontal

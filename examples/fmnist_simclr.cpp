@@ -5,7 +5,7 @@
 //   fmnist_simclr [--recipe fmnist-r18w16-mild] [--epochs 2] [--batch-size 256] [--subset 40000]
 //                 [--eval-train 10000] [--threads N] [--out fmnist-run] [--resume] [--seed 0]
 //                 [--data DIR] [--fine-tune 0.01,0.1] [--fine-tune-epochs 10] [--monitor-every 52]
-//                 [--width W] [--temperature T] [--crop-min S] [--lr LR]
+//                 [--width W] [--stem cifar|strided] [--temperature T] [--crop-min S] [--lr LR]
 //                 [--loss nt-xent|dcl|dclw] [--local-crops M] [--local-size 16]
 //                 [--local-scale 0.1,0.4]                                    (override the recipe)
 //
@@ -63,6 +63,7 @@ namespace {
 struct recipe {
   std::string name;
   index_t width = 16;          ///< ResNet-18 base width (h has 8·width features)
+  std::string stem = "cifar";  ///< cifar (3×3/1) or strided (3×3/2: a quarter of the compute)
   double temperature = 0.2;    ///< NT-Xent τ
   double crop_min = 0.35;      ///< random resized crop scale range [crop_min, 1]
   double base_lr = 0.3;        ///< SGD peak lr at batch 256
@@ -99,6 +100,7 @@ int main(int argc, char** argv) try {
   std::vector<double> fine_tune_fractions;
   index_t fine_tune_epochs = 10, monitor_every = 52;
   std::optional<index_t> width;
+  std::optional<std::string> stem_name;
   std::optional<double> temperature, crop_min, base_lr;
   std::optional<std::string> loss_name;
   std::optional<index_t> local_crops, local_size;
@@ -125,6 +127,10 @@ int main(int argc, char** argv) try {
   app.add_option("--recipe", recipe_name, "the recipe (docs/training.md)")
       ->check(CLI::IsMember(recipe_names));
   app.add_option("--width", width, "override: ResNet-18 base width")->check(CLI::PositiveNumber);
+  app.add_option("--stem", stem_name,
+                 "override: cifar (3x3 stride 1) or strided (3x3 stride 2: the stages see 14x14, "
+                 "a quarter of the compute)")
+      ->check(CLI::IsMember({"cifar", "strided"}));
   app.add_option("--temperature", temperature, "override: NT-Xent temperature")
       ->check(CLI::PositiveNumber);
   app.add_option("--crop-min", crop_min, "override: smallest crop area fraction")
@@ -147,6 +153,8 @@ int main(int argc, char** argv) try {
   recipe r = *std::find_if(recipes.begin(), recipes.end(),
                            [&](const recipe& named) { return named.name == recipe_name; });
   if (width) r.width = *width;
+  if (stem_name) r.stem = *stem_name;
+  const encoders::stem stem = r.stem == "strided" ? encoders::stem::strided : encoders::stem::cifar;
   if (temperature) r.temperature = *temperature;
   if (crop_min) r.crop_min = *crop_min;
   if (base_lr) r.base_lr = *base_lr;
@@ -161,8 +169,9 @@ int main(int argc, char** argv) try {
 
   const auto t_all = clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
-  std::printf("recipe %s: width %td, loss %s, temperature %g, crops %g-1, lr %g",
-              r.name.c_str(), r.width, r.loss.c_str(), r.temperature, r.crop_min, r.base_lr);
+  std::printf("recipe %s: width %td, %s stem, loss %s, temperature %g, crops %g-1, lr %g",
+              r.name.c_str(), r.width, r.stem.c_str(), r.loss.c_str(), r.temperature, r.crop_min,
+              r.base_lr);
   if (r.local_crops > 0)
     std::printf(", multi-crop 2x28 + %tdx%td px (scale %g-%g)", r.local_crops, r.local_size,
                 r.local_scale[0], r.local_scale[1]);
@@ -173,7 +182,7 @@ int main(int argc, char** argv) try {
 
   // ---- SimCLR pre-training ------------------------------------------------------------------
   const index_t h_dim = 8 * r.width;
-  model net{make_encoder(r.width, seed),
+  model net{make_encoder(r.width, seed, stem),
             head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
             loss::nt_xent<float>(loss_options(r))};
   optim::sgd<float> sgd({.momentum = 0.9, .nesterov = true, .weight_decay = 5e-4});
@@ -188,7 +197,7 @@ int main(int argc, char** argv) try {
   const train::trainer_options options{
       .epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr,
       .warmup_epochs = 1, .out_dir = out_dir, .loader_threads = 1,
-      .metadata = {{"recipe", r.name}, {"loss", r.loss},
+      .metadata = {{"recipe", r.name}, {"stem", r.stem}, {"loss", r.loss},
                    {"local_crops", std::to_string(r.local_crops)}},
       .monitor_every = monitor_every, .monitor = knn};
   const auto resume_from =
@@ -217,7 +226,7 @@ int main(int argc, char** argv) try {
   auto t0 = clock_type::now();
   const auto h_train = eval::represent(net.encoder(), labelled), h_test = eval::represent(net.encoder(), test);
   const scores trained = evaluate(h_train, labelled, h_test, test);
-  auto random_encoder = make_encoder(r.width, seed + 12345);
+  auto random_encoder = make_encoder(r.width, seed + 12345, stem);
   const scores random_init = evaluate(eval::represent(random_encoder, labelled), labelled,
                                       eval::represent(random_encoder, test), test);
   const scores raw = evaluate(pixels(labelled), labelled, pixels(test), test);
@@ -235,9 +244,9 @@ int main(int argc, char** argv) try {
   // ---- semi-supervised: fine-tune a copy of the encoder on a fraction of the labels --------
   for (const double fraction : fine_tune_fractions) {
     t0 = clock_type::now();
-    auto copy = make_encoder(r.width, seed);
+    auto copy = make_encoder(r.width, seed, stem);
     io::load_weights<float>(copy, out_dir / "encoder.safetensors");
-    auto scratch = make_encoder(r.width, seed + 12345);
+    auto scratch = make_encoder(r.width, seed + 12345, stem);
     const auto crop_flip = augment::grayscale_policy(
         augment::random_resized_crop(28, {0.5, 1.0}), augment::random_horizontal_flip(0.5),
         augment::random_apply(0.0, augment::color_jitter(0.0f, 0.0f)));

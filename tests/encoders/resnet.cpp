@@ -56,6 +56,26 @@ TEST_CASE("resnet: a whole tiny network passes the finite-difference check") {
   CHECK_MESSAGE(r.passed, r.message());
 }
 
+TEST_CASE("resnet: the strided stem has the cifar stem's parameters; gradients by finite differences") {
+  // Its 3×3/2 convolution is conv2d's (tested against PyTorch in tests/nn); here the network
+  // around it: the same parameters as with the cifar stem, and the gradients of a tiny one.
+  auto net = encoders::resnet<encoders::basic_block, double>(
+      {.blocks = {1, 1}, .base_width = 2, .in_channels = 2, .stem = encoders::stem::strided,
+       .seed = 4});
+  auto cifar = encoders::resnet<encoders::basic_block, double>(
+      {.blocks = {1, 1}, .base_width = 2, .in_channels = 2, .stem = encoders::stem::cifar,
+       .seed = 4});
+  REQUIRE(net.parameters().size() == cifar.parameters().size());
+  for (std::size_t i = 0; i < net.parameters().size(); ++i)
+    CHECK(net.parameters()[i].value->shape() == cifar.parameters()[i].value->shape());
+  net.set_input_gradient(true);
+  auto x = test::randn(shape{2, 2, 6, 6}, 5);
+  const auto r = test::check_layer(net, x, 6, true, {.max_checks = 40});
+  CHECK_MESSAGE(r.passed, r.message());
+  // Odd sizes round up, as a 3×3/2 convolution with padding 1 does: 7 → 4 → 2 after stage 2.
+  CHECK(net.forward(test::randn(shape{1, 2, 7, 7}, 6), mode::eval).shape() == shape{1, 4});
+}
+
 TEST_CASE("resnet: same seed same weights; train step bit-identical on 1 and 2 threads") {
   auto run = [](std::size_t threads) {
     parallel::set_num_threads(threads);

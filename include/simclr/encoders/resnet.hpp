@@ -28,6 +28,8 @@ namespace simclr::encoders {
 enum class stem {
   imagenet,  ///< 7×7/2 conv, BN, ReLU, 3×3/2 max-pool (inputs of ~224 px)
   cifar,     ///< 3×3/1 conv, BN, ReLU, no pool (inputs of ≤ 32 px)
+  strided,   ///< 3×3/2 conv, BN, ReLU, no pool: halves a small input (28–64 px), so every stage
+             ///< after it costs a quarter of the cifar stem's
 };
 
 struct resnet_options {
@@ -54,8 +56,9 @@ class resnet {
 
   explicit resnet(const resnet_options& o)
       : opt_(validated(o)),
-        conv1_(o.stem == stem::imagenet
-                   ? nn::conv2d_options{o.in_channels, width(0), 7, 2, 3}
+        conv1_(o.stem == stem::imagenet ? nn::conv2d_options{o.in_channels, width(0), 7, 2, 3}
+               : o.stem == stem::strided
+                   ? nn::conv2d_options{o.in_channels, width(0), 3, 2, 1}
                    : nn::conv2d_options{o.in_channels, width(0), 3, 1, 1}),
         bn1_({width(0)}) {
     conv1_.set_input_gradient(false);
