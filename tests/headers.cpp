@@ -178,14 +178,14 @@ TEST_CASE("headers: each reaches the standard header of every std:: name it uses
     return out;
   };
   std::size_t checked = 0;
-  for (const auto& entry : headers) {
-    const auto& name = std::get<0>(entry);
-    const auto& h = std::get<1>(entry);
+  for (const auto& header : headers) {
+    const auto& name = header.first;
+    const auto& h = header.second;
     if (!name.ends_with(".hpp")) continue;  // .cuh: reached through, not checked (nvcc's own set)
     const auto have = reached(name);
-    for (const auto& entry : h.uses) {
-      const auto& need = std::get<0>(entry);
-      const auto& because = std::get<1>(entry);
+    for (const auto& use : h.uses) {
+      const auto& need = use.first;
+      const auto& because = use.second;
       INFO(name, " uses std::", because, " but reaches no #include <", need, ">");
       CHECK(have.count(need) == 1);
     }
@@ -199,4 +199,29 @@ TEST_CASE("headers: the reader sees through comments and literals") {
   CHECK(c.find("std::") == std::string::npos);
   CHECK(c.find('a') != std::string::npos);
   CHECK(c.find('c') != std::string::npos);
+}
+
+TEST_CASE("headers: backend/ includes nothing above it; no CUDA header includes a CPU one") {
+  // docs/design.md: backend/ is the ground floor (backend/, config.hpp and error.hpp only), and
+  // what both backends of an area share sits beside its kernels.hpp, never in cpu/.
+  const fs::path root = SIMCLR_INCLUDE_DIR;
+  std::size_t backend_headers = 0, cuda_headers = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root / "simclr")) {
+    if (!e.is_regular_file()) continue;
+    const std::string name = fs::relative(e.path(), root).generic_string();
+    const bool in_backend = name.starts_with("simclr/backend/");
+    const bool cuda = e.path().extension() == ".cuh";
+    if (!in_backend && !cuda) continue;
+    backend_headers += in_backend ? 1 : 0;
+    cuda_headers += cuda ? 1 : 0;
+    for (const auto& inc : read_header_facts(e.path()).simclr) {
+      INFO(name, " includes <", inc, ">");
+      if (in_backend)
+        CHECK((inc.starts_with("simclr/backend/") || inc == "simclr/config.hpp" ||
+               inc == "simclr/error.hpp"));
+      if (cuda) CHECK(inc.find("/cpu/") == std::string::npos);
+    }
+  }
+  CHECK(backend_headers > 10);
+  CHECK(cuda_headers > 20);
 }
