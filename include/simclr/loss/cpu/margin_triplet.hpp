@@ -13,8 +13,8 @@ namespace simclr::loss {
 template <>
 struct margin_triplet_kernel<cpu_t> {
   template <class T>
-  static cpu_detail::pairwise_sums run(const T* z, index_t rows, index_t d,
-                                       const margin_triplet_options& o, T* dz) {
+  static detail::pairwise_sums run(const T* z, index_t rows, index_t d,
+                                   const margin_triplet_options& o, T* dz) {
     const double m = o.margin;
     auto row = [&](index_t i, index_t p, const auto& c, auto& g) {
       const double c_pos = static_cast<double>(c(p));

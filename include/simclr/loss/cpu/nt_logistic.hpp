@@ -23,8 +23,8 @@ struct nt_logistic_kernel<cpu_t> {
   }
 
   template <class T>
-  static cpu_detail::pairwise_sums run(const T* z, index_t rows, index_t d,
-                                       const nt_logistic_options& o, T* dz) {
+  static detail::pairwise_sums run(const T* z, index_t rows, index_t d,
+                                   const nt_logistic_options& o, T* dz) {
     const double inv_tau = 1.0 / o.temperature, w = o.negative_weight;
     auto row = [&](index_t i, index_t p, const auto& c, auto& g) {
       const double s_pos = static_cast<double>(c(p)) * inv_tau;

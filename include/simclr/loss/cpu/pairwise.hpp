@@ -12,8 +12,6 @@
 
 namespace simclr::loss::cpu_detail {
 
-using detail::pairwise_sums;
-
 /// Normalises z (rows, d), forms C = U Uᵀ (cosines) and calls
 ///   row_fn(i, p, c_row, g_row) -> std::pair<double, bool>
 /// for every anchor i with positive p = (i + N) mod 2N: c_row is row i of C (with c_row[i]
@@ -21,8 +19,9 @@ using detail::pairwise_sums;
 /// the positive is the strict arg-max. Then dz of (scale/2N) Σ ℓ_i through C = U Uᵀ and the
 /// normalisation: ∂/∂U = (G + Gᵀ) U with G the rows g scaled by 1/2N.
 template <class T, class RowFn>
-pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps, bool allow_small,
-                            double scale, const char* name, RowFn&& row_fn, T* dz) {
+detail::pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps,
+                                    bool allow_small, double scale, const char* name,
+                                    RowFn&& row_fn, T* dz) {
   const auto nr = normalise_rows(z, rows, d, eps, allow_small, name);
   const index_t half = rows / 2;
   row_matrix<T> c(rows, rows);  // (2N, 2N) cosines, then G in place
@@ -42,7 +41,7 @@ pairwise_sums pairwise_loss(const T* z, index_t rows, index_t d, double eps, boo
       c.row(i) = g.transpose() * inv_rows;
     }
   });
-  pairwise_sums s;
+  detail::pairwise_sums s;
   for (index_t i = 0; i < rows; ++i) {
     s.loss += loss_i[static_cast<std::size_t>(i)];
     s.top1_correct += correct[static_cast<std::size_t>(i)];

@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <limits>
-#include <string>
 #include <vector>
 
 #include <Eigen/Core>
@@ -36,8 +35,6 @@ struct normalised_rows {
   std::vector<char> clamped;  // (rows) 1 where ‖z_i‖ < ε (u = z/ε, a linear map)
 };
 
-using detail::check_row_norm;
-
 /// Normalises the rows of the row-major (rows, d) matrix z. Throws value_error naming the first
 /// row that holds a NaN or an infinity, and, unless `allow_small_rows`, the first row whose norm
 /// is below `eps` (a zero embedding has no direction to contrast).
@@ -62,7 +59,7 @@ normalised_rows<T> normalise_rows(const T* z, index_t rows, index_t d, double ep
   });
   for (index_t i = 0; i < rows; ++i) {
     const double nrm = norms[static_cast<std::size_t>(i)];
-    if (check_row_norm(i, nrm, eps, allow_small_rows, loss_name))
+    if (detail::check_row_norm(i, nrm, eps, allow_small_rows, loss_name))
       out.clamped[static_cast<std::size_t>(i)] = 1;
     out.inv_norm(i) = static_cast<T>(1.0 / std::max(nrm, eps));
   }
