@@ -76,6 +76,35 @@ TEST_CASE("resnet: the strided stem has the cifar stem's parameters; gradients b
   CHECK(net.forward(test::randn(shape{1, 2, 7, 7}, 6), mode::eval).shape() == shape{1, 4});
 }
 
+TEST_CASE("resnet: h pooled from every stage — widths, columns, gradients by finite differences") {
+  const encoders::resnet_options o{.blocks = {1, 1}, .base_width = 2, .in_channels = 2,
+                                   .stem = encoders::stem::cifar,
+                                   .pooling = encoders::pooling::every_stage, .seed = 4};
+  auto net = encoders::resnet<encoders::basic_block, double>(o);
+  CHECK(net.output_dim() == 2 + 4);
+  CHECK(encoders::resnet18<float>({.base_width = 16, .pooling = encoders::pooling::every_stage})
+            .output_dim() == 240);
+  CHECK(encoders::resnet50<float>({.base_width = 4, .pooling = encoders::pooling::every_stage})
+            .output_dim() == 16 + 32 + 64 + 128);
+  // The same parameters as pooling::last_stage, whose h is the last stage's columns.
+  auto last = encoders::resnet<encoders::basic_block, double>(
+      {.blocks = {1, 1}, .base_width = 2, .in_channels = 2, .stem = encoders::stem::cifar,
+       .seed = 4});
+  auto x = test::randn(shape{2, 2, 6, 6}, 5);
+  const auto h = net.forward(x, mode::eval), h_last = last.forward(x, mode::eval);
+  REQUIRE(h.shape() == shape{2, 6});
+  for (index_t i = 0; i < 2; ++i)
+    for (index_t j = 0; j < 4; ++j) CHECK(h(i, 2 + j) == h_last(i, j));
+  net.set_input_gradient(true);
+  const auto r = test::check_layer(net, x, 6, true, {.max_checks = 40});
+  CHECK_MESSAGE(r.passed, r.message());
+  (void)net.forward(x, mode::train);
+  CHECK_THROWS_WITH_AS(net.backward(tensor<double>(shape{2, 4})),
+                       "simclr: resnet::backward: dh has shape (2, 4), expected (N, 6)",
+                       shape_error);
+  CHECK_THROWS_AS(net.backward(tensor<double>(shape{3, 6})), shape_error);
+}
+
 TEST_CASE("resnet: same seed same weights; train step bit-identical on 1 and 2 threads") {
   auto run = [](std::size_t threads) {
     parallel::set_num_threads(threads);

@@ -80,11 +80,16 @@ TEST_CASE("weights: save and load round trip restores every tensor") {
   CHECK(io::read_safetensors(p).metadata().at("producer") == "simclr test");
 }
 
-TEST_CASE("weights: a torchvision-layout ResNet from PyTorch gives the same h and gradients") {
-  auto net = encoders::resnet18<float>({.base_width = 4, .stem = encoders::stem::cifar});
+namespace {
+/// Loads the PyTorch fixture network into a ResNet with `pooling` and compares h (eval and
+/// train), every parameter gradient of <h_train, r> and the buffers after that step with the
+/// fixture `io_file` (tests/fixtures/generate_nn.py).
+void check_against_pytorch(encoders::pooling pooling, const char* io_file) {
+  auto net = encoders::resnet18<float>(
+      {.base_width = 4, .stem = encoders::stem::cifar, .pooling = pooling});
   const auto report = io::load_weights<float>(net, test::nn_fixture("resnet_w4_weights.safetensors"));
   CHECK(report.loaded.size() == 120);
-  const auto ref = io::read_safetensors(test::nn_fixture("resnet_w4_io.safetensors"));
+  const auto ref = io::read_safetensors(test::nn_fixture(io_file));
   const auto x = ref.get<float>("x");
   const auto h_eval = net.forward(x, mode::eval);
   CHECK(test::max_scaled_error(h_eval, ref.get<float>("h_eval")) <= 1e-4);
@@ -109,6 +114,15 @@ TEST_CASE("weights: a torchvision-layout ResNet from PyTorch gives the same h an
       "");
   CHECK(worst_stat <= 1e-5);
   CHECK(batches == 8);  // 7 in the file, plus one training step
+}
+}  // namespace
+
+TEST_CASE("weights: a torchvision-layout ResNet from PyTorch gives the same h and gradients") {
+  check_against_pytorch(encoders::pooling::last_stage, "resnet_w4_io.safetensors");
+}
+
+TEST_CASE("weights: the same with h pooled from every stage (PyTorch: the pooled stages concatenated)") {
+  check_against_pytorch(encoders::pooling::every_stage, "resnet_w4_every_stage_io.safetensors");
 }
 
 TEST_CASE("weights: a full-width torchvision resnet18 state_dict loads (its fc skipped)") {

@@ -32,18 +32,28 @@ enum class stem {
              ///< after it costs a quarter of the cifar stem's
 };
 
+/// What h is made of.
+enum class pooling {
+  last_stage,  ///< the global average of the last stage's output (8·base·w features with basic
+               ///< blocks): torchvision's and the SimCLR paper's h
+  every_stage, ///< the global averages of every stage's output, concatenated (15·base·w with
+               ///< basic blocks, in stage order): a multi-scale h at no extra compute
+};
+
 struct resnet_options {
   std::vector<index_t> blocks{2, 2, 2, 2};  ///< blocks per stage
   index_t base_width = 64;        ///< width of the first stage; stage k has base·2^k
   index_t width_multiplier = 1;   ///< SimCLR's w: every width times w
   index_t in_channels = 3;        ///< 1 for grayscale data sets
   encoders::stem stem = stem::imagenet;
+  encoders::pooling pooling = pooling::last_stage;
   bool zero_init_residual = false;  ///< γ = 0 in the last BN of every block
   std::uint64_t seed = 0;           ///< initialisation key (Kaiming normal, fan_out)
 };
 
 /// A ResNet v1 ("v1.5": stride on the 3×3 conv) encoder: x (N, C, H, W) → h (N, output_dim()),
-/// h the global-average-pooled features of the last stage. `Block` is basic_block (ResNet-18/34)
+/// h the global-average-pooled features of the last stage (or of every stage, concatenated:
+/// resnet_options::pooling). `Block` is basic_block (ResNet-18/34)
 /// or bottleneck (ResNet-50); the blocks are a runtime sequence of that one type. Parameter and
 /// buffer names are torchvision's (conv1.weight, layer1.0.bn1.running_mean, ...), so weights
 /// load into torchvision.models.resnet* and back (without its `fc`).
@@ -73,8 +83,10 @@ class resnet {
         in = planes * block_type::expansion;
       }
       stages_.push_back(std::move(stage));
+      stage_dims_.push_back(in);
+      output_dim_ = o.pooling == pooling::every_stage ? output_dim_ + in : in;
     }
-    output_dim_ = in;
+    avgpools_.resize(o.pooling == pooling::every_stage ? stages_.size() : 1);
     reset_parameters(random::key(o.seed));
   }
 
@@ -98,20 +110,43 @@ class resnet {
     auto y = bn1_.forward(conv1_.forward(x, m), m, {.relu = true});  // bn → relu, one pass
     if (m == mode::train) stem_out_ = y;  // masks the stem ReLU's gradient
     if (pool_) y = pool_->forward(y, m);
-    for (auto& stage : stages_)
-      for (auto& block : stage) y = block.forward(std::move(y), m);
-    return avgpool_.forward(y, m);
+    if (opt_.pooling == pooling::last_stage) {
+      for (auto& stage : stages_)
+        for (auto& block : stage) y = block.forward(std::move(y), m);
+      return avgpools_.front().forward(y, m);
+    }
+    tensor<T, Backend> h(shape{x.extent(0), output_dim_}, uninitialized);
+    index_t column = 0;
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
+      for (auto& block : stages_[s]) y = block.forward(std::move(y), m);
+      avgpools_[s].forward_into(y, h, column, m);
+      column += stage_dims_[s];
+    }
+    return h;
   }
 
   /// dh (N, output_dim()) → dx (empty unless set_input_gradient(true)); accumulates every
   /// parameter gradient of the last train-mode forward.
   tensor<T, Backend> backward(const tensor<T, Backend>& dh) {
-    auto d = avgpool_.backward(dh);
-    for (auto s = stages_.rbegin(); s != stages_.rend(); ++s)
-      for (auto b = s->rbegin(); b != s->rend(); ++b) {
+    if (dh.rank() != 2 || dh.extent(1) != output_dim_)
+      throw shape_error("simclr: resnet::backward: dh has shape " + dh.shape().to_string() +
+                        ", expected (N, " + std::to_string(output_dim_) + ")");
+    const bool every = opt_.pooling == pooling::every_stage;
+    tensor<T, Backend> d;
+    index_t column = output_dim_;
+    for (std::size_t s = stages_.size(); s-- > 0;) {
+      // The gradient at stage s's output: from its own columns of h, plus (every stage but the
+      // last) what flowed back through the later stages.
+      if (every) column -= stage_dims_[s];
+      if (s + 1 == stages_.size())
+        d = every ? avgpools_[s].backward(dh, column) : avgpools_.front().backward(dh);
+      else if (every)
+        avgpools_[s].backward_add(dh, column, d);
+      for (auto b = stages_[s].rbegin(); b != stages_[s].rend(); ++b) {
         d = b->backward(d);
         nn::gradients_ready<T, Backend>(*b);  // a data-parallel sum of them may start now
       }
+    }
     if (pool_) d = pool_->backward(d);
     d = conv1_.backward(bn1_.backward(d, stem_out_));
     nn::gradients_ready<T, Backend>(bn1_);
@@ -137,7 +172,8 @@ class resnet {
   }
   void zero_grad() { nn::zero_grad_of<T, Backend>(*this); }
 
-  /// Width of h: 8·base·w (basic blocks) or 32·base·w (bottleneck), for 4 stages.
+  /// Width of h: 8·base·w (basic blocks) or 32·base·w (bottleneck), for 4 stages; with
+  /// pooling::every_stage the sum over the stages, 15·base·w or 60·base·w.
   [[nodiscard]] index_t output_dim() const noexcept { return output_dim_; }
   [[nodiscard]] const resnet_options& options() const noexcept { return opt_; }
 
@@ -161,7 +197,8 @@ class resnet {
   tensor<T, Backend> stem_out_;  // relu(bn1(conv1(x))) of the last training forward
   std::optional<nn::max_pool2d<T, Backend>> pool_;
   std::vector<std::vector<block_type>> stages_;
-  nn::global_avg_pool<T, Backend> avgpool_;
+  std::vector<nn::global_avg_pool<T, Backend>> avgpools_;  // one, or one per stage
+  std::vector<index_t> stage_dims_;                       // channels out of each stage
   index_t output_dim_ = 0;
 };
 

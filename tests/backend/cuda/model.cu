@@ -82,6 +82,12 @@ TEST_CASE("cuda training step equals the cpu: a two-stage ResNet with the ImageN
                       shape{6, 3, 32, 32});
 }
 
+TEST_CASE("cuda training step equals the cpu: h pooled from every stage") {
+  check_training_step({.blocks = {1, 1, 1}, .base_width = 8, .stem = encoders::stem::cifar,
+                       .pooling = encoders::pooling::every_stage, .seed = 5},
+                      shape{8, 3, 16, 16});
+}
+
 TEST_CASE("cuda model errors: a bad batch is a shape_error, an impossible one a cuda_error") {
   auto gpu = make_model<cuda_t>({.blocks = {1}, .base_width = 4, .stem = encoders::stem::cifar}, 8);
   optim::sgd<float, cuda_t> opt;

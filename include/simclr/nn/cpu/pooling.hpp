@@ -60,25 +60,31 @@ struct pool_kernel<cpu_t> {
     });
   }
 
-  /// y (N, C) ← mean over each plane of x (N, C, L).
+  /// y(i, j) ← the mean of plane (i, j) of x (N, C, L), stored at y[i·ldy + j] (ldy ≥ C: the
+  /// columns of a wider matrix; ldy = C for a plain (N, C) output).
   template <class T>
-  static void avg_forward(index_t planes, index_t l, const T* x, T* y) {
-    parallel::parallel_for(0, planes, 64, [&](index_t p0, index_t p1) {
+  static void avg_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
+    parallel::parallel_for(0, n * c, 64, [&](index_t p0, index_t p1) {
       for (index_t p = p0; p < p1; ++p) {
         T s = 0;
         for (index_t j = 0; j < l; ++j) s += x[p * l + j];
-        y[p] = s / static_cast<T>(l);
+        y[(p / c) * ldy + p % c] = s / static_cast<T>(l);
       }
     });
   }
-
-  /// dx (N, C, L) ← dy (N, C) / L broadcast over each plane.
+  /// dx (N, C, L) ← dy(i, j) / L over each plane (dy(i, j) at dy[i·lddy + j]); added to dx
+  /// instead where `accumulate`.
   template <class T>
-  static void avg_backward(index_t planes, index_t l, const T* dy, T* dx) {
-    parallel::parallel_for(0, planes, 64, [&](index_t p0, index_t p1) {
+  static void avg_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy, T* dx,
+                           bool accumulate) {
+    parallel::parallel_for(0, n * c, 64, [&](index_t p0, index_t p1) {
       for (index_t p = p0; p < p1; ++p) {
-        const T v = dy[p] / static_cast<T>(l);
-        for (index_t j = 0; j < l; ++j) dx[p * l + j] = v;
+        const T v = dy[(p / c) * lddy + p % c] / static_cast<T>(l);
+        T* plane = dx + p * l;
+        if (accumulate)
+          for (index_t j = 0; j < l; ++j) plane[j] += v;
+        else
+          for (index_t j = 0; j < l; ++j) plane[j] = v;
       }
     });
   }

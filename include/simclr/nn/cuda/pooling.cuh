@@ -68,18 +68,23 @@ __global__ void max_pool_backward(window2d g, const T* dy, const std::int32_t* a
 
 /// One thread per plane, summed in order as on the CPU.
 template <class T>
-__global__ void avg_pool_forward(index_t planes, index_t l, const T* x, T* y) {
+__global__ void avg_pool_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
+  const index_t planes = n * c;
   for (index_t p = cuda_backend::thread_index(); p < planes; p += cuda_backend::thread_stride()) {
     T s = 0;
     for (index_t j = 0; j < l; ++j) s += x[p * l + j];
-    y[p] = s / static_cast<T>(l);
+    y[(p / c) * ldy + p % c] = s / static_cast<T>(l);
   }
 }
 template <class T>
-__global__ void avg_pool_backward(index_t planes, index_t l, const T* dy, T* dx) {
-  const index_t total = planes * l;
-  for (index_t e = cuda_backend::thread_index(); e < total; e += cuda_backend::thread_stride())
-    dx[e] = dy[e / l] / static_cast<T>(l);
+__global__ void avg_pool_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy,
+                                  T* dx, bool accumulate) {
+  const index_t total = n * c * l;
+  for (index_t e = cuda_backend::thread_index(); e < total; e += cuda_backend::thread_stride()) {
+    const index_t p = e / l;
+    const T v = dy[(p / c) * lddy + p % c] / static_cast<T>(l);
+    dx[e] = accumulate ? dx[e] + v : v;
+  }
 }
 }  // namespace cuda_detail
 
@@ -103,17 +108,19 @@ struct pool_kernel<cuda_t> {
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
-  static void avg_forward(index_t planes, index_t l, const T* x, T* y) {
-    if (planes == 0) return;
+  static void avg_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
+    if (n * c == 0) return;
     cuda_detail::avg_pool_forward<T>
-        <<<cuda_backend::grid_for(planes), cuda_backend::block_threads>>>(planes, l, x, y);
+        <<<cuda_backend::grid_for(n * c), cuda_backend::block_threads>>>(n, c, l, x, y, ldy);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
-  static void avg_backward(index_t planes, index_t l, const T* dy, T* dx) {
-    if (planes * l == 0) return;
-    cuda_detail::avg_pool_backward<T>
-        <<<cuda_backend::grid_for(planes * l), cuda_backend::block_threads>>>(planes, l, dy, dx);
+  static void avg_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy, T* dx,
+                           bool accumulate) {
+    if (n * c * l == 0) return;
+    cuda_detail::avg_pool_backward<T><<<cuda_backend::grid_for(n * c * l),
+                                        cuda_backend::block_threads>>>(n, c, l, dy, lddy, dx,
+                                                                       accumulate);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 };
