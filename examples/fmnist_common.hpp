@@ -31,9 +31,10 @@ inline double since(clock_type::time_point t0) {
 /// The recipes' ResNet-18 encoder (CIFAR stem unless told otherwise, one input channel, h of
 /// 8·width features).
 inline encoders::resnet<encoders::basic_block, float> make_encoder(
-    index_t width, std::uint64_t seed, encoders::stem stem = encoders::stem::cifar) {
+    index_t width, std::uint64_t seed, encoders::stem stem = encoders::stem::cifar,
+    encoders::pooling pooling = encoders::pooling::last_stage) {
   return encoders::resnet18<float>(
-      {.base_width = width, .in_channels = 1, .stem = stem, .seed = seed});
+      {.base_width = width, .in_channels = 1, .stem = stem, .pooling = pooling, .seed = seed});
 }
 
 /// The recipes' augmentations: random resized crop to 28 px (scale crop_min–1), horizontal

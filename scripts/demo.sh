@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs missing Debian packages (Fashion-MNIST among them), builds the examples
-# optimised for this machine and trains SimCLR on Fashion-MNIST (recipe fmnist-r18w16-mild), then
+# optimised for this machine and trains SimCLR on Fashion-MNIST (recipe fmnist-r18w16-stages), then
 # prints linear-eval and kNN accuracy next to a random encoder and raw pixels, and writes the
 # pictures. Arguments go to the example, e.g. scripts/demo.sh --epochs 5 --subset 0
 set -euo pipefail
