@@ -84,9 +84,10 @@ class resnet {
       }
       stages_.push_back(std::move(stage));
       stage_dims_.push_back(in);
-      output_dim_ = o.pooling == pooling::every_stage ? output_dim_ + in : in;
     }
-    avgpools_.resize(o.pooling == pooling::every_stage ? stages_.size() : 1);
+    first_pooled_ = o.pooling == pooling::every_stage ? 0 : stages_.size() - 1;
+    for (std::size_t s = first_pooled_; s < stages_.size(); ++s) output_dim_ += stage_dims_[s];
+    avgpools_.resize(stages_.size() - first_pooled_);
     reset_parameters(random::key(o.seed));
   }
 
@@ -110,16 +111,13 @@ class resnet {
     auto y = bn1_.forward(conv1_.forward(x, m), m, {.relu = true});  // bn → relu, one pass
     if (m == mode::train) stem_out_ = y;  // masks the stem ReLU's gradient
     if (pool_) y = pool_->forward(y, m);
-    if (opt_.pooling == pooling::last_stage) {
-      for (auto& stage : stages_)
-        for (auto& block : stage) y = block.forward(std::move(y), m);
-      return avgpools_.front().forward(y, m);
-    }
+    // h: the pooled output of the last stage, or of every stage, each in its own columns.
     tensor<T, Backend> h(shape{x.extent(0), output_dim_}, uninitialized);
     index_t column = 0;
     for (std::size_t s = 0; s < stages_.size(); ++s) {
       for (auto& block : stages_[s]) y = block.forward(std::move(y), m);
-      avgpools_[s].forward_into(y, h, column, m);
+      if (s < first_pooled_) continue;
+      avgpools_[s - first_pooled_].forward_into(y, h, column, m);
       column += stage_dims_[s];
     }
     return h;
@@ -131,17 +129,19 @@ class resnet {
     if (dh.rank() != 2 || dh.extent(1) != output_dim_)
       throw shape_error("simclr: resnet::backward: dh has shape " + dh.shape().to_string() +
                         ", expected (N, " + std::to_string(output_dim_) + ")");
-    const bool every = opt_.pooling == pooling::every_stage;
     tensor<T, Backend> d;
     index_t column = output_dim_;
     for (std::size_t s = stages_.size(); s-- > 0;) {
-      // The gradient at stage s's output: from its own columns of h, plus (every stage but the
-      // last) what flowed back through the later stages.
-      if (every) column -= stage_dims_[s];
-      if (s + 1 == stages_.size())
-        d = every ? avgpools_[s].backward(dh, column) : avgpools_.front().backward(dh);
-      else if (every)
-        avgpools_[s].backward_add(dh, column, d);
+      // The gradient at stage s's output: from its own columns of h (if pooled), plus (every
+      // stage but the last) what flowed back through the later stages.
+      if (s >= first_pooled_) {
+        column -= stage_dims_[s];
+        auto& pool = avgpools_[s - first_pooled_];
+        if (s + 1 == stages_.size())
+          d = pool.backward(dh, column);
+        else
+          pool.backward_add(dh, column, d);
+      }
       for (auto b = stages_[s].rbegin(); b != stages_[s].rend(); ++b) {
         d = b->backward(d);
         nn::gradients_ready<T, Backend>(*b);  // a data-parallel sum of them may start now
@@ -197,8 +197,9 @@ class resnet {
   tensor<T, Backend> stem_out_;  // relu(bn1(conv1(x))) of the last training forward
   std::optional<nn::max_pool2d<T, Backend>> pool_;
   std::vector<std::vector<block_type>> stages_;
-  std::vector<nn::global_avg_pool<T, Backend>> avgpools_;  // one, or one per stage
   std::vector<index_t> stage_dims_;                       // channels out of each stage
+  std::size_t first_pooled_ = 0;                          // stages from here on make up h
+  std::vector<nn::global_avg_pool<T, Backend>> avgpools_;  // one per pooled stage
   index_t output_dim_ = 0;
 };
 
