@@ -32,9 +32,13 @@ inline double since(clock_type::time_point t0) {
 /// 8·width features).
 inline encoders::resnet<encoders::basic_block, float> make_encoder(
     index_t width, std::uint64_t seed, encoders::stem stem = encoders::stem::cifar,
-    encoders::pooling pooling = encoders::pooling::last_stage) {
-  return encoders::resnet18<float>(
-      {.base_width = width, .in_channels = 1, .stem = stem, .pooling = pooling, .seed = seed});
+    encoders::pooling pooling = encoders::pooling::last_stage, index_t pool_grid = 1) {
+  return encoders::resnet18<float>({.base_width = width,
+                                    .in_channels = 1,
+                                    .stem = stem,
+                                    .pooling = pooling,
+                                    .pool_grid = pool_grid,
+                                    .seed = seed});
 }
 
 /// The recipes' augmentations: random resized crop to 28 px (scale crop_min–1), horizontal

@@ -5,7 +5,7 @@
 //   fmnist_simclr [--recipe fmnist-r18w16-stages] [--epochs 2] [--batch-size 256] [--subset 40000]
 //                 [--eval-train 10000] [--threads N] [--out fmnist-run] [--resume] [--seed 0]
 //                 [--data DIR] [--fine-tune 0.01,0.1] [--fine-tune-epochs 10] [--monitor-every 52]
-//                 [--width W] [--stem cifar|strided] [--pool last-stage|every-stage]
+//                 [--width W] [--stem cifar|strided] [--pool last-stage|every-stage] [--grid G]
 //                 [--temperature T] [--crop-min S] [--lr LR] [--loss nt-xent|dcl|dclw]
 //                 [--local-crops M] [--local-size 16] [--local-scale 0.1,0.4]  (override the recipe)
 //
@@ -69,6 +69,7 @@ struct recipe {
   index_t width = 16;          ///< ResNet-18 base width (h has 8·width features)
   std::string stem = "cifar";  ///< cifar (3×3/1) or strided (3×3/2: a quarter of the compute)
   std::string pool = "last-stage";  ///< h: last-stage (8·width) or every-stage (15·width)
+  index_t grid = 1;            ///< h's stages averaged over grid × grid cells (1: globally)
   double temperature = 0.2;    ///< NT-Xent τ
   double crop_min = 0.35;      ///< random resized crop scale range [crop_min, 1]
   double base_lr = 0.3;        ///< SGD peak lr at batch 256
@@ -113,7 +114,7 @@ int main(int argc, char** argv) try {
   bool resume = false;
   std::vector<double> fine_tune_fractions;
   index_t fine_tune_epochs = 10, monitor_every = 52;
-  std::optional<index_t> width;
+  std::optional<index_t> width, grid;
   std::optional<std::string> stem_name, pool_name;
   std::optional<double> temperature, crop_min, base_lr;
   std::optional<std::string> loss_name;
@@ -149,6 +150,10 @@ int main(int argc, char** argv) try {
                  "override: h is the pooled last stage (last-stage, 8x width features) or the "
                  "pooled outputs of all four stages concatenated (every-stage, 15x width)")
       ->check(CLI::IsMember({"last-stage", "every-stage"}));
+  app.add_option("--grid", grid,
+                 "override: each pooled stage averaged over GxG cells instead of globally "
+                 "(1: the global average; h grows G^2-fold)")
+      ->check(CLI::Range(1, 8));
   app.add_option("--temperature", temperature, "override: NT-Xent temperature")
       ->check(CLI::PositiveNumber);
   app.add_option("--crop-min", crop_min, "override: smallest crop area fraction")
@@ -186,6 +191,7 @@ int main(int argc, char** argv) try {
   if (pool_name) r.pool = *pool_name;
   const encoders::pooling pool =
       r.pool == "every-stage" ? encoders::pooling::every_stage : encoders::pooling::last_stage;
+  if (grid) r.grid = *grid;
   if (temperature) r.temperature = *temperature;
   if (crop_min) r.crop_min = *crop_min;
   if (base_lr) r.base_lr = *base_lr;
@@ -200,10 +206,13 @@ int main(int argc, char** argv) try {
 
   const auto t_all = clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
-  std::printf("recipe %s: width %td, %s stem, h from the %s, loss %s, temperature %g, crops "
-              "%g-1, lr %g",
+  std::printf("recipe %s: width %td, %s stem, h from the %s%s, loss %s, temperature %g, "
+              "crops %g-1, lr %g",
               r.name.c_str(), r.width, r.stem.c_str(),
               pool == encoders::pooling::every_stage ? "pooled stages" : "pooled last stage",
+              r.grid > 1 ? (" (each over " + std::to_string(r.grid) + "x" +
+                            std::to_string(r.grid) + " cells)").c_str()
+                         : "",
               r.loss.c_str(), r.temperature, r.crop_min, r.base_lr);
   if (r.local_crops > 0)
     std::printf(", multi-crop 2x28 + %tdx%td px (scale %g-%g)", r.local_crops, r.local_size,
@@ -214,8 +223,8 @@ int main(int argc, char** argv) try {
               pretrain.size(), labelled.size(), test.size(), parallel::num_threads());
 
   // ---- SimCLR pre-training ------------------------------------------------------------------
-  auto encoder = make_encoder(r.width, seed, stem, pool);
-  const index_t h_dim = encoder.output_dim();  // 128, or 240 pooled from every stage
+  auto encoder = make_encoder(r.width, seed, stem, pool, r.grid);
+  const index_t h_dim = encoder.output_dim();  // 128, 240 pooled from every stage, 960 with grid 2
   model net{std::move(encoder),
             head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
             loss::nt_xent<float>(loss_options(r))};
@@ -231,7 +240,8 @@ int main(int argc, char** argv) try {
   const train::trainer_options options{
       .epochs = epochs, .batch_size = batch, .seed = seed, .base_lr = r.base_lr,
       .warmup_epochs = 1, .out_dir = out_dir, .loader_threads = 1,
-      .metadata = {{"recipe", r.name}, {"stem", r.stem}, {"pool", r.pool}, {"loss", r.loss},
+      .metadata = {{"recipe", r.name}, {"stem", r.stem}, {"pool", r.pool},
+                   {"grid", std::to_string(r.grid)}, {"loss", r.loss},
                    {"local_crops", std::to_string(r.local_crops)}},
       .monitor_every = monitor_every, .monitor = knn};
   const auto resume_from =
@@ -260,7 +270,7 @@ int main(int argc, char** argv) try {
   auto t0 = clock_type::now();
   const auto h_train = eval::represent(net.encoder(), labelled), h_test = eval::represent(net.encoder(), test);
   const scores trained = evaluate(h_train, labelled, h_test, test);
-  auto random_encoder = make_encoder(r.width, seed + 12345, stem, pool);
+  auto random_encoder = make_encoder(r.width, seed + 12345, stem, pool, r.grid);
   const scores random_init = evaluate(eval::represent(random_encoder, labelled), labelled,
                                       eval::represent(random_encoder, test), test);
   const scores raw = evaluate(pixels(labelled), labelled, pixels(test), test);
@@ -277,9 +287,9 @@ int main(int argc, char** argv) try {
   // ---- semi-supervised: fine-tune a copy of the encoder on a fraction of the labels --------
   for (const double fraction : fine_tune_fractions) {
     t0 = clock_type::now();
-    auto copy = make_encoder(r.width, seed, stem, pool);
+    auto copy = make_encoder(r.width, seed, stem, pool, r.grid);
     io::load_weights<float>(copy, out_dir / "encoder.safetensors");
-    auto scratch = make_encoder(r.width, seed + 12345, stem, pool);
+    auto scratch = make_encoder(r.width, seed + 12345, stem, pool, r.grid);
     const auto crop_flip = augment::grayscale_policy(
         augment::random_resized_crop(28, {0.5, 1.0}), augment::random_horizontal_flip(0.5),
         augment::random_apply(0.0, augment::color_jitter(0.0f, 0.0f)));

@@ -44,6 +44,7 @@
 #include <simclr/methods/moco.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/model.hpp>
+#include <simclr/nn/adaptive_avg_pool.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/flatten.hpp>

@@ -105,6 +105,46 @@ TEST_CASE("resnet: h pooled from every stage — widths, columns, gradients by f
   CHECK_THROWS_AS(net.backward(tensor<double>(shape{3, 6})), shape_error);
 }
 
+TEST_CASE("resnet: stages pooled over a grid — widths, columns, gradients by finite differences") {
+  // Two stages of widths 2 and 4; 8 × 8 inputs leave them 8 × 8 and 4 × 4: grid 2 splits both
+  // into equal cells, grid 3 into overlapping ones.
+  const auto make = [](encoders::pooling pooling, index_t grid) {
+    return encoders::resnet<encoders::basic_block, double>(
+        {.blocks = {1, 1}, .base_width = 2, .in_channels = 2, .stem = encoders::stem::cifar,
+         .pooling = pooling, .pool_grid = grid, .seed = 4});
+  };
+  auto every = make(encoders::pooling::every_stage, 1);
+  auto grid2 = make(encoders::pooling::every_stage, 2);
+  auto last3 = make(encoders::pooling::last_stage, 3);
+  CHECK(grid2.output_dim() == (2 + 4) * 4);
+  CHECK(last3.output_dim() == 4 * 9);
+  CHECK(encoders::resnet18<float>(
+            {.base_width = 16, .pooling = encoders::pooling::every_stage, .pool_grid = 2})
+            .output_dim() == 960);
+  auto x = test::randn(shape{2, 2, 8, 8}, 5);
+  const auto h = every.forward(x, mode::eval), h2 = grid2.forward(x, mode::eval);
+  REQUIRE(h2.shape() == shape{2, 24});
+  // Channel c's four cells (columns 4c … 4c + 3) average to its global mean (equal cells).
+  for (index_t i = 0; i < 2; ++i)
+    for (index_t c = 0; c < 6; ++c) {
+      const double mean =
+          (h2(i, 4 * c) + h2(i, 4 * c + 1) + h2(i, 4 * c + 2) + h2(i, 4 * c + 3)) / 4;
+      CHECK(mean == doctest::Approx(h(i, c)).epsilon(1e-12));
+    }
+  for (auto* net : {&grid2, &last3}) {
+    net->set_input_gradient(true);
+    const auto r = test::check_layer(*net, x, 6, true, {.max_checks = 40});
+    CHECK_MESSAGE(r.passed, r.message());
+  }
+  (void)grid2.forward(x, mode::train);
+  CHECK_THROWS_WITH_AS(grid2.backward(tensor<double>(shape{2, 6})),
+                       "simclr: resnet::backward: dh has shape (2, 6), expected (N, 24)",
+                       shape_error);
+  CHECK_THROWS_WITH_AS(make(encoders::pooling::last_stage, 0),
+                       "simclr: resnet options: pool_grid is 0, expected 1 to 64", value_error);
+  CHECK_THROWS_AS(make(encoders::pooling::last_stage, 65), value_error);
+}
+
 TEST_CASE("resnet: same seed same weights; train step bit-identical on 1 and 2 threads") {
   auto run = [](std::size_t threads) {
     parallel::set_num_threads(threads);

@@ -1,4 +1,6 @@
-// max_pool2d and global_avg_pool (one file for the two pooling headers and their kernels).
+// max_pool2d, adaptive_avg_pool and global_avg_pool (one file for the pooling headers and their
+// kernels).
+#include <simclr/nn/adaptive_avg_pool.hpp>
 #include <simclr/nn/global_avg_pool.hpp>
 #include <simclr/nn/max_pool2d.hpp>
 #include <simclr/nn/cpu/pooling.hpp>
@@ -6,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include "support/layer_check.hpp"
+#include "support/nn_fixtures.hpp"
 
 using namespace simclr;
 
@@ -51,4 +54,56 @@ TEST_CASE("global_avg_pool: means, gradient, shapes") {
   const auto r = test::check_layer(gap, x2);
   CHECK_MESSAGE(r.passed, r.message());
   CHECK_THROWS_AS((void)gap.forward(tensor<double>(shape{2, 3}), mode::train), shape_error);
+}
+
+TEST_CASE("adaptive_avg_pool: PyTorch's AdaptiveAvgPool2d, flattened (overlapping and equal cells)") {
+  const auto ref = io::read_safetensors(test::nn_fixture("adaptive_avg_pool.safetensors"));
+  const auto check = [&](const std::string& name, index_t grid) {
+    CAPTURE(name);
+    CAPTURE(grid);
+    const std::string key = name + ".g" + std::to_string(grid);
+    nn::adaptive_avg_pool<double> pool(grid);
+    const auto x = ref.get<double>(name + ".x");
+    const auto y = pool.forward(x, mode::train);
+    CHECK(y.shape() == shape{x.extent(0), x.extent(1) * grid * grid});
+    CHECK(test::max_scaled_error(y, ref.get<double>(key + ".y")) <= 1e-14);
+    const auto dx = pool.backward(ref.get<double>(key + ".r"));
+    CHECK(test::max_scaled_error(dx, ref.get<double>(key + ".dx")) <= 1e-14);
+  };
+  for (index_t g = 1; g <= 4; ++g) check("odd", g);  // 7 × 5 planes: cells overlap for g > 1
+  check("even", 2);
+  check("even", 4);  // 8 × 4 planes: 4 × 1 and 2 × 1 cells that do not overlap
+}
+
+TEST_CASE("adaptive_avg_pool: gradients by finite differences, columns of a wider h, errors") {
+  for (index_t g : {2, 3, 6}) {  // 6 > 5: cells repeat rows and columns
+    CAPTURE(g);
+    nn::adaptive_avg_pool<double> pool(g);
+    auto x = test::randn(shape{2, 3, 7, 5}, 30 + g);
+    const auto r = test::check_layer(pool, x);
+    CHECK_MESSAGE(r.passed, r.message());
+  }
+  // forward_into / backward(dy, column) / backward_add on columns [3, 3 + C·g²) of (N, 20).
+  nn::adaptive_avg_pool<double> pool(2);
+  const auto x = test::randn(shape{2, 3, 5, 5}, 40);
+  tensor<double> h(shape{2, 20});
+  pool.forward_into(x, h, 3, mode::train);
+  const auto y = pool.forward(x, mode::train);
+  for (index_t i = 0; i < 2; ++i)
+    for (index_t j = 0; j < 12; ++j) CHECK(h(i, 3 + j) == y(i, j));
+  const auto dh = test::randn(shape{2, 20}, 41);
+  tensor<double> dy(shape{2, 12});
+  for (index_t i = 0; i < 2; ++i)
+    for (index_t j = 0; j < 12; ++j) dy(i, j) = dh(i, 3 + j);
+  const auto dx = pool.backward(dy), dx_column = pool.backward(dh, 3);
+  CHECK(test::max_scaled_error(dx_column, dx) == 0.0);
+  auto sum = test::randn(x.shape(), 42);
+  const auto base = sum;
+  pool.backward_add(dh, 3, sum);
+  for (index_t i = 0; i < x.numel(); ++i)
+    CHECK(sum.data()[i] == doctest::Approx(base.data()[i] + dx.data()[i]).epsilon(1e-14));
+  CHECK_THROWS_AS(pool.forward_into(x, h, 9, mode::train), shape_error);  // 9 + 12 > 20
+  CHECK_THROWS_AS((void)pool.backward(tensor<double>(shape{2, 3})), shape_error);
+  CHECK_THROWS_WITH_AS(nn::adaptive_avg_pool<double>(0),
+                       "simclr: adaptive_avg_pool: grid is 0, expected 1 to 64", value_error);
 }

@@ -12,7 +12,7 @@
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
-#include <simclr/nn/global_avg_pool.hpp>
+#include <simclr/nn/adaptive_avg_pool.hpp>
 #include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/init.hpp>
 #include <simclr/nn/max_pool2d.hpp>
@@ -47,13 +47,18 @@ struct resnet_options {
   index_t in_channels = 3;        ///< 1 for grayscale data sets
   encoders::stem stem = stem::imagenet;
   encoders::pooling pooling = pooling::last_stage;
+  /// Each pooled stage averaged over g × g cells instead of globally (PyTorch's
+  /// AdaptiveAvgPool2d(g), flattened channel by channel): h grows g²-fold and keeps where in the
+  /// image a feature fired. 1 (the default) is the global average; at most
+  /// nn::adaptive_avg_pool::max_grid.
+  index_t pool_grid = 1;
   bool zero_init_residual = false;  ///< γ = 0 in the last BN of every block
   std::uint64_t seed = 0;           ///< initialisation key (Kaiming normal, fan_out)
 };
 
 /// A ResNet v1 ("v1.5": stride on the 3×3 conv) encoder: x (N, C, H, W) → h (N, output_dim()),
 /// h the global-average-pooled features of the last stage (or of every stage, concatenated:
-/// resnet_options::pooling). `Block` is basic_block (ResNet-18/34)
+/// resnet_options::pooling; over a grid of cells: resnet_options::pool_grid). `Block` is basic_block (ResNet-18/34)
 /// or bottleneck (ResNet-50); the blocks are a runtime sequence of that one type. Parameter and
 /// buffer names are torchvision's (conv1.weight, layer1.0.bn1.running_mean, ...), so weights
 /// load into torchvision.models.resnet* and back (without its `fc`).
@@ -86,8 +91,9 @@ class resnet {
       stage_dims_.push_back(in);
     }
     first_pooled_ = o.pooling == pooling::every_stage ? 0 : stages_.size() - 1;
-    for (std::size_t s = first_pooled_; s < stages_.size(); ++s) output_dim_ += stage_dims_[s];
-    avgpools_.resize(stages_.size() - first_pooled_);
+    for (std::size_t s = first_pooled_; s < stages_.size(); ++s)
+      avgpools_.emplace_back(o.pool_grid);
+    for (std::size_t s = first_pooled_; s < stages_.size(); ++s) output_dim_ += pooled_dim(s);
     reset_parameters(random::key(o.seed));
   }
 
@@ -111,14 +117,15 @@ class resnet {
     auto y = bn1_.forward(conv1_.forward(x, m), m, {.relu = true});  // bn → relu, one pass
     if (m == mode::train) stem_out_ = y;  // masks the stem ReLU's gradient
     if (pool_) y = pool_->forward(y, m);
-    // h: the pooled output of the last stage, or of every stage, each in its own columns.
+    // h: the pooled output of the last stage, or of every stage, each in its own columns (g²
+    // per channel with pool_grid g).
     tensor<T, Backend> h(shape{x.extent(0), output_dim_}, uninitialized);
     index_t column = 0;
     for (std::size_t s = 0; s < stages_.size(); ++s) {
       for (auto& block : stages_[s]) y = block.forward(std::move(y), m);
       if (s < first_pooled_) continue;
       avgpools_[s - first_pooled_].forward_into(y, h, column, m);
-      column += stage_dims_[s];
+      column += pooled_dim(s);
     }
     return h;
   }
@@ -135,7 +142,7 @@ class resnet {
       // The gradient at stage s's output: from its own columns of h (if pooled), plus (every
       // stage but the last) what flowed back through the later stages.
       if (s >= first_pooled_) {
-        column -= stage_dims_[s];
+        column -= pooled_dim(s);
         auto& pool = avgpools_[s - first_pooled_];
         if (s + 1 == stages_.size())
           d = pool.backward(dh, column);
@@ -173,7 +180,8 @@ class resnet {
   void zero_grad() { nn::zero_grad_of<T, Backend>(*this); }
 
   /// Width of h: 8·base·w (basic blocks) or 32·base·w (bottleneck), for 4 stages; with
-  /// pooling::every_stage the sum over the stages, 15·base·w or 60·base·w.
+  /// pooling::every_stage the sum over the stages, 15·base·w or 60·base·w; times g² with
+  /// pool_grid g.
   [[nodiscard]] index_t output_dim() const noexcept { return output_dim_; }
   [[nodiscard]] const resnet_options& options() const noexcept { return opt_; }
 
@@ -185,7 +193,15 @@ class resnet {
     if (!ok)
       throw value_error("simclr: resnet options: need ≥ 1 stage with ≥ 1 block each, "
                         "base_width, width_multiplier and in_channels ≥ 1");
+    if (o.pool_grid < 1 || o.pool_grid > nn::adaptive_avg_pool<T, Backend>::max_grid)
+      throw value_error("simclr: resnet options: pool_grid is " + std::to_string(o.pool_grid) +
+                        ", expected 1 to " +
+                        std::to_string(nn::adaptive_avg_pool<T, Backend>::max_grid));
     return o;
+  }
+  /// Columns of h that pooled stage s fills.
+  [[nodiscard]] index_t pooled_dim(std::size_t s) const {
+    return stage_dims_[s] * avgpools_[s - first_pooled_].cells();
   }
   [[nodiscard]] index_t width(std::size_t stage) const {
     return opt_.base_width * opt_.width_multiplier * (index_t{1} << stage);
@@ -199,7 +215,7 @@ class resnet {
   std::vector<std::vector<block_type>> stages_;
   std::vector<index_t> stage_dims_;                       // channels out of each stage
   std::size_t first_pooled_ = 0;                          // stages from here on make up h
-  std::vector<nn::global_avg_pool<T, Backend>> avgpools_;  // one per pooled stage
+  std::vector<nn::adaptive_avg_pool<T, Backend>> avgpools_;  // one per pooled stage
   index_t output_dim_ = 0;
 };
 

@@ -24,6 +24,28 @@ struct window2d {
   }
 };
 
+/// Geometry of adaptive average pooling: each (H, W) plane of an (N, C, H, W) batch split into
+/// grid × grid cells with PyTorch's AdaptiveAvgPool2d bounds — cell i of an axis of size S covers
+/// [⌊i·S/grid⌋, ⌈(i+1)·S/grid⌉), so cells overlap where grid does not divide S. grid 1 is the
+/// global average.
+struct avg_grid {
+  index_t n = 0, channels = 0, height = 0, width = 0, grid = 1;
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t cells() const { return grid * grid; }
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t in_plane() const { return height * width; }
+  [[nodiscard]] SIMCLR_HOST_DEVICE static constexpr index_t begin(index_t i, index_t size,
+                                                                  index_t grid) {
+    return i * size / grid;
+  }
+  [[nodiscard]] SIMCLR_HOST_DEVICE static constexpr index_t end(index_t i, index_t size,
+                                                                index_t grid) {
+    return ((i + 1) * size + grid - 1) / grid;
+  }
+  /// Whether some element lies in more than one cell.
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr bool overlapping() const {
+    return height % grid != 0 || width % grid != 0;
+  }
+};
+
 // Each primary template fails with the op's name; a backend provides a specialisation:
 //   CPU: <simclr/backend/cpu/*.hpp> (included by the layer headers)
 //   CUDA: <simclr/backend/cuda/*.cuh> (nvcc only)
@@ -43,7 +65,7 @@ struct batch_norm_kernel {
 template <class Backend>
 struct pool_kernel {
   static_assert(detail::always_false<Backend>,
-                "simclr: ops 'max_pool2d' / 'global_avg_pool' have no kernel for this backend — "
+                "simclr: ops 'max_pool2d' / 'adaptive_avg_pool' have no kernel for this backend — "
                 "for simclr::cuda_t include <simclr/cuda.cuh>, compile with nvcc and link "
                 "simclr::cuda");
 };

@@ -88,6 +88,13 @@ TEST_CASE("cuda training step equals the cpu: h pooled from every stage") {
                       shape{8, 3, 16, 16});
 }
 
+TEST_CASE("cuda training step equals the cpu: every stage over 2 x 2 cells, some overlapping") {
+  check_training_step({.blocks = {1, 1, 1}, .base_width = 8, .stem = encoders::stem::cifar,
+                       .pooling = encoders::pooling::every_stage, .pool_grid = 2,
+                       .seed = 6},
+                      shape{8, 3, 18, 18});
+}
+
 TEST_CASE("cuda model errors: a bad batch is a shape_error, an impossible one a cuda_error") {
   auto gpu = make_model<cuda_t>({.blocks = {1}, .base_width = 4, .stem = encoders::stem::cifar}, 8);
   optim::sgd<float, cuda_t> opt;

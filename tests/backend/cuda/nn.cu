@@ -179,7 +179,7 @@ TEST_CASE("cuda batch_norm over many slices per channel: large planes, a large m
   }
 }
 
-TEST_CASE("cuda max_pool2d and global_avg_pool match the cpu (overlapping windows, padding)") {
+TEST_CASE("cuda max_pool2d and (adaptive) average pooling match the cpu (overlapping windows, padding)") {
   // Max pooling and its backward are exact: the same argmax and the same summation order.
   for (const auto& o : {nn::max_pool2d_options{3, 2, 1}, nn::max_pool2d_options{2, 2, 0},
                         nn::max_pool2d_options{3, 1, 1}}) {
@@ -190,6 +190,12 @@ TEST_CASE("cuda max_pool2d and global_avg_pool match the cpu (overlapping window
   nn::global_avg_pool<float> cpu;
   nn::global_avg_pool<float, cuda_t> gpu;
   check_layer(cpu, gpu, shape{3, 4, 5, 5}, "global_avg_pool", 1e-6);
+  for (index_t g : {2, 3}) {  // 7 × 5 planes: overlapping cells
+    nn::adaptive_avg_pool<float> grid_cpu(g);
+    nn::adaptive_avg_pool<float, cuda_t> grid_gpu(g);
+    check_layer(grid_cpu, grid_gpu, shape{3, 4, 7, 5}, "adaptive_avg_pool " + std::to_string(g),
+                1e-6);
+  }
 }
 
 TEST_CASE("cuda relu, residual add, linear match the cpu") {

@@ -1,4 +1,4 @@
-// simclr::nn::pool_kernel<cpu_t>: max pooling with argmax and global average pooling.
+// simclr::nn::pool_kernel<cpu_t>: max pooling with argmax and (adaptive) average pooling.
 #pragma once
 
 #include <cstdint>
@@ -60,31 +60,61 @@ struct pool_kernel<cpu_t> {
     });
   }
 
-  /// y(i, j) ← the mean of plane (i, j) of x (N, C, L), stored at y[i·ldy + j] (ldy ≥ C: the
-  /// columns of a wider matrix; ldy = C for a plain (N, C) output).
+  /// y(i, j·cells + cell) ← the mean of cell `cell` (row-major in the grid) of plane (i, j) of
+  /// x (N, C, H, W), stored at y[i·ldy + …] (ldy ≥ C·cells: the columns of a wider matrix; ldy =
+  /// C·cells for a plain (N, C·cells) output). Each cell sums its rows in order.
   template <class T>
-  static void avg_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
-    parallel::parallel_for(0, n * c, 64, [&](index_t p0, index_t p1) {
+  static void avg_forward(const avg_grid& g, const T* x, T* y, index_t ldy) {
+    const index_t cells = g.cells(), hw = g.in_plane();
+    parallel::parallel_for(0, g.n * g.channels, 64, [&](index_t p0, index_t p1) {
       for (index_t p = p0; p < p1; ++p) {
-        T s = 0;
-        for (index_t j = 0; j < l; ++j) s += x[p * l + j];
-        y[(p / c) * ldy + p % c] = s / static_cast<T>(l);
+        const T* plane = x + p * hw;
+        T* out = y + (p / g.channels) * ldy + (p % g.channels) * cells;
+        for (index_t cy = 0; cy < g.grid; ++cy) {
+          const index_t y0 = avg_grid::begin(cy, g.height, g.grid),
+                        y1 = avg_grid::end(cy, g.height, g.grid);
+          for (index_t cx = 0; cx < g.grid; ++cx) {
+            const index_t x0 = avg_grid::begin(cx, g.width, g.grid),
+                          x1 = avg_grid::end(cx, g.width, g.grid);
+            T s = 0;
+            for (index_t iy = y0; iy < y1; ++iy)
+              for (index_t ix = x0; ix < x1; ++ix) s += plane[iy * g.width + ix];
+            out[cy * g.grid + cx] = s / static_cast<T>((y1 - y0) * (x1 - x0));
+          }
+        }
       }
     });
   }
-  /// dx (N, C, L) ← dy(i, j) / L over each plane (dy(i, j) at dy[i·lddy + j]); added to dx
+  /// dx (N, C, H, W) ← each cell's dy / (its element count) over the cell's elements (summed,
+  /// in cell order, where cells overlap); dy(i, j·cells + cell) at dy[i·lddy + …]. Added to dx
   /// instead where `accumulate`.
   template <class T>
-  static void avg_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy, T* dx,
-                           bool accumulate) {
-    parallel::parallel_for(0, n * c, 64, [&](index_t p0, index_t p1) {
+  static void avg_backward(const avg_grid& g, const T* dy, index_t lddy, T* dx, bool accumulate) {
+    const index_t cells = g.cells(), hw = g.in_plane();
+    const bool overlapping = g.overlapping();
+    parallel::parallel_for(0, g.n * g.channels, 64, [&](index_t p0, index_t p1) {
       for (index_t p = p0; p < p1; ++p) {
-        const T v = dy[(p / c) * lddy + p % c] / static_cast<T>(l);
-        T* plane = dx + p * l;
-        if (accumulate)
-          for (index_t j = 0; j < l; ++j) plane[j] += v;
-        else
-          for (index_t j = 0; j < l; ++j) plane[j] = v;
+        T* plane = dx + p * hw;
+        const T* d = dy + (p / g.channels) * lddy + (p % g.channels) * cells;
+        if (!accumulate && overlapping)
+          for (index_t j = 0; j < hw; ++j) plane[j] = T(0);
+        const bool add = accumulate || overlapping;
+        for (index_t cy = 0; cy < g.grid; ++cy) {
+          const index_t y0 = avg_grid::begin(cy, g.height, g.grid),
+                        y1 = avg_grid::end(cy, g.height, g.grid);
+          for (index_t cx = 0; cx < g.grid; ++cx) {
+            const index_t x0 = avg_grid::begin(cx, g.width, g.grid),
+                          x1 = avg_grid::end(cx, g.width, g.grid);
+            const T v = d[cy * g.grid + cx] / static_cast<T>((y1 - y0) * (x1 - x0));
+            for (index_t iy = y0; iy < y1; ++iy) {
+              T* row = plane + iy * g.width;
+              if (add)
+                for (index_t ix = x0; ix < x1; ++ix) row[ix] += v;
+              else
+                for (index_t ix = x0; ix < x1; ++ix) row[ix] = v;
+            }
+          }
+        }
       }
     });
   }

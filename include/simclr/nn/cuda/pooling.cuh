@@ -1,4 +1,4 @@
-// simclr::nn::pool_kernel<cuda_t>: max pooling with argmax and global average pooling on the device.
+// simclr::nn::pool_kernel<cuda_t>: max pooling with argmax and (adaptive) average pooling on the device.
 #pragma once
 #if !defined(__CUDACC__)
 #error "simclr: this is a CUDA header: compile the including file with nvcc and link simclr::cuda (SIMCLR_ENABLE_CUDA=ON); CPU-only code includes <simclr/simclr.hpp> instead"
@@ -66,24 +66,40 @@ __global__ void max_pool_backward(window2d g, const T* dy, const std::int32_t* a
   }
 }
 
-/// One thread per plane, summed in order as on the CPU.
+/// One thread per (plane, cell), each cell summed row by row as on the CPU.
 template <class T>
-__global__ void avg_pool_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
-  const index_t planes = n * c;
-  for (index_t p = cuda_backend::thread_index(); p < planes; p += cuda_backend::thread_stride()) {
+__global__ void avg_pool_forward(avg_grid g, const T* x, T* y, index_t ldy) {
+  const index_t cells = g.cells(), total = g.n * g.channels * cells;
+  for (index_t o = cuda_backend::thread_index(); o < total; o += cuda_backend::thread_stride()) {
+    const index_t p = o / cells, cell = o % cells, cy = cell / g.grid, cx = cell % g.grid;
+    const index_t y0 = avg_grid::begin(cy, g.height, g.grid), y1 = avg_grid::end(cy, g.height, g.grid);
+    const index_t x0 = avg_grid::begin(cx, g.width, g.grid), x1 = avg_grid::end(cx, g.width, g.grid);
+    const T* plane = x + p * g.in_plane();
     T s = 0;
-    for (index_t j = 0; j < l; ++j) s += x[p * l + j];
-    y[(p / c) * ldy + p % c] = s / static_cast<T>(l);
+    for (index_t iy = y0; iy < y1; ++iy)
+      for (index_t ix = x0; ix < x1; ++ix) s += plane[iy * g.width + ix];
+    y[(p / g.channels) * ldy + (p % g.channels) * cells + cell] =
+        s / static_cast<T>((y1 - y0) * (x1 - x0));
   }
 }
+/// One thread per input element: the shares of the cells that contain it, in cell order.
 template <class T>
-__global__ void avg_pool_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy,
-                                  T* dx, bool accumulate) {
-  const index_t total = n * c * l;
+__global__ void avg_pool_backward(avg_grid g, const T* dy, index_t lddy, T* dx, bool accumulate) {
+  const index_t hw = g.in_plane(), total = g.n * g.channels * hw;
   for (index_t e = cuda_backend::thread_index(); e < total; e += cuda_backend::thread_stride()) {
-    const index_t p = e / l;
-    const T v = dy[(p / c) * lddy + p % c] / static_cast<T>(l);
-    dx[e] = accumulate ? dx[e] + v : v;
+    const index_t p = e / hw, iy = (e % hw) / g.width, ix = e % g.width;
+    const T* d = dy + (p / g.channels) * lddy + (p % g.channels) * g.cells();
+    T s = 0;
+    for (index_t cy = 0; cy < g.grid; ++cy) {
+      const index_t y0 = avg_grid::begin(cy, g.height, g.grid), y1 = avg_grid::end(cy, g.height, g.grid);
+      if (iy < y0 || iy >= y1) continue;
+      for (index_t cx = 0; cx < g.grid; ++cx) {
+        const index_t x0 = avg_grid::begin(cx, g.width, g.grid), x1 = avg_grid::end(cx, g.width, g.grid);
+        if (ix < x0 || ix >= x1) continue;
+        s += d[cy * g.grid + cx] / static_cast<T>((y1 - y0) * (x1 - x0));
+      }
+    }
+    dx[e] = accumulate ? dx[e] + s : s;
   }
 }
 }  // namespace cuda_detail
@@ -108,19 +124,20 @@ struct pool_kernel<cuda_t> {
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
-  static void avg_forward(index_t n, index_t c, index_t l, const T* x, T* y, index_t ldy) {
-    if (n * c == 0) return;
+  static void avg_forward(const avg_grid& g, const T* x, T* y, index_t ldy) {
+    const index_t total = g.n * g.channels * g.cells();
+    if (total == 0) return;
     cuda_detail::avg_pool_forward<T>
-        <<<cuda_backend::grid_for(n * c), cuda_backend::block_threads>>>(n, c, l, x, y, ldy);
+        <<<cuda_backend::grid_for(total), cuda_backend::block_threads>>>(g, x, y, ldy);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
   template <class T>
-  static void avg_backward(index_t n, index_t c, index_t l, const T* dy, index_t lddy, T* dx,
-                           bool accumulate) {
-    if (n * c * l == 0) return;
-    cuda_detail::avg_pool_backward<T><<<cuda_backend::grid_for(n * c * l),
-                                        cuda_backend::block_threads>>>(n, c, l, dy, lddy, dx,
-                                                                       accumulate);
+  static void avg_backward(const avg_grid& g, const T* dy, index_t lddy, T* dx, bool accumulate) {
+    const index_t total = g.n * g.channels * g.in_plane();
+    if (total == 0) return;
+    cuda_detail::avg_pool_backward<T>
+        <<<cuda_backend::grid_for(total), cuda_backend::block_threads>>>(g, dy, lddy, dx,
+                                                                          accumulate);
     SIMCLR_CUDA_CHECK_LAUNCH();
   }
 };
