@@ -30,15 +30,23 @@ struct window2d {
 /// global average.
 struct avg_grid {
   index_t n = 0, channels = 0, height = 0, width = 0, grid = 1;
+  /// Rows [y0, y1) and columns [x0, x1) of one cell.
+  struct cell {
+    index_t y0, y1, x0, x1;
+    [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t size() const {
+      return (y1 - y0) * (x1 - x0);
+    }
+    [[nodiscard]] SIMCLR_HOST_DEVICE constexpr bool contains(index_t y, index_t x) const {
+      return y >= y0 && y < y1 && x >= x0 && x < x1;
+    }
+  };
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t cells() const { return grid * grid; }
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t in_plane() const { return height * width; }
-  [[nodiscard]] SIMCLR_HOST_DEVICE static constexpr index_t begin(index_t i, index_t size,
-                                                                  index_t grid) {
-    return i * size / grid;
-  }
-  [[nodiscard]] SIMCLR_HOST_DEVICE static constexpr index_t end(index_t i, index_t size,
-                                                                index_t grid) {
-    return ((i + 1) * size + grid - 1) / grid;
+  /// Cell k, row-major in the grid.
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr cell cell_at(index_t k) const {
+    const index_t cy = k / grid, cx = k % grid;
+    return {cy * height / grid, ((cy + 1) * height + grid - 1) / grid, cx * width / grid,
+            ((cx + 1) * width + grid - 1) / grid};
   }
   /// Whether some element lies in more than one cell.
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr bool overlapping() const {

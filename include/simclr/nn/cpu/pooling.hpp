@@ -70,17 +70,12 @@ struct pool_kernel<cpu_t> {
       for (index_t p = p0; p < p1; ++p) {
         const T* plane = x + p * hw;
         T* out = y + (p / g.channels) * ldy + (p % g.channels) * cells;
-        for (index_t cy = 0; cy < g.grid; ++cy) {
-          const index_t y0 = avg_grid::begin(cy, g.height, g.grid),
-                        y1 = avg_grid::end(cy, g.height, g.grid);
-          for (index_t cx = 0; cx < g.grid; ++cx) {
-            const index_t x0 = avg_grid::begin(cx, g.width, g.grid),
-                          x1 = avg_grid::end(cx, g.width, g.grid);
-            T s = 0;
-            for (index_t iy = y0; iy < y1; ++iy)
-              for (index_t ix = x0; ix < x1; ++ix) s += plane[iy * g.width + ix];
-            out[cy * g.grid + cx] = s / static_cast<T>((y1 - y0) * (x1 - x0));
-          }
+        for (index_t k = 0; k < cells; ++k) {
+          const auto cell = g.cell_at(k);
+          T s = 0;
+          for (index_t iy = cell.y0; iy < cell.y1; ++iy)
+            for (index_t ix = cell.x0; ix < cell.x1; ++ix) s += plane[iy * g.width + ix];
+          out[k] = s / static_cast<T>(cell.size());
         }
       }
     });
@@ -99,20 +94,15 @@ struct pool_kernel<cpu_t> {
         if (!accumulate && overlapping)
           for (index_t j = 0; j < hw; ++j) plane[j] = T(0);
         const bool add = accumulate || overlapping;
-        for (index_t cy = 0; cy < g.grid; ++cy) {
-          const index_t y0 = avg_grid::begin(cy, g.height, g.grid),
-                        y1 = avg_grid::end(cy, g.height, g.grid);
-          for (index_t cx = 0; cx < g.grid; ++cx) {
-            const index_t x0 = avg_grid::begin(cx, g.width, g.grid),
-                          x1 = avg_grid::end(cx, g.width, g.grid);
-            const T v = d[cy * g.grid + cx] / static_cast<T>((y1 - y0) * (x1 - x0));
-            for (index_t iy = y0; iy < y1; ++iy) {
-              T* row = plane + iy * g.width;
-              if (add)
-                for (index_t ix = x0; ix < x1; ++ix) row[ix] += v;
-              else
-                for (index_t ix = x0; ix < x1; ++ix) row[ix] = v;
-            }
+        for (index_t k = 0; k < cells; ++k) {
+          const auto cell = g.cell_at(k);
+          const T v = d[k] / static_cast<T>(cell.size());
+          for (index_t iy = cell.y0; iy < cell.y1; ++iy) {
+            T* row = plane + iy * g.width;
+            if (add)
+              for (index_t ix = cell.x0; ix < cell.x1; ++ix) row[ix] += v;
+            else
+              for (index_t ix = cell.x0; ix < cell.x1; ++ix) row[ix] = v;
           }
         }
       }

@@ -71,15 +71,13 @@ template <class T>
 __global__ void avg_pool_forward(avg_grid g, const T* x, T* y, index_t ldy) {
   const index_t cells = g.cells(), total = g.n * g.channels * cells;
   for (index_t o = cuda_backend::thread_index(); o < total; o += cuda_backend::thread_stride()) {
-    const index_t p = o / cells, cell = o % cells, cy = cell / g.grid, cx = cell % g.grid;
-    const index_t y0 = avg_grid::begin(cy, g.height, g.grid), y1 = avg_grid::end(cy, g.height, g.grid);
-    const index_t x0 = avg_grid::begin(cx, g.width, g.grid), x1 = avg_grid::end(cx, g.width, g.grid);
+    const index_t p = o / cells, k = o % cells;
+    const auto cell = g.cell_at(k);
     const T* plane = x + p * g.in_plane();
     T s = 0;
-    for (index_t iy = y0; iy < y1; ++iy)
-      for (index_t ix = x0; ix < x1; ++ix) s += plane[iy * g.width + ix];
-    y[(p / g.channels) * ldy + (p % g.channels) * cells + cell] =
-        s / static_cast<T>((y1 - y0) * (x1 - x0));
+    for (index_t iy = cell.y0; iy < cell.y1; ++iy)
+      for (index_t ix = cell.x0; ix < cell.x1; ++ix) s += plane[iy * g.width + ix];
+    y[(p / g.channels) * ldy + (p % g.channels) * cells + k] = s / static_cast<T>(cell.size());
   }
 }
 /// One thread per input element: the shares of the cells that contain it, in cell order.
@@ -90,14 +88,9 @@ __global__ void avg_pool_backward(avg_grid g, const T* dy, index_t lddy, T* dx, 
     const index_t p = e / hw, iy = (e % hw) / g.width, ix = e % g.width;
     const T* d = dy + (p / g.channels) * lddy + (p % g.channels) * g.cells();
     T s = 0;
-    for (index_t cy = 0; cy < g.grid; ++cy) {
-      const index_t y0 = avg_grid::begin(cy, g.height, g.grid), y1 = avg_grid::end(cy, g.height, g.grid);
-      if (iy < y0 || iy >= y1) continue;
-      for (index_t cx = 0; cx < g.grid; ++cx) {
-        const index_t x0 = avg_grid::begin(cx, g.width, g.grid), x1 = avg_grid::end(cx, g.width, g.grid);
-        if (ix < x0 || ix >= x1) continue;
-        s += d[cy * g.grid + cx] / static_cast<T>((y1 - y0) * (x1 - x0));
-      }
+    for (index_t k = 0; k < g.cells(); ++k) {
+      const auto cell = g.cell_at(k);
+      if (cell.contains(iy, ix)) s += d[k] / static_cast<T>(cell.size());
     }
     dx[e] = accumulate ? dx[e] + s : s;
   }
