@@ -10,9 +10,9 @@
 #include <simclr/encoders/bottleneck.hpp>
 #include <simclr/error.hpp>
 #include <simclr/mode.hpp>
+#include <simclr/nn/adaptive_avg_pool.hpp>
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
-#include <simclr/nn/adaptive_avg_pool.hpp>
 #include <simclr/nn/gradient_ready.hpp>
 #include <simclr/nn/init.hpp>
 #include <simclr/nn/max_pool2d.hpp>
@@ -58,10 +58,11 @@ struct resnet_options {
 
 /// A ResNet v1 ("v1.5": stride on the 3×3 conv) encoder: x (N, C, H, W) → h (N, output_dim()),
 /// h the global-average-pooled features of the last stage (or of every stage, concatenated:
-/// resnet_options::pooling; over a grid of cells: resnet_options::pool_grid). `Block` is basic_block (ResNet-18/34)
-/// or bottleneck (ResNet-50); the blocks are a runtime sequence of that one type. Parameter and
-/// buffer names are torchvision's (conv1.weight, layer1.0.bn1.running_mean, ...), so weights
-/// load into torchvision.models.resnet* and back (without its `fc`).
+/// resnet_options::pooling; averaged over a grid of cells: resnet_options::pool_grid). `Block`
+/// is basic_block (ResNet-18/34) or bottleneck (ResNet-50); the blocks are a runtime sequence of
+/// that one type. Parameter and buffer names are torchvision's (conv1.weight,
+/// layer1.0.bn1.running_mean, ...), so weights load into torchvision.models.resnet* and back
+/// (without its `fc`).
 template <template <class, class> class Block, class T = float, backend Backend = cpu_t>
 class resnet {
  public:
@@ -215,7 +216,7 @@ class resnet {
   std::vector<std::vector<block_type>> stages_;
   std::vector<index_t> stage_dims_;                       // channels out of each stage
   std::size_t first_pooled_ = 0;                          // stages from here on make up h
-  std::vector<nn::adaptive_avg_pool<T, Backend>> avgpools_;  // one per pooled stage
+  std::vector<nn::adaptive_avg_pool<T, Backend>> avgpools_;  // one per pooled stage (grid g)
   index_t output_dim_ = 0;
 };
 
