@@ -91,21 +91,28 @@ loss::nt_xent_options loss_options(const recipe& r) {
           .positive_weight_sigma = r.loss == "dclw" ? 0.5 : 0.0};
 }
 
+/// The most linear accuracy in 30 minutes on 2 cores (docs/results.md): 28 epochs of 128 images
+/// over all 60 000, evaluated with all 60 000 labels.
+const recipe thirty_minutes{.name = "fmnist-30min", .stem = "strided", .pool = "every-stage",
+                            .temperature = 0.2, .crop_min = 0.35, .loss = "dcl", .epochs = 28,
+                            .batch = 128, .subset = 0, .eval_train = 0, .monitor_every = 468};
+
+/// `base` under another name with its stages averaged over grid × grid cells.
+recipe with_grid(recipe base, std::string name, index_t grid) {
+  base.name = std::move(name);
+  base.grid = grid;
+  return base;
+}
+
 /// The named recipes (the first is the default).
 const std::vector<recipe> recipes = {
     {.name = "fmnist-r18w16-stages", .pool = "every-stage", .temperature = 0.2, .crop_min = 0.35},
     {.name = "fmnist-r18w16-mild", .temperature = 0.2, .crop_min = 0.35},
     {.name = "fmnist-r18w16", .temperature = 0.5, .crop_min = 0.2},
     {.name = "fmnist-r18w16-dcl", .temperature = 0.2, .crop_min = 0.35, .loss = "dcl"},
-    // The most linear accuracy in 30 minutes on 2 cores (docs/results.md): 28 epochs of 128
-    // images over all 60 000, evaluated with all 60 000 labels.
-    {.name = "fmnist-30min", .stem = "strided", .pool = "every-stage", .temperature = 0.2,
-     .crop_min = 0.35, .loss = "dcl", .epochs = 28, .batch = 128, .subset = 0, .eval_train = 0,
-     .monitor_every = 468},
+    thirty_minutes,
     // The same with every stage averaged over 2 × 2 cells (h 960-d): ≥ 90 % linear.
-    {.name = "fmnist-grid", .stem = "strided", .pool = "every-stage", .grid = 2,
-     .temperature = 0.2, .crop_min = 0.35, .loss = "dcl", .epochs = 28, .batch = 128, .subset = 0,
-     .eval_train = 0, .monitor_every = 468},
+    with_grid(thirty_minutes, "fmnist-grid", 2),
 };
 
 }  // namespace
@@ -212,14 +219,12 @@ int main(int argc, char** argv) try {
 
   const auto t_all = clock_type::now();
   const auto [train_full, test, pretrain, labelled] = fmnist::load(dir, subset, eval_train, seed);
-  std::printf("recipe %s: width %td, %s stem, h from the %s%s, loss %s, temperature %g, "
-              "crops %g-1, lr %g",
+  std::printf("recipe %s: width %td, %s stem, h from the %s, loss %s, temperature %g, crops "
+              "%g-1, lr %g",
               r.name.c_str(), r.width, r.stem.c_str(),
               pool == encoders::pooling::every_stage ? "pooled stages" : "pooled last stage",
-              r.grid > 1 ? (" (each over " + std::to_string(r.grid) + "x" +
-                            std::to_string(r.grid) + " cells)").c_str()
-                         : "",
               r.loss.c_str(), r.temperature, r.crop_min, r.base_lr);
+  if (r.grid > 1) std::printf(", pooled over %tdx%td cells", r.grid, r.grid);
   if (r.local_crops > 0)
     std::printf(", multi-crop 2x28 + %tdx%td px (scale %g-%g)", r.local_crops, r.local_size,
                 r.local_scale[0], r.local_scale[1]);
@@ -229,7 +234,11 @@ int main(int argc, char** argv) try {
               pretrain.size(), labelled.size(), test.size(), parallel::num_threads());
 
   // ---- SimCLR pre-training ------------------------------------------------------------------
-  auto encoder = make_encoder(r.width, seed, stem, pool, r.grid);
+  // The recipe's encoder, initialised from `key`.
+  const auto encoder_for = [&](std::uint64_t key) {
+    return make_encoder(r.width, key, stem, pool, r.grid);
+  };
+  auto encoder = encoder_for(seed);
   const index_t h_dim = encoder.output_dim();  // 128, 240 pooled from every stage, 960 with grid 2
   model net{std::move(encoder),
             head::mlp<float>::v1({.in = h_dim, .hidden = 128, .out = 128, .batch_norm = false, .seed = seed}),
@@ -276,7 +285,7 @@ int main(int argc, char** argv) try {
   auto t0 = clock_type::now();
   const auto h_train = eval::represent(net.encoder(), labelled), h_test = eval::represent(net.encoder(), test);
   const scores trained = evaluate(h_train, labelled, h_test, test);
-  auto random_encoder = make_encoder(r.width, seed + 12345, stem, pool, r.grid);
+  auto random_encoder = encoder_for(seed + 12345);
   const scores random_init = evaluate(eval::represent(random_encoder, labelled), labelled,
                                       eval::represent(random_encoder, test), test);
   const scores raw = evaluate(pixels(labelled), labelled, pixels(test), test);
@@ -294,9 +303,9 @@ int main(int argc, char** argv) try {
   // ---- semi-supervised: fine-tune a copy of the encoder on a fraction of the labels --------
   for (const double fraction : fine_tune_fractions) {
     t0 = clock_type::now();
-    auto copy = make_encoder(r.width, seed, stem, pool, r.grid);
+    auto copy = encoder_for(seed);
     io::load_weights<float>(copy, out_dir / "encoder.safetensors");
-    auto scratch = make_encoder(r.width, seed + 12345, stem, pool, r.grid);
+    auto scratch = encoder_for(seed + 12345);
     const auto crop_flip = augment::grayscale_policy(
         augment::random_resized_crop(28, {0.5, 1.0}), augment::random_horizontal_flip(0.5),
         augment::random_apply(0.0, augment::color_jitter(0.0f, 0.0f)));

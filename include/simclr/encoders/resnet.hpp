@@ -92,9 +92,10 @@ class resnet {
       stage_dims_.push_back(in);
     }
     first_pooled_ = o.pooling == pooling::every_stage ? 0 : stages_.size() - 1;
-    for (std::size_t s = first_pooled_; s < stages_.size(); ++s)
+    for (std::size_t s = first_pooled_; s < stages_.size(); ++s) {
       avgpools_.emplace_back(o.pool_grid);
-    for (std::size_t s = first_pooled_; s < stages_.size(); ++s) output_dim_ += pooled_dim(s);
+      output_dim_ += pooled_dim(s);
+    }
     reset_parameters(random::key(o.seed));
   }
 
