@@ -7,8 +7,10 @@ Loads the encoder (torchvision names, as io::save_weights writes them; width 16,
 into the reference network of benchmarks/fmnist_recipe_torch.py and fits its linear evaluation
 (standardised features, L2 1e-4, up to 500 L-BFGS iterations; all 60 000 training images, the
 10 000 test images) on: h (the last stage pooled, 128-d), every stage pooled and concatenated
-(240-d, what encoders::pooling::every_stage gives as h) and the last stage's unpooled map. It
-asks whether the trained network holds more than its pooled last stage shows (docs/results.md).
+(240-d, what encoders::pooling::every_stage gives as h), the last stage's unpooled map, the two
+together, and every stage averaged over 2 × 2 cells (960-d, what resnet_options::pool_grid = 2
+gives). It asks whether the trained network holds more than its pooled last stage shows
+(docs/results.md).
 """
 import json
 import os
@@ -18,6 +20,7 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fmnist_recipe_torch import Encoder, find, linear_eval, read_idx  # noqa: E402
@@ -40,18 +43,22 @@ def load_safetensors(path):
 
 
 def features(f, images):
-    kinds = {"h (last stage, pooled)": [], "every stage, pooled": [], "last stage, unpooled": []}
+    kinds = {"h (last stage, pooled)": [], "every stage, pooled": [], "last stage, unpooled": [],
+             "every stage pooled + last unpooled": [], "every stage over 2x2 cells": []}
     with torch.no_grad():
         for i in range(0, len(images), 1000):
             y = torch.from_numpy(np.array(images[i:i + 1000])).float().div(255).unsqueeze(1)
             y = f.relu(f.bn1(f.conv1(y)))
-            pooled = []
+            pooled, grid = [], []
             for layer in (f.layer1, f.layer2, f.layer3, f.layer4):
                 y = layer(y)
                 pooled.append(y.mean((2, 3)))
+                grid.append(F.adaptive_avg_pool2d(y, 2).flatten(1))
             kinds["h (last stage, pooled)"].append(pooled[-1])
             kinds["every stage, pooled"].append(torch.cat(pooled, 1))
             kinds["last stage, unpooled"].append(y.flatten(1))
+            kinds["every stage pooled + last unpooled"].append(torch.cat(pooled + [y.flatten(1)], 1))
+            kinds["every stage over 2x2 cells"].append(torch.cat(grid, 1))
     return {k: torch.cat(v) for k, v in kinds.items()}
 
 
