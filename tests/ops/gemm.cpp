@@ -134,3 +134,49 @@ TEST_CASE("gemm: the register-tile paths agree with the generic one, avx2 = avx5
     }
   }
 }
+
+TEST_CASE("gemm: B packed in the tiles' panels gives the bits of the unpacked tiles") {
+  // A transposed B, or 1024+ rows in blocks under 128: ops::gemm packs op(B) once into column
+  // panels (48 wide on avx512, 16 on avx2) — here with a last panel of 4 columns, k across two
+  // k blocks, A plain and transposed, β = 0, 1 and 0.5. detail::tile_gemm on the row-major op(B)
+  // (nothing packed) must give the same bits.
+  const index_t m = 1030, n = 100, k = 270;
+  REQUIRE(m >= ops::gemm_kernel<cpu_t>::pack_min_rows);
+  REQUIRE(ops::gemm_kernel<cpu_t>::row_block(m, n, k) < 128);
+  const auto a = random_matrix<float>(m, k, 21);
+  const auto at = random_matrix<float>(k, m, 22);  // used as Aᵀ
+  const auto b = random_matrix<float>(k, n, 23);
+  const auto bt = random_matrix<float>(n, k, 24);  // used as Bᵀ
+  const auto c0 = random_matrix<float>(m, n, 25);
+  for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
+    if (!cpu_supports(isa)) continue;
+    CAPTURE(to_string(isa));
+    cpu_isa_scope path(isa);
+    REQUIRE(detail::packed_panel_width(isa) > 0);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (float beta : {0.0f, 1.0f, 0.5f}) {
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(beta);
+          tensor<float> c = c0;
+          ops::gemm(ta ? at : a, tb ? bt : b, c,
+                    {.transpose_a = ta, .transpose_b = tb, .beta = beta});
+          // The reference: op(B) row-major, C scaled by β, then the unpacked tiles.
+          tensor<float> opb(shape{k, n});
+          for (index_t r = 0; r < k; ++r)
+            for (index_t j = 0; j < n; ++j) opb(r, j) = tb ? bt(j, r) : b(r, j);
+          tensor<float> ref = c0;
+          if (beta != 1.0f)
+            for (index_t i = 0; i < ref.numel(); ++i) ref.data()[i] *= beta;
+          const index_t rb = ops::gemm_kernel<cpu_t>::row_block(m, n, k);
+          for (index_t r0 = 0; r0 < m; r0 += rb) {
+            const index_t rows = std::min(rb, m - r0);
+            const float* ap = ta ? at.data() + r0 : a.data() + r0 * k;
+            detail::tile_gemm(rows, n, k, ap, ta ? index_t{1} : k, ta ? m : index_t{1},
+                              opb.data(), n, ref.data() + r0 * n, n, beta != 0.0f);
+          }
+          CHECK(std::memcmp(c.data(), ref.data(), c.bytes()) == 0);
+        }
+  }
+}

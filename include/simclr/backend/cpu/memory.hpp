@@ -102,4 +102,27 @@ struct memory<cpu_t> {
   }
 };
 
+namespace detail {
+
+/// Uninitialised storage from the CPU allocator, which keeps large blocks for reuse: a buffer
+/// that every training step or product allocates anew does not page-fault the same pages in
+/// again.
+template <class T>
+class cpu_scratch {
+ public:
+  explicit cpu_scratch(std::size_t n)
+      : bytes_(n * sizeof(T)), p_(static_cast<T*>(memory<cpu_t>::allocate(bytes_))) {}
+  cpu_scratch(const cpu_scratch&) = delete;
+  cpu_scratch& operator=(const cpu_scratch&) = delete;
+  ~cpu_scratch() { memory<cpu_t>::deallocate(p_, bytes_); }
+  [[nodiscard]] T* data() const noexcept { return p_; }
+  T& operator[](std::size_t i) const noexcept { return p_[i]; }
+
+ private:
+  std::size_t bytes_;
+  T* p_;
+};
+
+}  // namespace detail
+
 }  // namespace simclr

@@ -2,6 +2,8 @@
 // operands on the path current_cpu_isa() names (AVX-512 or AVX2 + FMA), else Eigen.
 #pragma once
 
+#include <algorithm>
+#include <string>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -10,6 +12,7 @@
 #include <simclr/backend/cpu/tiles_avx2.hpp>
 #include <simclr/backend/cpu/tiles_avx512.hpp>
 #include <simclr/config.hpp>
+#include <simclr/error.hpp>
 
 namespace simclr::detail {
 
@@ -73,6 +76,52 @@ void transpose(index_t rows, index_t cols, const T* src, index_t lds, T* dst, in
     for (index_t c = c0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
   for (index_t c = 0; c < cols; ++c)
     for (index_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
+}
+
+/// The width of the column panels tile_gemm_packed takes on `isa`'s tiles (48 for avx512, 16
+/// for avx2), 0 where no tiles run (the generic path, other architectures).
+inline index_t packed_panel_width([[maybe_unused]] cpu_isa isa) {
+#if SIMCLR_X86_KERNELS
+  if (isa == cpu_isa::avx512) return 48;
+  if (isa == cpu_isa::avx2) return 16;
+#endif
+  return 0;
+}
+
+/// Panel p of op(B) (kk × n) for tile_gemm_packed, into dst: columns [w·p, w·p + wp), wp =
+/// min(w, n − w·p), as a row-major kk × wp matrix. B is kk × n (ldb), or n × kk when
+/// `transposed` (op(B) = Bᵀ, by the register-block transposes). The packed panels of all p lie
+/// back to back: panel p at w·p·kk.
+inline void pack_b_panel(index_t kk, index_t n, index_t w, index_t p, const float* b, index_t ldb,
+                         bool transposed, float* dst) {
+  const index_t j = w * p, wp = std::min(w, n - j);
+  if (transposed) {
+    transpose(wp, kk, b + j * ldb, ldb, dst, wp);
+  } else {
+    for (index_t r = 0; r < kk; ++r) std::copy_n(b + r * ldb + j, wp, dst + r * wp);
+  }
+}
+
+/// tile_gemm with op(B) packed by pack_b_panel in panels of packed_panel_width(isa), the path
+/// the panels were packed for: the same sums in the same order (the same bits) as tile_gemm on
+/// the unpacked B, with every panel read contiguously instead of copied per row block. For
+/// products whose B is read by several row blocks (ops::gemm packs it once for all of them).
+inline void tile_gemm_packed([[maybe_unused]] cpu_isa isa, index_t m, index_t n, index_t kk,
+                             const float* a, index_t a_rs, index_t a_cs, const float* bp, float* c,
+                             index_t ldc, bool accumulate = false) {
+  if (m <= 0 || n <= 0) return;
+#if SIMCLR_X86_KERNELS
+  if (isa == cpu_isa::avx512) {
+    avx512_gemm_packed(m, n, kk, a, a_rs, a_cs, bp, c, ldc, accumulate);
+    return;
+  }
+  if (isa == cpu_isa::avx2) {
+    avx2_gemm_packed(m, n, kk, a, a_rs, a_cs, bp, c, ldc, accumulate);
+    return;
+  }
+#endif
+  throw value_error("simclr: tile_gemm_packed: no register tiles on the " +
+                    std::string(to_string(isa)) + " path (packed_panel_width is 0)");
 }
 
 }  // namespace simclr::detail

@@ -586,7 +586,7 @@ struct conv2d_kernel<cpu_t> {
     const index_t chunk = group * ((n_groups + max_weight_parts - 1) / max_weight_parts);
     const index_t n_chunks = (g.n + chunk - 1) / chunk;
     const std::size_t part = static_cast<std::size_t>(k * c_out);
-    const scratch_block<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
+    const simclr::detail::cpu_scratch<T> dw_parts(static_cast<std::size_t>(n_chunks) * part);
     parallel::parallel_for(0, g.n, chunk, [&](index_t c0, index_t c1) {
       T* dw_part = dw_parts.data() + static_cast<std::size_t>(c0 / chunk) * part;
       for (index_t n0 = c0; n0 < c1; n0 += group) {
@@ -619,7 +619,7 @@ struct conv2d_kernel<cpu_t> {
   static void weight_grad_by_rows(const window2d& g, index_t c_out, const lane_plan* masks,
                                   const T* x, const T* dy, T* dw) {
     const index_t kk = g.kernel_h * g.kernel_w, k = g.channels * kk, hwo = g.out_plane();
-    const scratch_block<T> dyt(static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
+    const simclr::detail::cpu_scratch<T> dyt(static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
     parallel::parallel_for(0, g.n, 8, [&](index_t i0, index_t i1) {
       for (index_t i = i0; i < i1; ++i)
         transpose_image(dy + i * c_out * hwo, c_out, hwo, dyt.data() + i * hwo * c_out);
@@ -652,24 +652,6 @@ struct conv2d_kernel<cpu_t> {
   static constexpr index_t column_budget = index_t{1} << 17;
   /// Most partial weight gradients a backward pass keeps (chunks of groups beyond that).
   static constexpr index_t max_weight_parts = 32;
-
-  /// Uninitialised storage from the CPU allocator (which keeps large blocks for reuse, so a
-  /// training step does not page-fault the same buffers in again).
-  template <class T>
-  class scratch_block {
-   public:
-    explicit scratch_block(std::size_t n)
-        : bytes_(n * sizeof(T)), p_(static_cast<T*>(memory<cpu_t>::allocate(bytes_))) {}
-    scratch_block(const scratch_block&) = delete;
-    scratch_block& operator=(const scratch_block&) = delete;
-    ~scratch_block() { memory<cpu_t>::deallocate(p_, bytes_); }
-    [[nodiscard]] T* data() const noexcept { return p_; }
-    T& operator[](std::size_t i) const noexcept { return p_[i]; }
-
-   private:
-    std::size_t bytes_;
-    T* p_;
-  };
 
   /// A per-thread scratch buffer of at least `n` elements (grown, never shrunk or cleared):
   /// every user overwrites the elements it reads, so no zero fill is needed.
