@@ -6,8 +6,9 @@
 # time, and SIMCLR_CPU_ISA forces one. (A -march=native build cannot show the avx2 path: its
 # host flags already allow AVX-512 everywhere.) PyTorch is pinned to the same path through
 # oneDNN (ONEDNN_MAX_CPU_ISA), OpenBLAS (OPENBLAS_CORETYPE) and ATen (ATEN_CPU_CAPABILITY).
-# Each round runs both programs back to back, rounds alternate the paths; medians and the ratio
-# of medians are printed per path and model.
+# Each round runs both programs back to back (odd rounds simclr first, even rounds PyTorch), rounds
+# alternate the paths; the medians, the ratio of the medians and the median of the per-round
+# ratios are printed per path and model.
 #
 # Then, per path, the augmentation policies (one core, views/s) next to torchvision, NT-Xent
 # forward + backward (2 threads, ms) next to PyTorch, and SGEMM (GFLOP/s) next to OpenBLAS
@@ -48,10 +49,16 @@ log=$(mktemp)
 for r in $(seq "$rounds"); do
   for isa in $paths; do
     for model in fmnist r18; do
-      s=$(SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_encoder" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
-      # shellcheck disable=SC2046
-      t=$(env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 \
-        "$root/benchmarks/encoder_torch.py" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
+      run_simclr() {
+        s=$(SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_encoder" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
+      }
+      run_torch() {
+        # shellcheck disable=SC2046
+        t=$(env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 \
+          "$root/benchmarks/encoder_torch.py" "$model" | sed -n 's/.*median *\([0-9.]*\) ms.*/\1/p')
+      }
+      # Odd rounds run simclr first, even rounds PyTorch: the VM's drifts hit both alike.
+      if [ $((r % 2)) = 1 ]; then run_simclr; run_torch; else run_torch; run_simclr; fi
       echo "$isa $model $s $t" | tee -a "$log"
     done
   done
@@ -63,13 +70,18 @@ rows = {}
 for line in open(sys.argv[1]):
     isa, model, s, t = line.split()
     rows.setdefault((isa, model), []).append((float(s), float(t)))
-print("| path | model | simclr ms/step (runs) | PyTorch ms/step (runs) | median simclr | median PyTorch | PyTorch / simclr |")
-print("|---|---|---|---|---:|---:|---:|")
+# Besides the ratio of the medians, each round's ratio (its two runs were back to back) and
+# their median, which a slow phase of a shared machine moves less.
+print("| path | model | simclr ms/step (runs) | PyTorch ms/step (runs) | median simclr | median PyTorch"
+      " | PyTorch / simclr | per round | median of rounds |")
+print("|---|---|---|---|---:|---:|---:|---|---:|")
 for (isa, model), v in rows.items():
     s = [a for a, _ in v]; t = [b for _, b in v]
     ms, mt = statistics.median(s), statistics.median(t)
+    per = [b / a for a, b in v]
     print(f"| {isa} | {model} | {', '.join(f'{a:.0f}' for a in s)} | {', '.join(f'{b:.0f}' for b in t)}"
-          f" | {ms:.0f} | {mt:.0f} | **{mt / ms:.2f}** |")
+          f" | {ms:.0f} | {mt:.0f} | **{mt / ms:.2f}** | {', '.join(f'{x:.2f}' for x in per)}"
+          f" | **{statistics.median(per):.2f}** |")
 EOF
 rm -f "$log"
 [ "${SIMCLR_ISA_ENCODER_ONLY:-0}" = 1 ] && exit 0
