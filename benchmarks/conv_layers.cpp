@@ -1,0 +1,107 @@
+// bench_conv_layers: every distinct convolution of the two benchmark encoders on its own —
+// forward, weight gradient alone, and the input gradient (backward with it, less the weight
+// gradient alone) — in ms and GFLOP/s, medians. Says which layers and which pass hold a step's
+// time, on the path SIMCLR_CPU_ISA picks (no PyTorch side: bench_encoder compares whole steps).
+//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)]
+// fmnist: fmnist-r18w16 (widths 16–128, 28 × 28, 512 views); r18: ResNet-18's CIFAR form
+// (widths 64–512, 32 × 32, 128 views). "x" is how often the layer occurs in one encoder; the
+// encoder total counts each layer that often, without the stem's input gradient (never needed).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <simclr/backend/cpu/isa.hpp>
+#include <simclr/nn/conv2d.hpp>
+#include <simclr/parallel/thread_pool.hpp>
+#include <simclr/random/fill.hpp>
+
+using namespace simclr;
+
+namespace {
+
+struct layer {
+  const char* model;
+  index_t count, n, c, size, c_out, kernel, stride;
+};
+
+// The distinct convolutions of resnet18<float>({.base_width, .stem = cifar}) and how often each
+// occurs (the stem, each stage's first block with its 1 × 1 shortcut, the other three 3 × 3).
+constexpr layer layers[] = {
+    {"fmnist", 1, 512, 1, 28, 16, 3, 1},    {"fmnist", 4, 512, 16, 28, 16, 3, 1},
+    {"fmnist", 1, 512, 16, 28, 32, 3, 2},   {"fmnist", 1, 512, 16, 28, 32, 1, 2},
+    {"fmnist", 3, 512, 32, 14, 32, 3, 1},   {"fmnist", 1, 512, 32, 14, 64, 3, 2},
+    {"fmnist", 1, 512, 32, 14, 64, 1, 2},   {"fmnist", 3, 512, 64, 7, 64, 3, 1},
+    {"fmnist", 1, 512, 64, 7, 128, 3, 2},   {"fmnist", 1, 512, 64, 7, 128, 1, 2},
+    {"fmnist", 3, 512, 128, 4, 128, 3, 1},  {"r18", 1, 128, 3, 32, 64, 3, 1},
+    {"r18", 4, 128, 64, 32, 64, 3, 1},      {"r18", 1, 128, 64, 32, 128, 3, 2},
+    {"r18", 1, 128, 64, 32, 128, 1, 2},     {"r18", 3, 128, 128, 16, 128, 3, 1},
+    {"r18", 1, 128, 128, 16, 256, 3, 2},    {"r18", 1, 128, 128, 16, 256, 1, 2},
+    {"r18", 3, 128, 256, 8, 256, 3, 1},     {"r18", 1, 128, 256, 8, 512, 3, 2},
+    {"r18", 1, 128, 256, 8, 512, 1, 2},     {"r18", 3, 128, 512, 4, 512, 3, 1},
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double ms_of(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string which = argc > 1 ? argv[1] : "all";
+  const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+  if (argc > 3) parallel::set_num_threads(static_cast<std::size_t>(std::atoi(argv[3])));
+  std::printf("path %s, %zu threads, medians of %d\n",
+              std::string(to_string(current_cpu_isa())).c_str(), parallel::num_threads(), reps);
+  std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %9s %7s %9s %7s %9s %7s\n", "model", "x", "n", "c",
+              "size", "c_out", "k", "s", "fwd ms", "GFLOP/s", "dw ms", "GFLOP/s", "dx ms",
+              "GFLOP/s");
+  double total = 0;
+  std::string model;
+  for (const layer& l : layers) {
+    if (which != "all" && which != l.model) continue;
+    if (model != l.model && !model.empty()) {
+      std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(), total);
+      total = 0;
+    }
+    model = l.model;
+    nn::conv2d<float> conv({l.c, l.c_out, l.kernel, l.stride, l.kernel / 2});
+    conv.reset_parameters(random::key(1));
+    tensor<float> x(shape{l.n, l.c, l.size, l.size}, uninitialized);
+    random::fill_normal(x.view(), random::key(2));
+    std::vector<double> fwd, dw, both;
+    tensor<float> y;
+    for (int r = 0; r < reps + 1; ++r) {  // the first round warms the caches and the allocator
+      const double f = ms_of([&] { y = conv.forward_ref(x, mode::train); });
+      conv.set_input_gradient(false);
+      const double w = ms_of([&] { (void)conv.backward(y); });
+      conv.set_input_gradient(true);
+      const double b = ms_of([&] { (void)conv.backward(y); });
+      if (r == 0) continue;
+      fwd.push_back(f);
+      dw.push_back(w);
+      both.push_back(b);
+    }
+    const double f = median(fwd), w = median(dw), dx = std::max(1e-9, median(both) - w);
+    const index_t out = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+    const double gflop = 2.0 * double(l.n * l.c_out * out * out) * double(l.c * l.kernel * l.kernel) * 1e-9;
+    std::printf("%-7s %3td %5td %4td %4td %5td %2td %2td %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f\n",
+                l.model, l.count, l.n, l.c, l.size, l.c_out, l.kernel, l.stride, f, gflop / f * 1e3,
+                w, gflop / w * 1e3, dx, gflop / dx * 1e3);
+    // The stem's input gradient is never computed in an encoder (it sees images).
+    const bool stem = &l == &layers[0] || (&l > &layers[0] && (&l)[-1].model != l.model);
+    total += double(l.count) * (f + w + (stem ? 0.0 : dx));
+  }
+  if (!model.empty())
+    std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(), total);
+}
