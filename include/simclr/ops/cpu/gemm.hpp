@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <memory>
 #include <optional>
 #include <type_traits>
 
@@ -74,10 +73,11 @@ struct gemm_kernel<cpu_t> {
   /// op(B) is packed once into the tiles' column panels (in parallel; the same bits as the
   /// unpacked tiles) when it is transposed, instead of transposed row-major, and when at least
   /// pack_min_rows rows come in blocks under 128 rows, each of which would otherwise re-copy or
-  /// stride through B. Measured on an Intel Xeon (Emerald Rapids), 2 threads, against the
-  /// unpacked tiles: Bᵀ of 2048 × 512 (a linear layer's forward, 512 rows) 1.26× (avx2) and
-  /// 1.48× (avx512); 1024³ 1.07–1.16× on both paths, 1 and 2 threads. Products of 256–768 rows
-  /// and of 2048 rows (copied per 128-row block already) lost 1–30 % packed, so they are not.
+  /// stride through B. Measured on an Intel Xeon (Emerald Rapids) against the unpacked
+  /// tiles: Bᵀ of 2048 × 512 (a linear layer's forward, 512 rows, 2 threads) 1.24× (avx2) and
+  /// 1.48× (avx512); 1024³ 1.06–1.14× on both paths, 1 and 2 threads (docs/benchmarks.md).
+  /// Products of 256–768 rows and of 2048 rows (copied per 128-row block already) lost 1–30 %
+  /// packed, so they are not.
   static void run_tiles(bool ta, bool tb, index_t m, index_t n, index_t k, const float* a,
                         index_t lda, const float* b, index_t ldb, float beta, float* c,
                         index_t ldc) {
