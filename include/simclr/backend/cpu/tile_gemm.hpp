@@ -3,7 +3,6 @@
 #pragma once
 
 #include <algorithm>
-#include <string>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -12,7 +11,6 @@
 #include <simclr/backend/cpu/tiles_avx2.hpp>
 #include <simclr/backend/cpu/tiles_avx512.hpp>
 #include <simclr/config.hpp>
-#include <simclr/error.hpp>
 
 namespace simclr::detail {
 
@@ -78,8 +76,8 @@ void transpose(index_t rows, index_t cols, const T* src, index_t lds, T* dst, in
     for (index_t r = r0; r < rows; ++r) dst[c * ldd + r] = src[r * lds + c];
 }
 
-/// The width of the column panels tile_gemm_packed takes on `isa`'s tiles (48 for avx512, 16
-/// for avx2), 0 where no tiles run (the generic path, other architectures).
+/// The width of the column panels the tiles of `isa` walk B in (48 for avx512, 16 for avx2): the
+/// panels ops::gemm packs B into. 0 where no tiles run (the generic path, other architectures).
 inline index_t packed_panel_width([[maybe_unused]] cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
   if (isa == cpu_isa::avx512) return 48;
@@ -102,26 +100,18 @@ inline void pack_b_panel(index_t kk, index_t n, index_t w, index_t p, const floa
   }
 }
 
-/// tile_gemm with op(B) packed by pack_b_panel in panels of packed_panel_width(isa), the path
-/// the panels were packed for: the same sums in the same order (the same bits) as tile_gemm on
-/// the unpacked B, with every panel read contiguously instead of copied per row block. For
-/// products whose B is read by several row blocks (ops::gemm packs it once for all of them).
-inline void tile_gemm_packed([[maybe_unused]] cpu_isa isa, index_t m, index_t n, index_t kk,
-                             const float* a, index_t a_rs, index_t a_cs, const float* bp, float* c,
-                             index_t ldc, bool accumulate = false) {
-  if (m <= 0 || n <= 0) return;
-#if SIMCLR_X86_KERNELS
-  if (isa == cpu_isa::avx512) {
-    avx512_gemm_packed(m, n, kk, a, a_rs, a_cs, bp, c, ldc, accumulate);
-    return;
+/// tile_gemm with op(B) packed by pack_b_panel in panels of w columns: one tile_gemm per
+/// panel, each reading its panel contiguously (kk × wp, a leading dimension of wp: no copies and
+/// no rows that alias in L1) instead of every row block copying or striding through B. Each
+/// element sums the same products in the same order, so the bits equal tile_gemm's on the
+/// unpacked B. For products whose B is read by many row blocks (ops::gemm packs it once).
+template <class T>
+void tile_gemm_packed(index_t m, index_t n, index_t kk, const T* a, index_t a_rs, index_t a_cs,
+                      const T* bp, index_t w, T* c, index_t ldc, bool accumulate = false) {
+  for (index_t j = 0; j < n; j += w) {
+    const index_t wp = std::min(w, n - j);
+    tile_gemm(m, wp, kk, a, a_rs, a_cs, bp + j * kk, wp, c + j, ldc, accumulate);
   }
-  if (isa == cpu_isa::avx2) {
-    avx2_gemm_packed(m, n, kk, a, a_rs, a_cs, bp, c, ldc, accumulate);
-    return;
-  }
-#endif
-  throw value_error("simclr: tile_gemm_packed: no register tiles on the " +
-                    std::string(to_string(isa)) + " path (packed_panel_width is 0)");
 }
 
 }  // namespace simclr::detail

@@ -152,41 +152,6 @@ SIMCLR_AVX2 inline void avx2_gemm(index_t m, index_t n, index_t kk, const float*
   }
 }
 
-/// avx2_gemm with B already packed in column panels of 16 (pack_b_panels in
-/// simclr/backend/cpu/tile_gemm.hpp): panel p, columns [16p, 16p + w), w ≤ 16, is a row-major
-/// kk × w matrix at bp + 16p·kk. The same blocks and per-element sums as avx2_gemm (so the same
-/// bits), with every panel read contiguously and never copied.
-SIMCLR_AVX2 inline void avx2_gemm_packed(index_t m, index_t n, index_t kk, const float* a,
-                                         index_t a_rs, index_t a_cs, const float* bp, float* c,
-                                         index_t ldc, bool accumulate) {
-  constexpr index_t kc = 256, mc = 128;
-  for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
-    const index_t kb = kk - k0 < kc ? kk - k0 : kc;
-    const bool acc = accumulate || k0 > 0;
-    for (index_t i0 = 0; i0 < m; i0 += mc) {
-      const index_t mb = m - i0 < mc ? m - i0 : mc;
-      const float* ab = a + i0 * a_rs + k0 * a_cs;
-      float* cb = c + i0 * ldc;
-      for (index_t j = 0; j < n; j += 16) {
-        const index_t w = n - j < 16 ? n - j : 16;
-        const float* panel = bp + j * kk + k0 * w;
-        if (w == 16) {
-          avx2_gemm_panel<2, false>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, 0u, acc);
-        } else if (w > 8) {
-          avx2_gemm_panel<2, true>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc,
-                                   (1u << (w - 8)) - 1u, acc);
-        } else if (w == 8) {
-          avx2_gemm_panel<1, false>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, 0u, acc);
-        } else {
-          avx2_gemm_panel<1, true>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, (1u << w) - 1u,
-                                   acc);
-        }
-      }
-    }
-    if (kk == 0) break;
-  }
-}
-
 /// dst (8 × 8, ldd) ← srcᵀ (8 × 8, lds): three rounds of in-register shuffles.
 SIMCLR_AVX2 inline void avx2_transpose8(const float* src, index_t lds, float* dst, index_t ldd) {
   __m256 r[8], t[8];

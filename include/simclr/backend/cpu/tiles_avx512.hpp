@@ -139,41 +139,6 @@ __attribute__((target("avx512f"))) inline void avx512_gemm(index_t m, index_t n,
   }
 }
 
-/// avx512_gemm with B already packed in column panels of 48 (pack_b_panels in
-/// simclr/backend/cpu/tile_gemm.hpp): panel p, columns [48p, 48p + w), w ≤ 48, is a row-major
-/// kk × w matrix at bp + 48p·kk. The same k blocks, row blocks and per-element sums as
-/// avx512_gemm (so the same bits), with every panel read contiguously and never copied.
-__attribute__((target("avx512f"))) inline void avx512_gemm_packed(index_t m, index_t n,
-                                                                  index_t kk, const float* a,
-                                                                  index_t a_rs, index_t a_cs,
-                                                                  const float* bp, float* c,
-                                                                  index_t ldc, bool accumulate) {
-  constexpr index_t kc = 256, mc = 128;
-  for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
-    const index_t kb = kk - k0 < kc ? kk - k0 : kc;
-    const bool acc = accumulate || k0 > 0;
-    for (index_t i0 = 0; i0 < m; i0 += mc) {
-      const index_t mb = m - i0 < mc ? m - i0 : mc;
-      const float* ab = a + i0 * a_rs + k0 * a_cs;
-      float* cb = c + i0 * ldc;
-      for (index_t j = 0; j < n; j += 48) {
-        const index_t w = n - j < 48 ? n - j : 48;
-        const float* panel = bp + j * kk + k0 * w;
-        const index_t tail = w - 16 * ((w - 1) / 16);  // columns in the last vector, 1–16
-        const auto last = static_cast<__mmask16>(tail == 16 ? 0xFFFFu : (1u << tail) - 1u);
-        if (w > 32) {
-          avx512_gemm_panel<3>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, last, acc);
-        } else if (w > 16) {
-          avx512_gemm_panel<2>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, last, acc);
-        } else {
-          avx512_gemm_panel<1>(mb, kb, ab, a_rs, a_cs, panel, w, cb + j, ldc, last, acc);
-        }
-      }
-    }
-    if (kk == 0) break;
-  }
-}
-
 /// dst (16 × 16, ldd) ← srcᵀ (16 × 16, lds): four rounds of in-register shuffles (pairs, quads,
 /// 128-bit lanes, 256-bit halves) instead of 256 scalar loads and stores.
 __attribute__((target("avx512f"))) inline void avx512_transpose16(const float* src, index_t lds,

@@ -98,8 +98,8 @@ struct gemm_kernel<cpu_t> {
         for (index_t i = 0; i < r1 - r0; ++i)
           for (index_t j = 0; j < n; ++j) cr[i * ldc + j] *= beta;
       if (pack) {
-        simclr::detail::tile_gemm_packed(isa, r1 - r0, n, k, a + r0 * a_rs, a_rs, a_cs, bp,
-                                         cr, ldc, beta != 0.0f);
+        simclr::detail::tile_gemm_packed(r1 - r0, n, k, a + r0 * a_rs, a_rs, a_cs, bp, w, cr,
+                                         ldc, beta != 0.0f);
       } else {
         simclr::detail::tile_gemm(r1 - r0, n, k, a + r0 * a_rs, a_rs, a_cs, b, ldb, cr, ldc,
                                   beta != 0.0f);
