@@ -107,3 +107,28 @@ TEST_CASE("adaptive_avg_pool: gradients by finite differences, columns of a wide
   CHECK_THROWS_WITH_AS(nn::adaptive_avg_pool<double>(0),
                        "simclr: adaptive_avg_pool: grid is 0, expected 1 to 64", value_error);
 }
+
+TEST_CASE("avg_grid: cells_holding names exactly the cells whose span holds an element") {
+  // Equal cells, overlapping cells (the side not a multiple of the grid) and more cells than
+  // elements; rows and columns of different sides. The CUDA backward visits only these cells.
+  for (index_t grid : {1, 2, 3, 4, 6, 7, 64})
+    for (index_t side : {1, 2, 3, 5, 7, 8, 12, 28}) {
+      const nn::avg_grid g{.n = 1, .channels = 1, .height = side, .width = 3, .grid = grid};
+      for (index_t i = 0; i < side; ++i) {
+        CAPTURE(grid);
+        CAPTURE(side);
+        CAPTURE(i);
+        const auto held = g.cells_holding(i, side);
+        index_t first = -1, last = -1;  // brute force over the rows of cells (column 0)
+        for (index_t cy = 0; cy < grid; ++cy) {
+          const auto cell = g.cell_at(cy * grid);
+          if (i >= cell.y0 && i < cell.y1) {
+            if (first < 0) first = cy;
+            last = cy + 1;
+          }
+        }
+        CHECK(held.first == first);
+        CHECK(held.last == last);
+      }
+    }
+}

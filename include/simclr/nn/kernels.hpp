@@ -36,9 +36,6 @@ struct avg_grid {
     [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t size() const {
       return (y1 - y0) * (x1 - x0);
     }
-    [[nodiscard]] SIMCLR_HOST_DEVICE constexpr bool contains(index_t y, index_t x) const {
-      return y >= y0 && y < y1 && x >= x0 && x < x1;
-    }
   };
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t cells() const { return grid * grid; }
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr index_t in_plane() const { return height * width; }
@@ -47,6 +44,15 @@ struct avg_grid {
     const index_t cy = k / grid, cx = k % grid;
     return {cy * height / grid, ((cy + 1) * height + grid - 1) / grid, cx * width / grid,
             ((cx + 1) * width + grid - 1) / grid};
+  }
+  /// The cells along one axis of `side` elements whose span holds element i: [first, last), at
+  /// least one, several where cells overlap (⌊k·side/grid⌋ ≤ i < ⌈(k+1)·side/grid⌉).
+  struct span {
+    index_t first, last;
+  };
+  [[nodiscard]] SIMCLR_HOST_DEVICE constexpr span cells_holding(index_t i, index_t side) const {
+    const index_t first = i * grid / side, last = ((i + 1) * grid + side - 1) / side;
+    return {first, last < grid ? last : grid};
   }
   /// Whether some element lies in more than one cell.
   [[nodiscard]] SIMCLR_HOST_DEVICE constexpr bool overlapping() const {

@@ -80,18 +80,21 @@ __global__ void avg_pool_forward(avg_grid g, const T* x, T* y, index_t ldy) {
     y[(p / g.channels) * ldy + (p % g.channels) * cells + k] = s / static_cast<T>(cell.size());
   }
 }
-/// One thread per input element: the shares of the cells that contain it, in cell order.
+/// One thread per input element: the shares of the cells that contain it (only those: the
+/// rows and columns of cells avg_grid::cells_holding names), in cell order.
 template <class T>
 __global__ void avg_pool_backward(avg_grid g, const T* dy, index_t lddy, T* dx, bool accumulate) {
   const index_t hw = g.in_plane(), total = g.n * g.channels * hw;
   for (index_t e = cuda_backend::thread_index(); e < total; e += cuda_backend::thread_stride()) {
     const index_t p = e / hw, iy = (e % hw) / g.width, ix = e % g.width;
     const T* d = dy + (p / g.channels) * lddy + (p % g.channels) * g.cells();
+    const auto rows = g.cells_holding(iy, g.height), cols = g.cells_holding(ix, g.width);
     T s = 0;
-    for (index_t k = 0; k < g.cells(); ++k) {
-      const auto cell = g.cell_at(k);
-      if (cell.contains(iy, ix)) s += d[k] / static_cast<T>(cell.size());
-    }
+    for (index_t cy = rows.first; cy < rows.last; ++cy)
+      for (index_t cx = cols.first; cx < cols.last; ++cx) {
+        const index_t k = cy * g.grid + cx;
+        s += d[k] / static_cast<T>(g.cell_at(k).size());
+      }
     dx[e] = accumulate ? dx[e] + s : s;
   }
 }
