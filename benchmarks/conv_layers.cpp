@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
     std::printf("%-7s %3td %5td %4td %4td %5td %2td %2td %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f\n",
                 l.model, l.count, l.n, l.c, l.size, l.c_out, l.kernel, l.stride, f, gflop / f * 1e3,
                 w, gflop / w * 1e3, dx, gflop / dx * 1e3);
-    // The stem's input gradient is never computed in an encoder (it sees images).
-    const bool stem = &l == &layers[0] || (&l > &layers[0] && (&l)[-1].model != l.model);
+    // The stem (the one layer that sees the images' 1 or 3 channels) never computes dx.
+    const bool stem = l.c <= 3;
     total += double(l.count) * (f + w + (stem ? 0.0 : dx));
   }
   if (!model.empty())
