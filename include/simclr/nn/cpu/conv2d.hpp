@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -12,6 +13,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/winograd.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -463,14 +465,35 @@ struct conv2d_kernel<cpu_t> {
     });
   }
 
+  /// Whether a float forward (and so a stride-1 input gradient, itself a forward) runs as
+  /// Winograd F(2 × 2, 3 × 3) (winograd_f2x3::applies: 3 × 3, stride 1, padding 1, 32+ channels
+  /// in and out, the avx512 or avx2 path) — unless SIMCLR_CONV_WINOGRAD=0, which keeps every
+  /// convolution on im2col (read at each call).
+  static bool winograd(const window2d& g, index_t c_out, cpu_isa isa) {
+    if (!winograd_f2x3::applies(g, c_out, isa)) return false;
+    const char* e = std::getenv("SIMCLR_CONV_WINOGRAD");
+    return e == nullptr || std::strcmp(e, "0") != 0;
+  }
+
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
   /// Per group: the column matrix, one product (straight into y for a one-image group).
   template <class T>
   static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
                       T* y) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
-    const auto masks = lane_masks<T>(g);
     const cpu_isa isa = current_cpu_isa();
+    if constexpr (std::is_same_v<T, float>) {
+      if (winograd(g, c_out, isa)) {
+        const simclr::detail::cpu_scratch<float> u(
+            static_cast<std::size_t>(16 * c_out * g.channels));
+        winograd_f2x3::transform_weights(c_out, g.channels, w, u.data());
+        winograd_f2x3::forward(g, c_out, x, u.data(), bias, y, isa, [](index_t n) {
+          return scratch<float>(static_cast<std::size_t>(n), 0);
+        });
+        return;
+      }
+    }
+    const auto masks = lane_masks<T>(g);
     parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
       const index_t cols = (n1 - n0) * hwo;
       // One image: the product lands in y directly; several: in scratch, then per image.
