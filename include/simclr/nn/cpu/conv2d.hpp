@@ -475,6 +475,25 @@ struct conv2d_kernel<cpu_t> {
     return e == nullptr || std::strcmp(e, "0") != 0;
   }
 
+  /// dw += ∂/∂w by winograd_f2x3::weight_grad where it applies (float; see winograd() and
+  /// winograd_f2x3::applies_to_weights); false (nothing done) elsewhere.
+  template <class T>
+  static bool winograd_weight_grad(const window2d& g, index_t c_out, const T* x, const T* dy,
+                                   T* dw) {
+    if constexpr (std::is_same_v<T, float>) {
+      const cpu_isa isa = current_cpu_isa();
+      if (winograd(g, c_out, isa) && winograd_f2x3::applies_to_weights(g, c_out, isa)) {
+        winograd_f2x3::weight_grad(g, c_out, x, dy, dw, isa, [](index_t n) {
+          return scratch<float>(static_cast<std::size_t>(n), 0);
+        });
+        return true;
+      }
+    } else {
+      (void)g, (void)c_out, (void)x, (void)dy, (void)dw;
+    }
+    return false;
+  }
+
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
   /// Per group: the column matrix, one product (straight into y for a one-image group).
   template <class T>
@@ -548,10 +567,12 @@ struct conv2d_kernel<cpu_t> {
           dbias[co] += static_cast<T>(s);
         }
       });
-    if (4 * k > g.n * hwo) {
-      weight_grad_by_rows(g, c_out, mp, x, dy, dw);
-    } else {
-      weight_grad_by_images(g, c_out, group, mp, x, dy, dw);
+    if (!winograd_weight_grad(g, c_out, x, dy, dw)) {
+      if (4 * k > g.n * hwo) {
+        weight_grad_by_rows(g, c_out, mp, x, dy, dw);
+      } else {
+        weight_grad_by_images(g, c_out, group, mp, x, dy, dw);
+      }
     }
     if (dx == nullptr) return;
     if (is_transposable(g)) {

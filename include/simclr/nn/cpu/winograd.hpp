@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/kernels.hpp>
@@ -34,9 +35,9 @@ namespace simclr::nn {
 /// Its rounding differs from im2col's (the transforms add up to 9 terms before the
 /// products); float results agree with the double convolution to about 1e-6 relative (tests).
 struct winograd_f2x3 {
-  /// Whether (g, Cout) runs here on `isa`: float on the avx512 or avx2 path, a 3 × 3 window,
-  /// stride 1, padding 1 (output size = input size), at least min_channels input and output
-  /// channels (fewer make the 16 GEMMs too thin to gain), offsets within 32 bits (the gathers).
+  /// Whether (g, Cout) runs here on `isa` (forward): float on the avx512 or avx2 path, a 3 × 3
+  /// window, stride 1, padding 1 (output size = input size), at least min_channels input and
+  /// output channels, offsets within 32 bits (the gathers).
   [[nodiscard]] static bool applies(const window2d& g, index_t c_out, cpu_isa isa) {
     if (isa != cpu_isa::avx512 && isa != cpu_isa::avx2) return false;
     if (g.kernel_h != 3 || g.kernel_w != 3 || g.stride != 1 || g.padding != 1) return false;
@@ -46,8 +47,9 @@ struct winograd_f2x3 {
   }
 
   /// Fewer input or output channels stay with im2col: their 16 GEMMs are too thin to pay for
-  /// the transforms (16 channels at 28 × 28: 0.9 × on avx512, 1.0 × on avx2).
-  static constexpr index_t min_channels = 32;
+  /// the transforms (Intel Xeon, avx512: 32 channels at 14 × 14 0.9 × forward, 0.7 × weight
+  /// gradient). The same on both paths, so that they give the same bits.
+  static constexpr index_t min_channels = 64;
 
   /// Tiles per block: a multiple of 16 with V (16, C, tiles) and M (16, Cout, tiles) about
   /// 1 MiB together (both stay in L2 between the transforms and the GEMMs), 64 to 512 tiles.
@@ -110,6 +112,80 @@ struct winograd_f2x3 {
                                     v + xi * c * ld, ld, m + xi * c_out * ld, ld);
         transform_output(g, c_out, m, t0, n, ld, bias, y, isa);
       }
+    });
+  }
+
+  /// Most partial ∂L/∂U weight_grad keeps (chunks of blocks beyond that).
+  static constexpr index_t max_weight_parts = 16;
+
+  /// Whether weight_grad takes (g, Cout) on `isa`: where forward applies and the weights are
+  /// small next to the batch (the case weight_grad_by_images of conv2d covers: four times the
+  /// weights per output channel at most the batch's output positions).
+  [[nodiscard]] static bool applies_to_weights(const window2d& g, index_t c_out, cpu_isa isa) {
+    return applies(g, c_out, isa) && 4 * 9 * g.channels <= g.n * g.in_plane();
+  }
+
+  /// dw (Cout, C, 3, 3) += ∂L/∂w for y = forward(x): by the transposes of forward's transforms,
+  /// ∂L/∂M_ξ = A dY Aᵀ for each tile's 2 × 2 output gradient dY, ∂L/∂U_ξ (Cout, C) = Σ over
+  /// tiles of ∂L/∂M_ξ · V_ξᵀ (16 GEMMs per block, V_ξ transposed in registers), ∂L/∂g =
+  /// Gᵀ (∂L/∂U) G in double. Chunks of blocks (at most max_weight_parts) each sum into their own
+  /// partial ∂L/∂U, the partials are added in chunk order: the result depends on the shapes
+  /// only. `scratch(n)` as for forward.
+  template <class Scratch>
+  static void weight_grad(const window2d& g, index_t c_out, const float* x, const float* dy,
+                          float* dw, cpu_isa isa, const Scratch& scratch) {
+    const index_t c = g.channels, tiles = g.n * tiles_per_image(g);
+    const index_t nb = block_tiles(c, c_out), ld = block_ld(c, c_out);
+    const index_t blocks = (tiles + nb - 1) / nb;
+    const index_t per_chunk = (blocks + max_weight_parts - 1) / max_weight_parts;
+    const index_t chunks = (blocks + per_chunk - 1) / per_chunk;
+    const auto part = static_cast<std::size_t>(16 * c_out * c);
+    const simclr::detail::cpu_scratch<float> parts(static_cast<std::size_t>(chunks) * part);
+    parallel::parallel_for(0, chunks, 1, [&](index_t k0, index_t k1) {
+      float* v = scratch(block_floats(c, c_out) + nb * c);
+      float* dm = v + 16 * c * ld;
+      float* vt = dm + 16 * c_out * ld;  // V_ξ transposed: (tiles, C)
+      for (index_t k = k0; k < k1; ++k) {
+        float* du = parts.data() + static_cast<std::size_t>(k) * part;
+        const index_t first = k * per_chunk, last = std::min(blocks, first + per_chunk);
+        for (index_t b = first; b < last; ++b) {
+          const index_t t0 = b * nb, n = std::min(nb, tiles - t0);
+          transform_input(g, x, t0, n, ld, v, isa);
+          transform_grad(g, c_out, dy, t0, n, ld, dm, isa);
+          for (index_t xi = 0; xi < 16; ++xi) {
+            simclr::detail::transpose(c, n, v + xi * c * ld, ld, vt, c);
+            simclr::detail::tile_gemm(c_out, c, n, dm + xi * c_out * ld, ld, index_t{1}, vt, c,
+                                      du + xi * c_out * c, c, b > first);
+          }
+        }
+      }
+    });
+    // Per filter: its 16 partial sums over the chunks in order, then Gᵀ (∂L/∂U) G.
+    parallel::parallel_for(0, c_out, 4, [&](index_t o0, index_t o1) {
+      for (index_t co = o0; co < o1; ++co)
+        for (index_t ci = 0; ci < c; ++ci) {
+          double du[4][4];
+          for (index_t xi = 0; xi < 16; ++xi) {
+            const std::size_t at = static_cast<std::size_t>((xi * c_out + co) * c + ci);
+            float sum = parts[at];
+            for (index_t k = 1; k < chunks; ++k) sum += parts[static_cast<std::size_t>(k) * part + at];
+            du[xi / 4][xi % 4] = sum;
+          }
+          double t[3][4];  // Gᵀ ∂L/∂U
+          for (int q = 0; q < 4; ++q) {
+            const double h = 0.5 * (du[1][q] + du[2][q]);
+            t[0][q] = du[0][q] + h;
+            t[1][q] = 0.5 * (du[1][q] - du[2][q]);
+            t[2][q] = h + du[3][q];
+          }
+          float* f = dw + (co * c + ci) * 9;
+          for (int r = 0; r < 3; ++r) {
+            const double h = 0.5 * (t[r][1] + t[r][2]);
+            f[3 * r] += static_cast<float>(t[r][0] + h);
+            f[3 * r + 1] += static_cast<float>(0.5 * (t[r][1] - t[r][2]));
+            f[3 * r + 2] += static_cast<float>(h + t[r][3]);
+          }
+        }
     });
   }
 
@@ -230,6 +306,39 @@ struct winograd_f2x3 {
       }
     }
   };
+
+  /// dm (16) ← A t Aᵀ for a 2 × 2 output gradient t (t[2a + b] at row a, column b),
+  /// A = [1 0; 1 1; 1 −1; 0 −1]: the transpose of output_tf.
+  template <class V>
+  __attribute__((always_inline)) static inline void grad_tf(const V* t, V* dm) {
+    V r[4][2];  // A t
+    for (int b = 0; b < 2; ++b) {
+      r[0][b] = t[b];
+      r[1][b] = t[b] + t[2 + b];
+      r[2][b] = t[b] - t[2 + b];
+      r[3][b] = -t[2 + b];
+    }
+    for (int a = 0; a < 4; ++a) {
+      dm[4 * a] = r[a][0];
+      dm[4 * a + 1] = r[a][0] + r[a][1];
+      dm[4 * a + 2] = r[a][0] - r[a][1];
+      dm[4 * a + 3] = -r[a][1];
+    }
+  }
+
+  /// dm (16, Cout, nb) ← A dY Aᵀ for the tiles [t0, t0 + n) of every output channel of dy.
+  static void transform_grad(const window2d& g, index_t c_out, const float* dy, index_t t0,
+                             index_t n, index_t ld, float* dm, [[maybe_unused]] cpu_isa isa) {
+#if SIMCLR_X86_KERNELS
+    if (isa == cpu_isa::avx512) {
+      (walks_rows(g) ? avx512_grad_rows : avx512_grad)(g, c_out, dy, t0, n, ld, dm);
+    } else {
+      (walks_rows(g) ? avx2_grad_rows : avx2_grad)(g, c_out, dy, t0, n, ld, dm);
+    }
+#else
+    (void)g, (void)c_out, (void)dy, (void)t0, (void)n, (void)ld, (void)dm;
+#endif
+  }
 
   /// v (16, C, nb) ← Bᵀ d B for the tiles [t0, t0 + n) of every channel.
   static void transform_input(const window2d& g, const float* x, index_t t0, index_t n,
@@ -489,6 +598,113 @@ struct winograd_f2x3 {
           _mm256_maskstore_ps(dst, m0, _mm256_permute2f128_ps(u, t, 0x20));
           _mm256_maskstore_ps(dst + 8, m1, _mm256_permute2f128_ps(u, t, 0x31));
         }
+      }
+  }
+  /// transform_grad on the avx512 path, 16 tiles from several rows per vector (gathers).
+  __attribute__((target("avx512f"))) static void avx512_grad(const window2d& g, index_t c_out,
+                                                             const float* dy, index_t t0,
+                                                             index_t n, index_t ld, float* dm) {
+    const index_t hw = g.in_plane();
+    for (index_t j = 0; j < n; j += 16) {
+      const lane_map map(g, c_out, t0 + j, std::min<index_t>(16, n - j), 16);
+      __m512i idx[4];
+      for (int q = 0; q < 4; ++q) idx[q] = _mm512_loadu_si512(map.out[q]);
+      for (index_t co = 0; co < c_out; ++co) {
+        __m512 t[4], d[16];
+        for (int q = 0; q < 4; ++q)
+          t[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
+                                          static_cast<__mmask16>(map.out_bits[q]), idx[q],
+                                          dy + co * hw, 4);
+        grad_tf(t, d);
+        for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dm + (q * c_out + co) * ld + j, d[q]);
+      }
+    }
+  }
+
+  /// transform_grad on the avx2 path, 8 tiles from several rows per vector (gathers).
+  SIMCLR_AVX2 static void avx2_grad(const window2d& g, index_t c_out, const float* dy, index_t t0,
+                                    index_t n, index_t ld, float* dm) {
+    const index_t hw = g.in_plane();
+    for (index_t j = 0; j < n; j += 8) {
+      const lane_map map(g, c_out, t0 + j, std::min<index_t>(8, n - j), 8);
+      __m256i idx[4], mask[4];
+      for (int q = 0; q < 4; ++q) {
+        idx[q] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(map.out[q]));
+        mask[q] = simclr::detail::avx2_lane_mask(map.out_bits[q]);
+      }
+      for (index_t co = 0; co < c_out; ++co) {
+        __m256 t[4], d[16];
+        for (int q = 0; q < 4; ++q)
+          t[q] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), dy + co * hw, idx[q],
+                                          _mm256_castsi256_ps(mask[q]), 4);
+        grad_tf(t, d);
+        for (int q = 0; q < 16; ++q) _mm256_storeu_ps(dm + (q * c_out + co) * ld + j, d[q]);
+      }
+    }
+  }
+
+  /// transform_grad along tile rows on the avx512 path: each row of a run's output gradient
+  /// is 32 contiguous columns, split into even and odd ones.
+  __attribute__((target("avx512f"))) static void avx512_grad_rows(const window2d& g,
+                                                                  index_t c_out, const float* dy,
+                                                                  index_t t0, index_t n,
+                                                                  index_t ld, float* dm) {
+    const index_t hw = g.in_plane(), h = g.height, w = g.width;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const runs rs(g, t0, n, 16);
+    for (index_t co = 0; co < c_out; ++co)
+      for (const auto& run : rs.list) {
+        const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
+        const auto m0 = static_cast<__mmask16>(column_bits(0, cols, 16));
+        const auto m1 = static_cast<__mmask16>(column_bits(16, cols, 16));
+        const float* plane = dy + (run.i * c_out + co) * hw;
+        __m512 t[4], d[16];
+        for (int a = 0; a < 2; ++a) {
+          const index_t oy = 2 * run.ty + a;
+          if (oy >= h) {
+            t[2 * a] = t[2 * a + 1] = _mm512_setzero_ps();
+            continue;
+          }
+          const float* row = plane + oy * w + x0;
+          const __m512 l0 = _mm512_maskz_loadu_ps(m0, row);
+          const __m512 l1 = _mm512_maskz_loadu_ps(m1, row + 16);
+          t[2 * a] = _mm512_permutex2var_ps(l0, even, l1);
+          t[2 * a + 1] = _mm512_permutex2var_ps(l0, odd, l1);
+        }
+        grad_tf(t, d);
+        for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dm + (q * c_out + co) * ld + run.j, d[q]);
+      }
+  }
+
+  /// avx2_grad along tile rows (8 tiles, 16 columns).
+  SIMCLR_AVX2 static void avx2_grad_rows(const window2d& g, index_t c_out, const float* dy,
+                                         index_t t0, index_t n, index_t ld, float* dm) {
+    const index_t hw = g.in_plane(), h = g.height, w = g.width;
+    const runs rs(g, t0, n, 8);
+    for (index_t co = 0; co < c_out; ++co)
+      for (const auto& run : rs.list) {
+        const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
+        const __m256i m0 = simclr::detail::avx2_lane_mask(column_bits(0, cols, 8));
+        const __m256i m1 = simclr::detail::avx2_lane_mask(column_bits(8, cols, 8));
+        const float* plane = dy + (run.i * c_out + co) * hw;
+        __m256 t[4], d[16];
+        for (int a = 0; a < 2; ++a) {
+          const index_t oy = 2 * run.ty + a;
+          if (oy >= h) {
+            t[2 * a] = t[2 * a + 1] = _mm256_setzero_ps();
+            continue;
+          }
+          const float* row = plane + oy * w + x0;
+          const __m256 l0 = _mm256_maskload_ps(row, m0);
+          const __m256 l1 = _mm256_maskload_ps(row + 8, m1);
+          t[2 * a] = _mm256_castpd_ps(
+              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
+          t[2 * a + 1] = _mm256_castpd_ps(
+              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+        }
+        grad_tf(t, d);
+        for (int q = 0; q < 16; ++q) _mm256_storeu_ps(dm + (q * c_out + co) * ld + run.j, d[q]);
       }
   }
 #endif
