@@ -2,7 +2,10 @@
 // forward, weight gradient alone, and the input gradient (backward with it, less the weight
 // gradient alone) — in ms and GFLOP/s, medians. Says which layers and which pass hold a step's
 // time, on the path SIMCLR_CPU_ISA picks (no PyTorch side: bench_encoder compares whole steps).
-//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)]
+//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd]
+// With `winograd`, every pass runs both with Winograd F(2 × 2, 3 × 3) where it applies and with
+// SIMCLR_CONV_WINOGRAD=0 (im2col), alternating within each round, and the table gives the ms of
+// both and their ratio (im2col / Winograd).
 // fmnist: fmnist-r18w16 (widths 16–128, 28 × 28, 512 views); r18: ResNet-18's CIFAR form
 // (widths 64–512, 32 × 32, 128 views). "x" is how often the layer occurs in one encoder; the
 // encoder total counts each layer that often, without the stem's input gradient (never needed).
@@ -57,51 +60,92 @@ double ms_of(F&& f) {
 
 }  // namespace
 
+/// One pass's medians: forward, weight gradient alone, input gradient.
+struct times {
+  double fwd, dw, dx;
+};
+
 int main(int argc, char** argv) {
   const std::string which = argc > 1 ? argv[1] : "all";
   const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
-  if (argc > 3) parallel::set_num_threads(static_cast<std::size_t>(std::atoi(argv[3])));
+  if (argc > 3 && std::atoi(argv[3]) > 0)
+    parallel::set_num_threads(static_cast<std::size_t>(std::atoi(argv[3])));
+  const bool compare = argc > 4 && std::string(argv[4]) == "winograd";
   std::printf("path %s, %zu threads, medians of %d\n",
               std::string(to_string(current_cpu_isa())).c_str(), parallel::num_threads(), reps);
-  std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %9s %7s %9s %7s %9s %7s\n", "model", "x", "n", "c",
-              "size", "c_out", "k", "s", "fwd ms", "GFLOP/s", "dw ms", "GFLOP/s", "dx ms",
-              "GFLOP/s");
-  double total = 0;
+  if (compare) {
+    std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %19s %5s %19s %5s %19s %5s\n", "model", "x", "n",
+                "c", "size", "c_out", "k", "s", "fwd ms im2col/wino", "x", "dw ms im2col/wino",
+                "x", "dx ms im2col/wino", "x");
+  } else {
+    std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %9s %7s %9s %7s %9s %7s\n", "model", "x", "n",
+                "c", "size", "c_out", "k", "s", "fwd ms", "GFLOP/s", "dw ms", "GFLOP/s", "dx ms",
+                "GFLOP/s");
+  }
+  double total[2] = {0, 0};
   std::string model;
+  auto print_total = [&] {
+    if (compare) {
+      std::printf("%-7s encoder total (each layer × its count): im2col %.1f ms, Winograd where "
+                  "it applies %.1f ms (%.2f×)\n",
+                  model.c_str(), total[0], total[1], total[0] / total[1]);
+    } else {
+      std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(),
+                  total[1]);
+    }
+    total[0] = total[1] = 0;
+  };
   for (const layer& l : layers) {
     if (which != "all" && which != l.model) continue;
-    if (model != l.model && !model.empty()) {
-      std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(), total);
-      total = 0;
-    }
+    if (model != l.model && !model.empty()) print_total();
     model = l.model;
     nn::conv2d<float> conv({l.c, l.c_out, l.kernel, l.stride, l.kernel / 2});
     conv.reset_parameters(random::key(1));
     tensor<float> x(shape{l.n, l.c, l.size, l.size}, uninitialized);
     random::fill_normal(x.view(), random::key(2));
-    std::vector<double> fwd, dw, both;
+    // [variant]: 0 im2col (compare only), 1 the default.
+    std::vector<double> fwd[2], dw[2], both[2];
     tensor<float> y;
     for (int r = 0; r < reps + 1; ++r) {  // the first round warms the caches and the allocator
-      const double f = ms_of([&] { y = conv.forward_ref(x, mode::train); });
-      conv.set_input_gradient(false);
-      const double w = ms_of([&] { (void)conv.backward(y); });
-      conv.set_input_gradient(true);
-      const double b = ms_of([&] { (void)conv.backward(y); });
-      if (r == 0) continue;
-      fwd.push_back(f);
-      dw.push_back(w);
-      both.push_back(b);
+      for (int v = compare ? 0 : 1; v < 2; ++v) {
+        if (v == 0) setenv("SIMCLR_CONV_WINOGRAD", "0", 1);
+        const double f = ms_of([&] { y = conv.forward_ref(x, mode::train); });
+        conv.set_input_gradient(false);
+        const double w = ms_of([&] { (void)conv.backward(y); });
+        conv.set_input_gradient(true);
+        const double b = ms_of([&] { (void)conv.backward(y); });
+        unsetenv("SIMCLR_CONV_WINOGRAD");
+        if (r == 0) continue;
+        fwd[v].push_back(f);
+        dw[v].push_back(w);
+        both[v].push_back(b);
+      }
     }
-    const double f = median(fwd), w = median(dw), dx = std::max(1e-9, median(both) - w);
-    const index_t out = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
-    const double gflop = 2.0 * double(l.n * l.c_out * out * out) * double(l.c * l.kernel * l.kernel) * 1e-9;
-    std::printf("%-7s %3td %5td %4td %4td %5td %2td %2td %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f\n",
-                l.model, l.count, l.n, l.c, l.size, l.c_out, l.kernel, l.stride, f, gflop / f * 1e3,
-                w, gflop / w * 1e3, dx, gflop / dx * 1e3);
+    times t[2] = {};
+    for (int v = compare ? 0 : 1; v < 2; ++v) {
+      t[v].fwd = median(fwd[v]);
+      t[v].dw = median(dw[v]);
+      t[v].dx = std::max(1e-9, median(both[v]) - t[v].dw);
+    }
     // The stem (the one layer that sees the images' 1 or 3 channels) never computes dx.
     const bool stem = l.c <= 3;
-    total += double(l.count) * (f + w + (stem ? 0.0 : dx));
+    for (int v = 0; v < 2; ++v)
+      total[v] += double(l.count) * (t[v].fwd + t[v].dw + (stem ? 0.0 : t[v].dx));
+    if (compare) {
+      std::printf("%-7s %3td %5td %4td %4td %5td %2td %2td %9.2f %9.2f %5.2f %9.2f %9.2f %5.2f "
+                  "%9.2f %9.2f %5.2f\n",
+                  l.model, l.count, l.n, l.c, l.size, l.c_out, l.kernel, l.stride, t[0].fwd,
+                  t[1].fwd, t[0].fwd / t[1].fwd, t[0].dw, t[1].dw, t[0].dw / t[1].dw, t[0].dx,
+                  t[1].dx, t[0].dx / t[1].dx);
+      continue;
+    }
+    const index_t out = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
+    const double gflop =
+        2.0 * double(l.n * l.c_out * out * out) * double(l.c * l.kernel * l.kernel) * 1e-9;
+    std::printf("%-7s %3td %5td %4td %4td %5td %2td %2td %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f\n",
+                l.model, l.count, l.n, l.c, l.size, l.c_out, l.kernel, l.stride, t[1].fwd,
+                gflop / t[1].fwd * 1e3, t[1].dw, gflop / t[1].dw * 1e3, t[1].dx,
+                gflop / t[1].dx * 1e3);
   }
-  if (!model.empty())
-    std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(), total);
+  if (!model.empty()) print_total();
 }
