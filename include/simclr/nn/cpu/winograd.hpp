@@ -118,11 +118,14 @@ struct winograd_f2x3 {
   /// Most partial ∂L/∂U weight_grad keeps (chunks of blocks beyond that).
   static constexpr index_t max_weight_parts = 16;
 
-  /// Whether weight_grad takes (g, Cout) on `isa`: where forward applies and the weights are
-  /// small next to the batch (the case weight_grad_by_images of conv2d covers: four times the
-  /// weights per output channel at most the batch's output positions).
+  /// Whether weight_grad takes (g, Cout) on `isa`: where forward applies, on maps of even
+  /// height and width (odd ones compute a quarter more positions than they have, in the last
+  /// row and column of tiles: 64 channels at 7 × 7 ran 0.88× of im2col on both paths), and where
+  /// the weights are small next to the batch (the case weight_grad_by_images of conv2d covers:
+  /// four times the weights per output channel at most the batch's output positions).
   [[nodiscard]] static bool applies_to_weights(const window2d& g, index_t c_out, cpu_isa isa) {
-    return applies(g, c_out, isa) && 4 * 9 * g.channels <= g.n * g.in_plane();
+    return applies(g, c_out, isa) && g.height % 2 == 0 && g.width % 2 == 0 &&
+           4 * 9 * g.channels <= g.n * g.in_plane();
   }
 
   /// dw (Cout, C, 3, 3) += ∂L/∂w for y = forward(x): by the transposes of forward's transforms,
