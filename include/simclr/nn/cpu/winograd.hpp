@@ -51,11 +51,12 @@ struct winograd_f2x3 {
   /// gradient). The same on both paths, so that they give the same bits.
   static constexpr index_t min_channels = 64;
 
-  /// Tiles per block: a multiple of 16 with V (16, C, tiles) and M (16, Cout, tiles) about
-  /// 1 MiB together (both stay in L2 between the transforms and the GEMMs), 64 to 512 tiles.
+  /// Tiles per block: a multiple of 48 (the GEMMs' columns fill whole 48-wide panels, and 16-
+  /// and 8-tile vectors) with V (16, C, tiles) and M (16, Cout, tiles) about 1 MiB together
+  /// (both stay in L2 between the transforms and the GEMMs), 48 to 480 tiles.
   [[nodiscard]] static index_t block_tiles(index_t c, index_t c_out) {
     const index_t t = (index_t{1} << 13) / std::max<index_t>(1, std::max(c, c_out));
-    return std::clamp<index_t>(t / 16 * 16, 64, 512);
+    return std::clamp<index_t>((t + 24) / 48 * 48, 48, 480);
   }
 
   /// The leading dimension of the blocks' V and M rows: block_tiles + 16, so that rows are not
