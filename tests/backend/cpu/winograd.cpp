@@ -105,9 +105,9 @@ TEST_CASE("winograd: forward, input and weight gradients match the convolution i
   // Tiles walked along rows (15 × 15: the last tiles hang over the edge; 16 × 16, 14 × 14:
   // several blocks) and gathered across rows (4 × 4, 7 × 7), a bias; the weight gradient by
   // Winograd on the even maps with a batch large enough (4 × 4, 16 × 16, 14 × 14).
-  for (const wcase g : {wcase{3, 65, 15, 70, true}, wcase{12, 65, 15, 70}, wcase{150, 64, 4, 66},
-                        wcase{24, 64, 16, 64}, wcase{4, 72, 7, 66, true},
-                        wcase{12, 64, 14, 65, true}}) {
+  for (const wcase g :
+       {wcase{3, 65, 15, 70, true}, wcase{12, 65, 15, 70}, wcase{150, 64, 4, 66},
+        wcase{24, 64, 16, 64}, wcase{4, 72, 7, 66, true}, wcase{12, 64, 14, 65, true}}) {
     CAPTURE(g.n);
     CAPTURE(g.h);
     const pass w = run(g);
@@ -150,7 +150,8 @@ TEST_CASE("winograd: the weight gradient in chunks of several blocks agrees with
 
 TEST_CASE("winograd: the same bits on the avx2 and avx512 paths and for 1 and 2 threads") {
   if (!cpu_supports(cpu_isa::avx2)) return;
-  for (const wcase g : {wcase{12, 65, 15, 70, true}, wcase{150, 64, 4, 66}, wcase{150, 64, 8, 64}}) {
+  for (const wcase g :
+       {wcase{12, 65, 15, 70, true}, wcase{150, 64, 4, 66}, wcase{150, 64, 8, 64}}) {
     CAPTURE(g.n);
     auto on = [&g](cpu_isa isa, std::size_t threads) {
       cpu_isa_scope path(isa);

@@ -29,10 +29,10 @@ namespace simclr::nn {
 /// Tiles (image, ty, tx) are numbered across the batch and taken in fixed blocks of
 /// block_tiles(C, Cout) — one parallel task each, its V and M blocks in L2 — so every output
 /// depends on the shapes only, not on the thread count. The register tiles of the GEMMs and the
-/// transforms (16 or 8 tiles per vector, gathered and scattered by lane) give the same bits on
-/// the avx512 and avx2 paths.
+/// transforms (16 or 8 tiles per vector, along tile rows or gathered across them; lane for lane
+/// the same operations) give the same bits on the avx512 and avx2 paths.
 ///
-/// Its rounding differs from im2col's (the transforms add up to 9 terms before the
+/// Its rounding differs from im2col's (the input transform adds up to four values before the
 /// products); float results agree with the double convolution to about 1e-6 relative (tests).
 struct winograd_f2x3 {
   /// Whether (g, Cout) runs here on `isa` (forward): float on the avx512 or avx2 path, a 3 × 3
@@ -109,8 +109,8 @@ struct winograd_f2x3 {
         const index_t t0 = b * nb, n = std::min(nb, tiles - t0);
         transform_input(g, x, t0, n, ld, v, isa);
         for (index_t xi = 0; xi < 16; ++xi)
-          simclr::detail::tile_gemm(c_out, n, c, u + xi * c_out * c, c, index_t{1},
-                                    v + xi * c * ld, ld, m + xi * c_out * ld, ld);
+          simclr::detail::tile_gemm(c_out, n, c, u + xi * c_out * c, c, index_t{1}, v + xi * c * ld,
+                                    ld, m + xi * c_out * ld, ld);
         transform_output(g, c_out, m, t0, n, ld, bias, y, isa);
       }
     });
@@ -172,7 +172,8 @@ struct winograd_f2x3 {
           for (index_t xi = 0; xi < 16; ++xi) {
             const std::size_t at = static_cast<std::size_t>((xi * c_out + co) * c + ci);
             float sum = parts[at];
-            for (index_t k = 1; k < chunks; ++k) sum += parts[static_cast<std::size_t>(k) * part + at];
+            for (index_t k = 1; k < chunks; ++k)
+              sum += parts[static_cast<std::size_t>(k) * part + at];
             du[xi / 4][xi % 4] = sum;
           }
           double t[3][4];  // Gᵀ ∂L/∂U
@@ -290,7 +291,8 @@ struct winograd_f2x3 {
 
   /// Bits e of `width` (≤ 16) lanes set where column c0 + e lies in [0, w).
   static unsigned column_bits(index_t c0, index_t w, int width) {
-    const index_t lo = std::clamp<index_t>(-c0, 0, width), hi = std::clamp<index_t>(w - c0, lo, width);
+    const index_t lo = std::clamp<index_t>(-c0, 0, width),
+                  hi = std::clamp<index_t>(w - c0, lo, width);
     return ((1u << hi) - 1u) & ~((1u << lo) - 1u);
   }
 
@@ -345,8 +347,8 @@ struct winograd_f2x3 {
   }
 
   /// v (16, C, nb) ← Bᵀ d B for the tiles [t0, t0 + n) of every channel.
-  static void transform_input(const window2d& g, const float* x, index_t t0, index_t n,
-                              index_t nb, float* v, [[maybe_unused]] cpu_isa isa) {
+  static void transform_input(const window2d& g, const float* x, index_t t0, index_t n, index_t nb,
+                              float* v, [[maybe_unused]] cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
     if (isa == cpu_isa::avx512) {
       (walks_rows(g) ? avx512_input_rows : avx512_input)(g, x, t0, n, nb, v);
@@ -468,8 +470,10 @@ struct winograd_f2x3 {
                                                                    index_t n, index_t ld,
                                                                    float* v) {
     const index_t c = g.channels, hw = g.in_plane(), h = g.height, w = g.width;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512i next0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
     const __m512i next1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
     const runs rs(g, t0, n, 16);
@@ -553,7 +557,8 @@ struct winograd_f2x3 {
                                                                     float* y) {
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i hi =
+        _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
     const runs rs(g, t0, n, 16);
     for (index_t co = 0; co < c_out; ++co)
       for (const auto& run : rs.list) {
@@ -606,8 +611,8 @@ struct winograd_f2x3 {
   }
   /// transform_grad on the avx512 path, 16 tiles from several rows per vector (gathers).
   __attribute__((target("avx512f"))) static void avx512_grad(const window2d& g, index_t c_out,
-                                                             const float* dy, index_t t0,
-                                                             index_t n, index_t ld, float* dm) {
+                                                             const float* dy, index_t t0, index_t n,
+                                                             index_t ld, float* dm) {
     const index_t hw = g.in_plane();
     for (index_t j = 0; j < n; j += 16) {
       const lane_map map(g, c_out, t0 + j, std::min<index_t>(16, n - j), 16);
@@ -616,9 +621,9 @@ struct winograd_f2x3 {
       for (index_t co = 0; co < c_out; ++co) {
         __m512 t[4], d[16];
         for (int q = 0; q < 4; ++q)
-          t[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
-                                          static_cast<__mmask16>(map.out_bits[q]), idx[q],
-                                          dy + co * hw, 4);
+          t[q] =
+              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), static_cast<__mmask16>(map.out_bits[q]),
+                                       idx[q], dy + co * hw, 4);
         grad_tf(t, d);
         for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dm + (q * c_out + co) * ld + j, d[q]);
       }
@@ -649,13 +654,15 @@ struct winograd_f2x3 {
 
   /// transform_grad along tile rows on the avx512 path: each row of a run's output gradient
   /// is 32 contiguous columns, split into even and odd ones.
-  __attribute__((target("avx512f"))) static void avx512_grad_rows(const window2d& g,
-                                                                  index_t c_out, const float* dy,
-                                                                  index_t t0, index_t n,
-                                                                  index_t ld, float* dm) {
+  __attribute__((target("avx512f"))) static void avx512_grad_rows(const window2d& g, index_t c_out,
+                                                                  const float* dy, index_t t0,
+                                                                  index_t n, index_t ld,
+                                                                  float* dm) {
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const runs rs(g, t0, n, 16);
     for (index_t co = 0; co < c_out; ++co)
       for (const auto& run : rs.list) {
