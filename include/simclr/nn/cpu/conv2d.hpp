@@ -466,13 +466,18 @@ struct conv2d_kernel<cpu_t> {
   }
 
   /// Whether a float forward (and so a stride-1 input gradient, itself a forward) runs as
-  /// Winograd F(2 × 2, 3 × 3) (winograd_f2x3::applies: 3 × 3, stride 1, padding 1, 32+ channels
+  /// Winograd F(2 × 2, 3 × 3) (winograd_f2x3::applies: 3 × 3, stride 1, padding 1, 64+ channels
   /// in and out, the avx512 or avx2 path) — unless SIMCLR_CONV_WINOGRAD=0, which keeps every
   /// convolution on im2col (read at each call).
   static bool winograd(const window2d& g, index_t c_out, cpu_isa isa) {
     if (!winograd_f2x3::applies(g, c_out, isa)) return false;
     const char* e = std::getenv("SIMCLR_CONV_WINOGRAD");
     return e == nullptr || std::strcmp(e, "0") != 0;
+  }
+
+  /// The per-thread buffer of n floats a Winograd block works in (scratch slot 0).
+  static float* winograd_scratch(index_t n) {
+    return scratch<float>(static_cast<std::size_t>(n), 0);
   }
 
   /// dw += ∂/∂w by winograd_f2x3::weight_grad where it applies (float; see winograd() and
@@ -483,9 +488,7 @@ struct conv2d_kernel<cpu_t> {
     if constexpr (std::is_same_v<T, float>) {
       const cpu_isa isa = current_cpu_isa();
       if (winograd(g, c_out, isa) && winograd_f2x3::applies_to_weights(g, c_out, isa)) {
-        winograd_f2x3::weight_grad(g, c_out, x, dy, dw, isa, [](index_t n) {
-          return scratch<float>(static_cast<std::size_t>(n), 0);
-        });
+        winograd_f2x3::weight_grad(g, c_out, x, dy, dw, isa, winograd_scratch);
         return true;
       }
     } else {
@@ -506,9 +509,7 @@ struct conv2d_kernel<cpu_t> {
         const simclr::detail::cpu_scratch<float> u(
             static_cast<std::size_t>(16 * c_out * g.channels));
         winograd_f2x3::transform_weights(c_out, g.channels, w, u.data());
-        winograd_f2x3::forward(g, c_out, x, u.data(), bias, y, isa, [](index_t n) {
-          return scratch<float>(static_cast<std::size_t>(n), 0);
-        });
+        winograd_f2x3::forward(g, c_out, x, u.data(), bias, y, isa, winograd_scratch);
         return;
       }
     }

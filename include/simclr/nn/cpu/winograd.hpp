@@ -106,12 +106,12 @@ struct winograd_f2x3 {
       float* v = scratch(block_floats(c, c_out));
       float* m = v + 16 * c * ld;
       for (index_t b = b0; b < b1; ++b) {
-        const index_t t0 = b * nb, n = std::min(nb, tiles - t0);
-        transform_input(g, x, t0, n, ld, v, isa);
+        const tile_block blk(g, b * nb, std::min(nb, tiles - b * nb), ld, isa);
+        transform_input(g, x, blk, v, isa);
         for (index_t xi = 0; xi < 16; ++xi)
-          simclr::detail::tile_gemm(c_out, n, c, u + xi * c_out * c, c, index_t{1}, v + xi * c * ld,
-                                    ld, m + xi * c_out * ld, ld);
-        transform_output(g, c_out, m, t0, n, ld, bias, y, isa);
+          simclr::detail::tile_gemm(c_out, blk.n, c, u + xi * c_out * c, c, index_t{1},
+                                    v + xi * c * ld, ld, m + xi * c_out * ld, ld);
+        transform_output(g, c_out, m, blk, bias, y, isa);
       }
     });
   }
@@ -153,12 +153,12 @@ struct winograd_f2x3 {
         float* du = parts.data() + static_cast<std::size_t>(k) * part;
         const index_t first = k * per_chunk, last = std::min(blocks, first + per_chunk);
         for (index_t b = first; b < last; ++b) {
-          const index_t t0 = b * nb, n = std::min(nb, tiles - t0);
-          transform_input(g, x, t0, n, ld, v, isa);
-          transform_grad(g, c_out, dy, t0, n, ld, dm, isa);
+          const tile_block blk(g, b * nb, std::min(nb, tiles - b * nb), ld, isa);
+          transform_input(g, x, blk, v, isa);
+          transform_grad(g, c_out, dy, blk, dm, isa);
           for (index_t xi = 0; xi < 16; ++xi) {
-            simclr::detail::transpose(c, n, v + xi * c * ld, ld, vt, c);
-            simclr::detail::tile_gemm(c_out, c, n, dm + xi * c_out * ld, ld, index_t{1}, vt, c,
+            simclr::detail::transpose(c, blk.n, v + xi * c * ld, ld, vt, c);
+            simclr::detail::tile_gemm(c_out, c, blk.n, dm + xi * c_out * ld, ld, index_t{1}, vt, c,
                                       du + xi * c_out * c, c, b > first);
           }
         }
@@ -296,18 +296,25 @@ struct winograd_f2x3 {
     return ((1u << hi) - 1u) & ~((1u << lo) - 1u);
   }
 
-  /// The runs of the tiles [t0, t0 + n) (at most `lanes` tiles each), with the block column j
-  /// each starts at.
-  struct runs {
-    struct run {
-      index_t j, i, ty, tx, count;
-    };
-    std::vector<run> list;
-    runs(const window2d& g, index_t t0, index_t n, index_t lanes) {
-      list.reserve(static_cast<std::size_t>(n));
+  /// Up to one vector of tiles along one tile row, from the block's column j on.
+  struct run {
+    index_t j, i, ty, tx, count;
+  };
+
+  /// One block of tiles as the transforms take it: the tiles [t0, t0 + n), the rows of V and M
+  /// ld apart, and, where the transforms walk tile rows, the block's runs of at most one vector
+  /// (16 tiles on avx512, 8 on avx2), split once for all of the block's transforms.
+  struct tile_block {
+    index_t t0, n, ld;
+    std::vector<run> runs;
+    tile_block(const window2d& g, index_t first, index_t count, index_t stride, cpu_isa isa)
+        : t0(first), n(count), ld(stride) {
+      if (!walks_rows(g)) return;
+      const index_t lanes = isa == cpu_isa::avx512 ? 16 : 8;
+      runs.reserve(static_cast<std::size_t>(n));
       for (index_t j = 0; j < n;) {
         const row_run r(g, t0 + j, std::min(lanes, n - j));
-        list.push_back({j, r.i, r.ty, r.tx, r.count});
+        runs.push_back({j, r.i, r.ty, r.tx, r.count});
         j += r.count;
       }
     }
@@ -332,53 +339,75 @@ struct winograd_f2x3 {
     }
   }
 
-  /// dm (16, Cout, nb) ← A dY Aᵀ for the tiles [t0, t0 + n) of every output channel of dy.
-  static void transform_grad(const window2d& g, index_t c_out, const float* dy, index_t t0,
-                             index_t n, index_t ld, float* dm, [[maybe_unused]] cpu_isa isa) {
+  /// dm (16, Cout, ld) ← A dY Aᵀ for the block's tiles, every output channel of dy.
+  static void transform_grad(const window2d& g, index_t c_out, const float* dy,
+                             const tile_block& blk, float* dm, [[maybe_unused]] cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
     if (isa == cpu_isa::avx512) {
-      (walks_rows(g) ? avx512_grad_rows : avx512_grad)(g, c_out, dy, t0, n, ld, dm);
+      (walks_rows(g) ? avx512_grad_rows : avx512_grad)(g, c_out, dy, blk, dm);
     } else {
-      (walks_rows(g) ? avx2_grad_rows : avx2_grad)(g, c_out, dy, t0, n, ld, dm);
+      (walks_rows(g) ? avx2_grad_rows : avx2_grad)(g, c_out, dy, blk, dm);
     }
 #else
-    (void)g, (void)c_out, (void)dy, (void)t0, (void)n, (void)ld, (void)dm;
+    (void)g, (void)c_out, (void)dy, (void)blk, (void)dm;
 #endif
   }
 
-  /// v (16, C, nb) ← Bᵀ d B for the tiles [t0, t0 + n) of every channel.
-  static void transform_input(const window2d& g, const float* x, index_t t0, index_t n, index_t nb,
-                              float* v, [[maybe_unused]] cpu_isa isa) {
+  /// v (16, C, ld) ← Bᵀ d B for the block's tiles, every channel.
+  static void transform_input(const window2d& g, const float* x, const tile_block& blk, float* v,
+                              [[maybe_unused]] cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
     if (isa == cpu_isa::avx512) {
-      (walks_rows(g) ? avx512_input_rows : avx512_input)(g, x, t0, n, nb, v);
+      (walks_rows(g) ? avx512_input_rows : avx512_input)(g, x, blk, v);
     } else {
-      (walks_rows(g) ? avx2_input_rows : avx2_input)(g, x, t0, n, nb, v);
+      (walks_rows(g) ? avx2_input_rows : avx2_input)(g, x, blk, v);
     }
 #else
-    (void)g, (void)x, (void)t0, (void)n, (void)nb, (void)v;
+    (void)g, (void)x, (void)blk, (void)v;
 #endif
   }
 
-  /// y ← Aᵀ M A (+ bias) for the tiles [t0, t0 + n) of every output channel.
-  static void transform_output(const window2d& g, index_t c_out, const float* m, index_t t0,
-                               index_t n, index_t nb, const float* bias, float* y,
+  /// y ← Aᵀ M A (+ bias) for the block's tiles, every output channel.
+  static void transform_output(const window2d& g, index_t c_out, const float* m,
+                               const tile_block& blk, const float* bias, float* y,
                                [[maybe_unused]] cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
     if (isa == cpu_isa::avx512) {
-      (walks_rows(g) ? avx512_output_rows : avx512_output)(g, c_out, m, t0, n, nb, bias, y);
+      (walks_rows(g) ? avx512_output_rows : avx512_output)(g, c_out, m, blk, bias, y);
     } else {
-      (walks_rows(g) ? avx2_output_rows : avx2_output)(g, c_out, m, t0, n, nb, bias, y);
+      (walks_rows(g) ? avx2_output_rows : avx2_output)(g, c_out, m, blk, bias, y);
     }
 #else
-    (void)g, (void)c_out, (void)m, (void)t0, (void)n, (void)nb, (void)bias, (void)y;
+    (void)g, (void)c_out, (void)m, (void)blk, (void)bias, (void)y;
 #endif
   }
 
 #if SIMCLR_X86_KERNELS
+  /// e ← the even columns, o ← the odd columns of the 32 in l0 (columns 0–15) and l1 (16–31):
+  /// e[i] = column 2i, o[i] = column 2i + 1.
+  __attribute__((target("avx512f"), always_inline)) static inline void avx512_split_columns(
+      const __m512& l0, const __m512& l1, __m512& e, __m512& o) {
+    e = _mm512_permutex2var_ps(
+        l0, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), l1);
+    o = _mm512_permutex2var_ps(
+        l0, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), l1);
+  }
+
+  /// The same for the 16 columns in l0 (0–7) and l1 (8–15): shuffles within the 128-bit
+  /// halves, then the 64-bit quarters put in order.
+  SIMCLR_AVX2 __attribute__((always_inline)) static inline void avx2_split_columns(const __m256& l0,
+                                                                                   const __m256& l1,
+                                                                                   __m256& e,
+                                                                                   __m256& o) {
+    e = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
+    o = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+  }
+
   __attribute__((target("avx512f"))) static void avx512_input(const window2d& g, const float* x,
-                                                              index_t t0, index_t n, index_t nb,
-                                                              float* v) {
+                                                              const tile_block& blk, float* v) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t c = g.channels, hw = g.in_plane();
     for (index_t j = 0; j < n; j += 16) {
       const lane_map map(g, 0, t0 + j, std::min<index_t>(16, n - j), 16);
@@ -391,13 +420,14 @@ struct winograd_f2x3 {
           d[q] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
                                           static_cast<__mmask16>(map.in_bits[q]), idx[q], base, 4);
         input_tf(d);
-        for (int q = 0; q < 16; ++q) _mm512_storeu_ps(v + (q * c + ci) * nb + j, d[q]);
+        for (int q = 0; q < 16; ++q) _mm512_storeu_ps(v + (q * c + ci) * ld + j, d[q]);
       }
     }
   }
 
-  SIMCLR_AVX2 static void avx2_input(const window2d& g, const float* x, index_t t0, index_t n,
-                                     index_t nb, float* v) {
+  SIMCLR_AVX2 static void avx2_input(const window2d& g, const float* x, const tile_block& blk,
+                                     float* v) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t c = g.channels, hw = g.in_plane();
     for (index_t j = 0; j < n; j += 8) {
       const lane_map map(g, 0, t0 + j, std::min<index_t>(8, n - j), 8);
@@ -413,15 +443,16 @@ struct winograd_f2x3 {
           d[q] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx[q],
                                           _mm256_castsi256_ps(mask[q]), 4);
         input_tf(d);
-        for (int q = 0; q < 16; ++q) _mm256_storeu_ps(v + (q * c + ci) * nb + j, d[q]);
+        for (int q = 0; q < 16; ++q) _mm256_storeu_ps(v + (q * c + ci) * ld + j, d[q]);
       }
     }
   }
 
   __attribute__((target("avx512f"))) static void avx512_output(const window2d& g, index_t c_out,
-                                                               const float* m, index_t t0,
-                                                               index_t n, index_t nb,
+                                                               const float* m,
+                                                               const tile_block& blk,
                                                                const float* bias, float* y) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t hw = g.in_plane();
     for (index_t j = 0; j < n; j += 16) {
       const lane_map map(g, c_out, t0 + j, std::min<index_t>(16, n - j), 16);
@@ -429,7 +460,7 @@ struct winograd_f2x3 {
       for (int q = 0; q < 4; ++q) idx[q] = _mm512_loadu_si512(map.out[q]);
       for (index_t co = 0; co < c_out; ++co) {
         __m512 s[16], o[4];
-        for (int q = 0; q < 16; ++q) s[q] = _mm512_loadu_ps(m + (q * c_out + co) * nb + j);
+        for (int q = 0; q < 16; ++q) s[q] = _mm512_loadu_ps(m + (q * c_out + co) * ld + j);
         output_tf(s, o);
         const __m512 b = _mm512_set1_ps(bias != nullptr ? bias[co] : 0.0f);
         for (int q = 0; q < 4; ++q) {
@@ -441,14 +472,15 @@ struct winograd_f2x3 {
     }
   }
 
-  SIMCLR_AVX2 static void avx2_output(const window2d& g, index_t c_out, const float* m, index_t t0,
-                                      index_t n, index_t nb, const float* bias, float* y) {
+  SIMCLR_AVX2 static void avx2_output(const window2d& g, index_t c_out, const float* m,
+                                      const tile_block& blk, const float* bias, float* y) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t hw = g.in_plane();
     for (index_t j = 0; j < n; j += 8) {
       const lane_map map(g, c_out, t0 + j, std::min<index_t>(8, n - j), 8);
       for (index_t co = 0; co < c_out; ++co) {
         __m256 s[16], o[4];
-        for (int q = 0; q < 16; ++q) s[q] = _mm256_loadu_ps(m + (q * c_out + co) * nb + j);
+        for (int q = 0; q < 16; ++q) s[q] = _mm256_loadu_ps(m + (q * c_out + co) * ld + j);
         output_tf(s, o);
         alignas(32) float lane[4][8];
         const __m256 b = _mm256_set1_ps(bias != nullptr ? bias[co] : 0.0f);
@@ -466,19 +498,15 @@ struct winograd_f2x3 {
   /// avx512_input along tile rows: row a of the patches of 16 tiles in a row is 34 columns from
   /// 2tx − 1, three masked loads (zero outside the image) split into even and odd columns.
   __attribute__((target("avx512f"))) static void avx512_input_rows(const window2d& g,
-                                                                   const float* x, index_t t0,
-                                                                   index_t n, index_t ld,
+                                                                   const float* x,
+                                                                   const tile_block& blk,
                                                                    float* v) {
+    const index_t ld = blk.ld;
     const index_t c = g.channels, hw = g.in_plane(), h = g.height, w = g.width;
-    const __m512i even =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd =
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     const __m512i next0 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
     const __m512i next1 = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17);
-    const runs rs(g, t0, n, 16);
     for (index_t ci = 0; ci < c; ++ci)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t c0 = 2 * run.tx - 1;
         const auto m0 = static_cast<__mmask16>(column_bits(c0, w, 16));
         const auto m1 = static_cast<__mmask16>(column_bits(c0 + 16, w, 16));
@@ -495,8 +523,8 @@ struct winograd_f2x3 {
           const __m512 l0 = _mm512_maskz_loadu_ps(m0, row + c0);
           const __m512 l1 = _mm512_maskz_loadu_ps(m1, row + c0 + 16);
           const __m512 l2 = _mm512_maskz_loadu_ps(m2, row + c0 + 32);
-          const __m512 e = _mm512_permutex2var_ps(l0, even, l1);
-          const __m512 o = _mm512_permutex2var_ps(l0, odd, l1);
+          __m512 e, o;
+          avx512_split_columns(l0, l1, e, o);
           d[4 * a] = e;
           d[4 * a + 1] = o;
           d[4 * a + 2] = _mm512_permutex2var_ps(e, next0, l2);
@@ -508,13 +536,13 @@ struct winograd_f2x3 {
   }
 
   /// avx2_input along tile rows (8 tiles, 18 columns).
-  SIMCLR_AVX2 static void avx2_input_rows(const window2d& g, const float* x, index_t t0, index_t n,
-                                          index_t ld, float* v) {
+  SIMCLR_AVX2 static void avx2_input_rows(const window2d& g, const float* x, const tile_block& blk,
+                                          float* v) {
+    const index_t ld = blk.ld;
     const index_t c = g.channels, hw = g.in_plane(), h = g.height, w = g.width;
     const __m256i next = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
-    const runs rs(g, t0, n, 8);
     for (index_t ci = 0; ci < c; ++ci)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t c0 = 2 * run.tx - 1;
         const __m256i m0 = simclr::detail::avx2_lane_mask(column_bits(c0, w, 8));
         const __m256i m1 = simclr::detail::avx2_lane_mask(column_bits(c0 + 8, w, 8));
@@ -531,11 +559,8 @@ struct winograd_f2x3 {
           const __m256 l0 = _mm256_maskload_ps(row + c0, m0);
           const __m256 l1 = _mm256_maskload_ps(row + c0 + 8, m1);
           const __m256 l2 = _mm256_maskload_ps(row + c0 + 16, m2);
-          // even / odd columns: shuffle within 128-bit halves, then order the 64-bit quarters
-          const __m256 e = _mm256_castpd_ps(
-              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
-          const __m256 o = _mm256_castpd_ps(
-              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+          __m256 e, o;
+          avx2_split_columns(l0, l1, e, o);
           const __m256 c16 = _mm256_permutevar8x32_ps(l2, _mm256_setzero_si256());
           const __m256 c17 = _mm256_permutevar8x32_ps(l2, _mm256_set1_epi32(1));
           d[4 * a] = e;
@@ -552,16 +577,15 @@ struct winograd_f2x3 {
   /// the two outputs of each tile interleaved, stored masked to the image.
   __attribute__((target("avx512f"))) static void avx512_output_rows(const window2d& g,
                                                                     index_t c_out, const float* m,
-                                                                    index_t t0, index_t n,
-                                                                    index_t ld, const float* bias,
-                                                                    float* y) {
+                                                                    const tile_block& blk,
+                                                                    const float* bias, float* y) {
+    const index_t ld = blk.ld;
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi =
         _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const runs rs(g, t0, n, 16);
     for (index_t co = 0; co < c_out; ++co)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
         const auto m0 = static_cast<__mmask16>(column_bits(0, cols, 16));
         const auto m1 = static_cast<__mmask16>(column_bits(16, cols, 16));
@@ -583,12 +607,11 @@ struct winograd_f2x3 {
 
   /// avx2_output along tile rows (8 tiles, 16 columns).
   SIMCLR_AVX2 static void avx2_output_rows(const window2d& g, index_t c_out, const float* m,
-                                           index_t t0, index_t n, index_t ld, const float* bias,
-                                           float* y) {
+                                           const tile_block& blk, const float* bias, float* y) {
+    const index_t ld = blk.ld;
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
-    const runs rs(g, t0, n, 8);
     for (index_t co = 0; co < c_out; ++co)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
         const __m256i m0 = simclr::detail::avx2_lane_mask(column_bits(0, cols, 8));
         const __m256i m1 = simclr::detail::avx2_lane_mask(column_bits(8, cols, 8));
@@ -611,8 +634,9 @@ struct winograd_f2x3 {
   }
   /// transform_grad on the avx512 path, 16 tiles from several rows per vector (gathers).
   __attribute__((target("avx512f"))) static void avx512_grad(const window2d& g, index_t c_out,
-                                                             const float* dy, index_t t0, index_t n,
-                                                             index_t ld, float* dm) {
+                                                             const float* dy, const tile_block& blk,
+                                                             float* dm) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t hw = g.in_plane();
     for (index_t j = 0; j < n; j += 16) {
       const lane_map map(g, c_out, t0 + j, std::min<index_t>(16, n - j), 16);
@@ -631,8 +655,9 @@ struct winograd_f2x3 {
   }
 
   /// transform_grad on the avx2 path, 8 tiles from several rows per vector (gathers).
-  SIMCLR_AVX2 static void avx2_grad(const window2d& g, index_t c_out, const float* dy, index_t t0,
-                                    index_t n, index_t ld, float* dm) {
+  SIMCLR_AVX2 static void avx2_grad(const window2d& g, index_t c_out, const float* dy,
+                                    const tile_block& blk, float* dm) {
+    const index_t t0 = blk.t0, n = blk.n, ld = blk.ld;
     const index_t hw = g.in_plane();
     for (index_t j = 0; j < n; j += 8) {
       const lane_map map(g, c_out, t0 + j, std::min<index_t>(8, n - j), 8);
@@ -655,17 +680,13 @@ struct winograd_f2x3 {
   /// transform_grad along tile rows on the avx512 path: each row of a run's output gradient
   /// is 32 contiguous columns, split into even and odd ones.
   __attribute__((target("avx512f"))) static void avx512_grad_rows(const window2d& g, index_t c_out,
-                                                                  const float* dy, index_t t0,
-                                                                  index_t n, index_t ld,
+                                                                  const float* dy,
+                                                                  const tile_block& blk,
                                                                   float* dm) {
+    const index_t ld = blk.ld;
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
-    const __m512i even =
-        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd =
-        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const runs rs(g, t0, n, 16);
     for (index_t co = 0; co < c_out; ++co)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
         const auto m0 = static_cast<__mmask16>(column_bits(0, cols, 16));
         const auto m1 = static_cast<__mmask16>(column_bits(16, cols, 16));
@@ -680,8 +701,7 @@ struct winograd_f2x3 {
           const float* row = plane + oy * w + x0;
           const __m512 l0 = _mm512_maskz_loadu_ps(m0, row);
           const __m512 l1 = _mm512_maskz_loadu_ps(m1, row + 16);
-          t[2 * a] = _mm512_permutex2var_ps(l0, even, l1);
-          t[2 * a + 1] = _mm512_permutex2var_ps(l0, odd, l1);
+          avx512_split_columns(l0, l1, t[2 * a], t[2 * a + 1]);
         }
         grad_tf(t, d);
         for (int q = 0; q < 16; ++q) _mm512_storeu_ps(dm + (q * c_out + co) * ld + run.j, d[q]);
@@ -690,11 +710,11 @@ struct winograd_f2x3 {
 
   /// avx2_grad along tile rows (8 tiles, 16 columns).
   SIMCLR_AVX2 static void avx2_grad_rows(const window2d& g, index_t c_out, const float* dy,
-                                         index_t t0, index_t n, index_t ld, float* dm) {
+                                         const tile_block& blk, float* dm) {
+    const index_t ld = blk.ld;
     const index_t hw = g.in_plane(), h = g.height, w = g.width;
-    const runs rs(g, t0, n, 8);
     for (index_t co = 0; co < c_out; ++co)
-      for (const auto& run : rs.list) {
+      for (const auto& run : blk.runs) {
         const index_t x0 = 2 * run.tx, cols = std::min(2 * run.count, w - x0);
         const __m256i m0 = simclr::detail::avx2_lane_mask(column_bits(0, cols, 8));
         const __m256i m1 = simclr::detail::avx2_lane_mask(column_bits(8, cols, 8));
@@ -709,10 +729,7 @@ struct winograd_f2x3 {
           const float* row = plane + oy * w + x0;
           const __m256 l0 = _mm256_maskload_ps(row, m0);
           const __m256 l1 = _mm256_maskload_ps(row + 8, m1);
-          t[2 * a] = _mm256_castpd_ps(
-              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0x88)), 0xD8));
-          t[2 * a + 1] = _mm256_castpd_ps(
-              _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(l0, l1, 0xDD)), 0xD8));
+          avx2_split_columns(l0, l1, t[2 * a], t[2 * a + 1]);
         }
         grad_tf(t, d);
         for (int q = 0; q < 16; ++q) _mm256_storeu_ps(dm + (q * c_out + co) * ld + run.j, d[q]);
