@@ -13,7 +13,6 @@
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/relu.hpp>
-#include <simclr/nn/residual_add.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/tensor.hpp>
 
@@ -76,35 +75,62 @@ class residual_block {
     std::vector<tensor<T, Backend>>& acts = train ? acts_ : local_acts;
     in = std::move(x);
     const tensor<T, Backend>* prev = &in;
+    // In training each convolution hands its BatchNorm the output planes' moments (CPU).
+    nn::activation_moments* mom = train ? &moments_ : nullptr;
     for (std::size_t k = 0; k + 1 < conv_.size(); ++k) {
-      acts[k] = bn_[k].forward(conv_[k].forward_ref(*prev, m), m, {.relu = true});
+      acts[k] = bn_[k].forward(conv_[k].forward_ref(*prev, m, mom), m, {.relu = true}, mom);
       prev = &acts[k];
     }
-    auto z = conv_.back().forward_ref(*prev, m);
     tensor<T, Backend> shortcut;
-    if (down_conv_) shortcut = down_bn_->forward(down_conv_->forward_ref(in, m), m);
-    auto out = bn_.back().forward(std::move(z), m,
-                                  {.residual = down_conv_ ? &shortcut : &in, .relu = true});
-    if (train) out_ = out;  // the output masks the final ReLU's gradient
+    if (down_conv_) shortcut = down_bn_->forward(down_conv_->forward_ref(in, m, mom), m, {}, mom);
+    auto z = conv_.back().forward_ref(*prev, m, mom);
+    auto out = bn_.back().forward(
+        std::move(z), m, {.residual = down_conv_ ? &shortcut : &in, .relu = true}, mom);
+    if (train && keep_output_) out_ = out;  // the output masks the final ReLU's gradient
     return out;
   }
 
+  /// dy → dx, accumulating every parameter gradient of the last training forward.
   [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
+    if (!keep_output_)
+      throw error(std::string("simclr: ") + name_ +
+                  "::backward(dy): keep_output(false) — call backward(dy, y) with forward's "
+                  "output y");
     if (out_.empty())
       throw error(std::string("simclr: ") + name_ +
                   "::backward without a preceding forward in mode::train");
-    const auto d_sum = nn::relu_grad(out_, dy);  // through the final ReLU
+    return backward(dy, out_);
+  }
+
+  /// dy → dx, with y the last training forward's output (its final ReLU masks dy), as the
+  /// caller kept it: for keep_output(false).
+  [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy,
+                                            const tensor<T, Backend>& y) {
+    if (x_.empty())
+      throw error(std::string("simclr: ") + name_ +
+                  "::backward without a preceding forward in mode::train");
+    expect_shape(y, dy.shape(), "residual_block::backward: y");
+    const auto d_sum = nn::relu_grad(y, dy);  // through the final ReLU
     tensor<T, Backend> d = bn_.back().backward(d_sum);
     for (std::size_t k = conv_.size() - 1; k > 0; --k)
       d = bn_[k - 1].backward(conv_[k].backward(d), acts_[k - 1]);
-    auto dx = conv_.front().backward(d);
+    // dx = the chain's input gradient + the shortcut's, joined inside the first convolution's.
     if (down_conv_) {
-      nn::residual_add_inplace(dx, down_conv_->backward(down_bn_->backward(d_sum)));
-    } else {
-      nn::residual_add_inplace(dx, d_sum);
+      const auto d_short = down_conv_->backward(down_bn_->backward(d_sum));
+      return conv_.front().backward(d, &d_short);
     }
-    return dx;
+    return conv_.front().backward(d, &d_sum);
   }
+
+  /// Whether training forward keeps a copy of its output for backward(dy) (the default). Off,
+  /// the caller keeps forward's output itself, unchanged, and calls backward(dy, y): a network
+  /// that hands each block's output to the next block as its input saves a copy per block.
+  void keep_output(bool on) {
+    keep_output_ = on;
+    if (!on) out_ = tensor<T, Backend>();
+  }
+  /// The input of the last training forward (the previous block's output, in a chain).
+  [[nodiscard]] const tensor<T, Backend>& input() const noexcept { return x_; }
 
   void visit_state(const nn::state_visitor<T, Backend>& f, const std::string& prefix) {
     for (std::size_t k = 0; k < conv_.size(); ++k) {
@@ -127,6 +153,8 @@ class residual_block {
   tensor<T, Backend> x_;
   std::vector<tensor<T, Backend>> acts_;
   tensor<T, Backend> out_;
+  bool keep_output_ = true;
+  nn::activation_moments moments_;  // a convolution's output moments (training), reused
 };
 
 }  // namespace simclr::encoders

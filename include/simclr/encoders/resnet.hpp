@@ -86,6 +86,7 @@ class resnet {
       for (index_t b = 0; b < o.blocks[s]; ++b) {
         const index_t stride = (s > 0 && b == 0) ? 2 : 1;
         stage.emplace_back(in, planes, stride, o.zero_init_residual);
+        stage.back().keep_output(false);  // its output is the next block's input: block_output
         in = planes * block_type::expansion;
       }
       stages_.push_back(std::move(stage));
@@ -116,9 +117,15 @@ class resnet {
     if (x.rank() != 4 || x.extent(1) != opt_.in_channels)
       throw shape_error("simclr: resnet: input has shape " + x.shape().to_string() +
                         ", expected (N, " + std::to_string(opt_.in_channels) + ", H, W)");
-    auto y = bn1_.forward(conv1_.forward(x, m), m, {.relu = true});  // bn → relu, one pass
-    if (m == mode::train) stem_out_ = y;  // masks the stem ReLU's gradient
-    if (pool_) y = pool_->forward(y, m);
+    nn::activation_moments mom;  // the stem conv's output moments, for its BatchNorm
+    auto y = bn1_.forward(conv1_.forward(x, m, &mom), m, {.relu = true}, &mom);  // one pass
+    // The stem's output masks its ReLU's gradient: kept here before a max pool, else it is the
+    // first block's input (each block's output is the next one's input, and the last one's is
+    // kept below: the blocks keep no copies).
+    if (pool_) {
+      if (m == mode::train) stem_out_ = y;
+      y = pool_->forward(y, m);
+    }
     // h: the pooled output of the last stage, or of every stage, each in its own columns (g²
     // per channel with pool_grid g).
     tensor<T, Backend> h(shape{x.extent(0), output_dim_}, uninitialized);
@@ -129,6 +136,7 @@ class resnet {
       avgpools_[s - first_pooled_].forward_into(y, h, column, m);
       column += pooled_dim(s);
     }
+    if (m == mode::train) out_ = std::move(y);
     return h;
   }
 
@@ -151,13 +159,13 @@ class resnet {
         else
           pool.backward_add(dh, column, d);
       }
-      for (auto b = stages_[s].rbegin(); b != stages_[s].rend(); ++b) {
-        d = b->backward(d);
-        nn::gradients_ready<T, Backend>(*b);  // a data-parallel sum of them may start now
+      for (std::size_t b = stages_[s].size(); b-- > 0;) {
+        d = stages_[s][b].backward(d, block_output(s, b));
+        nn::gradients_ready<T, Backend>(stages_[s][b]);  // a data-parallel sum may start now
       }
     }
     if (pool_) d = pool_->backward(d);
-    d = conv1_.backward(bn1_.backward(d, stem_out_));
+    d = conv1_.backward(bn1_.backward(d, pool_ ? stem_out_ : stages_[0][0].input()));
     nn::gradients_ready<T, Backend>(bn1_);
     nn::gradients_ready<T, Backend>(conv1_);
     return d;
@@ -201,6 +209,13 @@ class resnet {
                         std::to_string(nn::adaptive_avg_pool<T, Backend>::max_grid));
     return o;
   }
+  /// Block b of stage s's output in the last training forward: the next block's input, or the
+  /// network's last output.
+  [[nodiscard]] const tensor<T, Backend>& block_output(std::size_t s, std::size_t b) const {
+    if (b + 1 < stages_[s].size()) return stages_[s][b + 1].input();
+    if (s + 1 < stages_.size()) return stages_[s + 1][0].input();
+    return out_;
+  }
   /// Columns of h that pooled stage s fills.
   [[nodiscard]] index_t pooled_dim(std::size_t s) const {
     return stage_dims_[s] * avgpools_[s - first_pooled_].cells();
@@ -212,7 +227,8 @@ class resnet {
   resnet_options opt_;
   nn::conv2d<T, Backend> conv1_;
   nn::batch_norm<T, Backend> bn1_;
-  tensor<T, Backend> stem_out_;  // relu(bn1(conv1(x))) of the last training forward
+  tensor<T, Backend> stem_out_;  // relu(bn1(conv1(x))) of the last training forward, if pooled
+  tensor<T, Backend> out_;       // the last block's output in the last training forward
   std::optional<nn::max_pool2d<T, Backend>> pool_;
   std::vector<std::vector<block_type>> stages_;
   std::vector<index_t> stage_dims_;                       // channels out of each stage

@@ -13,6 +13,7 @@
 #include <simclr/mode.hpp>
 #include <simclr/nn/batch_norm_group.hpp>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/tensor.hpp>
 
@@ -74,9 +75,12 @@ class batch_norm {
   /// recomputed there, never stored. After a fused ReLU, call backward(dy, y) with this y;
   /// after a fused residual + ReLU the shortcut needs the masked gradient too, so the caller
   /// masks dy itself (relu_grad(y, dy)) and calls backward(masked dy).
-  [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m, epilogue then = {}) {
+  /// `moments`: the moments of x's planes from the layer that wrote x (conv2d::forward's
+  /// `moments`), so training need not read x for its statistics; empty or null: computed here.
+  [[nodiscard]] tensor<T, Backend> forward(tensor<T, Backend>&& x, mode m, epilogue then = {},
+                                           const activation_moments* moments = nullptr) {
     if (m == mode::eval) return forward_impl(x, m, then);
-    auto y = forward_impl(x, m, then);
+    auto y = forward_impl(x, m, then, moments);
     x_ = std::move(x);
     relu_ = then.relu && then.residual == nullptr;
     return y;
@@ -162,7 +166,18 @@ class batch_norm {
     batches_() += 1;
   }
 
-  tensor<T, Backend> forward_impl(const tensor<T, Backend>& x, mode m, const epilogue& then) {
+  /// The moments given for an input of n·c planes, checked; null if none were given.
+  const plane_moments* given_moments(const activation_moments* moments, index_t n) const {
+    if (moments == nullptr || moments->empty()) return nullptr;
+    if (moments->size() != static_cast<std::size_t>(n * opt_.channels))
+      throw value_error("simclr: batch_norm::forward: moments of " +
+                        std::to_string(moments->size()) + " planes given for an input of " +
+                        std::to_string(n * opt_.channels) + " planes (N·C)");
+    return moments->data();
+  }
+
+  tensor<T, Backend> forward_impl(const tensor<T, Backend>& x, mode m, const epilogue& then,
+                                  const activation_moments* moments = nullptr) {
     const auto [n, l] = layout(x);
     const index_t c = opt_.channels;
     if (then.residual != nullptr)
@@ -176,16 +191,24 @@ class batch_norm {
       return y;
     }
     group_ = simclr::detail::current_batch_norm_group();
-    if (group_ != nullptr) return forward_global(x, n, l, then, res);
+    const plane_moments* given = given_moments(moments, n);
+    if (group_ != nullptr) return forward_global(x, n, l, then, res, given);
     if (n * l < 2)
       throw value_error("simclr: batch_norm in training mode needs more than one value per "
                         "channel, got input " + x.shape().to_string());
     tensor<T, Backend> var(shape{c}, uninitialized);
     mean_ = tensor<T, Backend>(shape{c}, uninitialized);
     inv_std_ = tensor<T, Backend>(shape{c}, uninitialized);
-    batch_norm_kernel<Backend>::forward_train(n, c, l, x.data(), gamma_.data(), beta_.data(),
-                                              opt_.eps, y.data(), mean_.data(), var.data(),
-                                              inv_std_.data(), res, then.relu);
+    if constexpr (Backend::host_accessible) {
+      batch_norm_kernel<Backend>::forward_train(n, c, l, x.data(), gamma_.data(), beta_.data(),
+                                                opt_.eps, y.data(), mean_.data(), var.data(),
+                                                inv_std_.data(), res, then.relu, given);
+    } else {
+      (void)given;  // the device kernels compute their own
+      batch_norm_kernel<Backend>::forward_train(n, c, l, x.data(), gamma_.data(), beta_.data(),
+                                                opt_.eps, y.data(), mean_.data(), var.data(),
+                                                inv_std_.data(), res, then.relu);
+    }
     update_running(mean_, var, static_cast<double>(n * l));
     return y;
   }
@@ -194,12 +217,18 @@ class batch_norm {
   /// Σ(x − mean)² about the group's mean summed likewise; the running statistics take the
   /// group's mean and unbiased variance.
   tensor<T, Backend> forward_global(const tensor<T, Backend>& x, index_t n, index_t l,
-                                    const epilogue& then, const T* res) {
+                                    const epilogue& then, const T* res,
+                                    const plane_moments* given) {
     using kernel = batch_norm_kernel<Backend>;
     const index_t c = opt_.channels;
     const auto cs = static_cast<std::size_t>(c);
     std::vector<double> sums(cs + 1);
-    kernel::channel_sums(n, c, l, x.data(), sums.data());
+    if constexpr (Backend::host_accessible) {
+      kernel::channel_sums(n, c, l, x.data(), sums.data(), given);
+    } else {
+      (void)given;  // the device kernels compute their own
+      kernel::channel_sums(n, c, l, x.data(), sums.data());
+    }
     sums[cs] = static_cast<double>(n * l);
     group_->sum(std::span<double>(sums));
     count_ = sums[cs];
@@ -208,7 +237,11 @@ class batch_norm {
                         "channel over the group, got " + std::to_string(count_));
     std::vector<double> mean(cs), ss(cs);
     for (std::size_t ch = 0; ch < cs; ++ch) mean[ch] = sums[ch] / count_;
-    kernel::channel_squares(n, c, l, x.data(), mean.data(), ss.data());
+    if constexpr (Backend::host_accessible) {
+      kernel::channel_squares(n, c, l, x.data(), mean.data(), ss.data(), given);
+    } else {
+      kernel::channel_squares(n, c, l, x.data(), mean.data(), ss.data());
+    }
     group_->sum(std::span<double>(ss));
     tensor<T, Backend> var(shape{c}, uninitialized);
     mean_ = tensor<T, Backend>(shape{c}, uninitialized);

@@ -8,6 +8,7 @@
 #include <simclr/mode.hpp>
 #include <simclr/nn/init.hpp>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/tensor.hpp>
 
@@ -57,12 +58,12 @@ class conv2d {
   /// Whether backward computes dx (off for a first layer that sees images: saves a GEMM).
   void set_input_gradient(bool on) noexcept { input_gradient_ = on; }
 
-  [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m) {
-    const window2d g = geometry(x);
-    tensor<T, Backend> y(shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
-                         uninitialized);
-    conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(),
-                                    opt_.bias ? bias_.data() : nullptr, y.data());
+  /// y = conv(x). `moments`, if given: in training mode on a host backend, the moments of
+  /// every plane of y (N·C_out, plane_moments) for the BatchNorm that follows, taken while each
+  /// plane is still in cache; elsewhere left empty (BatchNorm then computes its own).
+  [[nodiscard]] tensor<T, Backend> forward(const tensor<T, Backend>& x, mode m,
+                                           activation_moments* moments = nullptr) {
+    auto y = run(x, m, moments);
     if (m == mode::train) {
       input_ = x;
       input_ref_ = nullptr;
@@ -73,12 +74,9 @@ class conv2d {
   /// As forward, but in training mode it keeps a pointer to `x` instead of a copy: the caller
   /// guarantees that `x` lives, unchanged, until backward (blocks that own their activations
   /// use this to save a copy per convolution).
-  [[nodiscard]] tensor<T, Backend> forward_ref(const tensor<T, Backend>& x, mode m) {
-    const window2d g = geometry(x);
-    tensor<T, Backend> y(shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
-                         uninitialized);
-    conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(),
-                                    opt_.bias ? bias_.data() : nullptr, y.data());
+  [[nodiscard]] tensor<T, Backend> forward_ref(const tensor<T, Backend>& x, mode m,
+                                               activation_moments* moments = nullptr) {
+    auto y = run(x, m, moments);
     if (m == mode::train) {
       input_ = tensor<T, Backend>();
       input_ref_ = &x;
@@ -87,19 +85,31 @@ class conv2d {
   }
 
   /// dy (N, C_out, Ho, Wo) → dx (N, C_in, H, W) (empty when the input gradient is off);
-  /// accumulates the weight and bias gradients.
-  [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy) {
+  /// accumulates the weight and bias gradients. With `add` (x's shape), dx + add: a residual
+  /// block's shortcut gradient joins on the CPU while dx is still in cache.
+  [[nodiscard]] tensor<T, Backend> backward(const tensor<T, Backend>& dy,
+                                            const tensor<T, Backend>* add = nullptr) {
     const tensor<T, Backend>& input = input_ref_ != nullptr ? *input_ref_ : input_;
     if (input.empty())
       throw error("simclr: conv2d::backward without a preceding forward in mode::train");
     const window2d g = geometry(input);
     expect_shape(dy, shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
                  "conv2d::backward: dy");
+    if (add != nullptr) expect_shape(*add, input.shape(), "conv2d::backward: add");
     tensor<T, Backend> dx;
     if (input_gradient_) dx = tensor<T, Backend>(input.shape(), uninitialized);
-    conv2d_kernel<Backend>::backward(g, opt_.out_channels, input.data(), weight_.data(),
-                                     dy.data(), input_gradient_ ? dx.data() : nullptr,
-                                     weight_grad_.data(), opt_.bias ? bias_grad_.data() : nullptr);
+    T* dxp = input_gradient_ ? dx.data() : nullptr;
+    T* dbias = opt_.bias ? bias_grad_.data() : nullptr;
+    if constexpr (Backend::host_accessible) {
+      conv2d_kernel<Backend>::backward(g, opt_.out_channels, input.data(), weight_.data(),
+                                       dy.data(), dxp, weight_grad_.data(), dbias,
+                                       add != nullptr ? add->data() : nullptr);
+    } else {
+      conv2d_kernel<Backend>::backward(g, opt_.out_channels, input.data(), weight_.data(),
+                                       dy.data(), dxp, weight_grad_.data(), dbias);
+      if (add != nullptr && input_gradient_)
+        elementwise_kernel<Backend>::add(dx.numel(), dx.data(), add->data(), dx.data());
+    }
     return dx;
   }
 
@@ -120,6 +130,28 @@ class conv2d {
   }
 
  private:
+  /// y = conv(x), with the output planes' moments where forward's `moments` asks for them.
+  tensor<T, Backend> run(const tensor<T, Backend>& x, mode m, activation_moments* moments) const {
+    const window2d g = geometry(x);
+    tensor<T, Backend> y(shape{g.n, opt_.out_channels, g.out_height(), g.out_width()},
+                         uninitialized);
+    const T* bias = opt_.bias ? bias_.data() : nullptr;
+    if (moments != nullptr) moments->clear();
+    if constexpr (Backend::host_accessible) {
+      plane_moments* pm = nullptr;
+      if (moments != nullptr && m == mode::train) {
+        moments->resize(static_cast<std::size_t>(g.n * opt_.out_channels));
+        pm = moments->data();
+      }
+      conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(), bias,
+                                      y.data(), pm);
+    } else {
+      conv2d_kernel<Backend>::forward(g, opt_.out_channels, x.data(), weight_.data(), bias,
+                                      y.data());
+    }
+    return y;
+  }
+
   window2d geometry(const tensor<T, Backend>& x) const {
     if (x.rank() != 4 || x.extent(1) != opt_.in_channels)
       throw shape_error("simclr: conv2d: input has shape " + x.shape().to_string() +

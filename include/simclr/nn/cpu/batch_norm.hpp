@@ -10,7 +10,9 @@
 
 #include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/simd.hpp>
+#include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::nn {
@@ -21,22 +23,24 @@ struct batch_norm_kernel<cpu_t> {
   /// and biased var_c over N·L values; y = γ·(x − mean)·inv_std + β, then + residual (N, C, L)
   /// if given, then max(·, 0) if `relu`, in one pass (y may alias x or residual). Writes mean,
   /// var (biased) and inv_std (C) for backward and the running statistics. The statistics read
-  /// x once from memory: each plane's sum, then its squares about its own mean while the plane
-  /// is still in L1, combined per channel in double in plane order — as accurate as two passes
-  /// over the channel, and deterministic. Planes run in parallel in memory order, here and in
+  /// x once: each plane's sums of (x − s) and (x − s)² about its first value s (cpu_moments),
+  /// combined per channel in double in plane order — as accurate as two passes over the
+  /// channel, and deterministic. Planes run in parallel in memory order, here and in
   /// every pass below (a channel's planes lie C·L apart; walking them channel by channel read
   /// memory in short strided runs: 25–45 % slower on an Intel Xeon).
+  /// `given`: the moments of x's planes (plane_moments, r = i·C + c) if the layer that wrote x
+  /// computed them on the way (the same bits as here), else nullptr.
   template <class T>
   static void forward_train(index_t n, index_t c, index_t l, const T* x, const T* gamma,
                             const T* beta, double eps, T* y, T* mean, T* var, T* inv_std,
-                            const T* residual, bool relu) {
+                            const T* residual, bool relu, const plane_moments* given = nullptr) {
     // Every plane's moments (planes in parallel, in memory order), then each channel's from
     // its planes in plane order, then the normalisation (in memory order).
-    const std::vector<plane_moments> pm = all_moments(n, c, l, x);
+    const moments_of pm(n, c, l, x, given);
     const double count = static_cast<double>(n * l);
     for (index_t ch = 0; ch < c; ++ch) {
-      const double m = channel_sum(pm, n, c, l, ch) / count;
-      const double v = std::max(channel_square(pm, n, c, l, ch, m), 0.0) / count;
+      const double m = channel_sum(pm.data, n, c, l, ch) / count;
+      const double v = std::max(channel_square(pm.data, n, c, l, ch, m), 0.0) / count;
       mean[ch] = static_cast<T>(m);
       var[ch] = static_cast<T>(v);
       inv_std[ch] = static_cast<T>(1.0 / std::sqrt(v + eps));
@@ -92,19 +96,20 @@ struct batch_norm_kernel<cpu_t> {
 
   /// sum[ch] = Σ x over the N·L values of channel ch (double).
   template <class T>
-  static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum) {
-    const std::vector<plane_moments> pm = all_moments(n, c, l, x);
-    for (index_t ch = 0; ch < c; ++ch) sum[ch] = channel_sum(pm, n, c, l, ch);
+  static void channel_sums(index_t n, index_t c, index_t l, const T* x, double* sum,
+                           const plane_moments* given = nullptr) {
+    const moments_of pm(n, c, l, x, given);
+    for (index_t ch = 0; ch < c; ++ch) sum[ch] = channel_sum(pm.data, n, c, l, ch);
   }
 
   /// ss[ch] = Σ (x − mean[ch])² over channel ch, exactly as forward_train forms it (each plane
-  /// about its own float mean s_i, then Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²), so
+  /// about its shift s_i, then Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²), so
   /// the parts of a batch split over processes add up to the sum of the whole batch.
   template <class T>
   static void channel_squares(index_t n, index_t c, index_t l, const T* x, const double* mean,
-                              double* ss) {
-    const std::vector<plane_moments> pm = all_moments(n, c, l, x);
-    for (index_t ch = 0; ch < c; ++ch) ss[ch] = channel_square(pm, n, c, l, ch, mean[ch]);
+                              double* ss, const plane_moments* given = nullptr) {
+    const moments_of pm(n, c, l, x, given);
+    for (index_t ch = 0; ch < c; ++ch) ss[ch] = channel_square(pm.data, n, c, l, ch, mean[ch]);
   }
 
   /// y = γ·(x − mean)·inv_std + β, then + residual if given, then max(·, 0) if `relu`.
@@ -297,56 +302,8 @@ struct batch_norm_kernel<cpu_t> {
     return {sa, sb};
   }
 
-  /// Σ x over one plane and its mean s as T (moments then sums about s).
-  template <std::size_t W, class T>
-  static std::pair<double, T> plane_sum(const T* x, index_t l) {
-    using L = lanes<T, W>;
-    typename L::vec a = {}, v;
-    index_t j = 0;
-    for (; j + L::width <= l; j += L::width) {
-      L::load(v, x + j);
-      a += v;
-    }
-    double s = 0.0;
-    s += L::total(a);
-    for (; j < l; ++j) s += static_cast<double>(x[j]);
-    return {s, static_cast<T>(s / static_cast<double>(l))};
-  }
-  /// One plane about its own float mean s: s, Σ(x − s) and Σ(x − s)². The deviations are small,
-  /// so their float lane sums keep full precision where Σx itself would not (values 1e4 + N(0, 1):
-  /// Σx in float lanes loses the variance's fifth digit); Σx = L·s + Σ(x − s).
-  struct plane_moments {
-    double shift = 0.0;    // s
-    double rest = 0.0;     // Σ(x − s)
-    double squares = 0.0;  // Σ(x − s)²
-    [[nodiscard]] double sum(double l) const { return l * shift + rest; }
-  };
-  template <std::size_t W, class T>
-  static plane_moments moments(const T* x, index_t l) {
-    using L = lanes<T, W>;
-    const T shift = plane_sum<W>(x, l).second;  // the plane stays in L1 for the second pass
-    typename L::vec a = {}, b = {}, v;
-    index_t j = 0;
-    for (; j + L::width <= l; j += L::width) {
-      L::load(v, x + j);
-      v -= shift;
-      a += v;
-      b += v * v;
-    }
-    plane_moments m;
-    m.shift = static_cast<double>(shift);
-    m.rest += L::total(a);
-    m.squares += L::total(b);
-    for (; j < l; ++j) {
-      const T d = x[j] - shift;
-      m.rest += static_cast<double>(d);
-      m.squares += static_cast<double>(d * d);
-    }
-    return m;
-  }
-
-  /// Σx over channel ch from its planes' moments (pm from all_moments), in plane order.
-  static double channel_sum(const std::vector<plane_moments>& pm, index_t n, index_t c, index_t l,
+  /// Σx over channel ch from its planes' moments (moments_of), in plane order.
+  static double channel_sum(const plane_moments* pm, index_t n, index_t c, index_t l,
                             index_t ch) {
     double s = 0.0;
     for (index_t i = 0; i < n; ++i)
@@ -355,7 +312,7 @@ struct batch_norm_kernel<cpu_t> {
   }
   /// Σ(x − m)² over channel ch = Σ_i [Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²],
   /// exactly, in plane order.
-  static double channel_square(const std::vector<plane_moments>& pm, index_t n, index_t c,
+  static double channel_square(const plane_moments* pm, index_t n, index_t c,
                                index_t l, index_t ch, double m) {
     const double dl = static_cast<double>(l);
     double ss = 0.0;
@@ -367,25 +324,22 @@ struct batch_norm_kernel<cpu_t> {
     return ss;
   }
 
-  /// The moments of every plane of x (N, C, L), in memory order (plane r = i·C + ch).
-  template <class T>
-  static std::vector<plane_moments> all_moments(index_t n, index_t c, index_t l, const T* x) {
-    std::vector<plane_moments> pm(static_cast<std::size_t>(n * c));
-    const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n * c, plane_grain(l), [&](index_t r0, index_t r1) {
-      simclr::detail::with_isa(isa, [&](auto bytes) {
-        constexpr std::size_t W = decltype(bytes)::value;
-        for (index_t r = r0; r < r1; ++r)
-          pm[static_cast<std::size_t>(r)] = moments<W>(x + r * l, l);
-      });
-    });
-    return pm;
-  }
+  /// The moments of every plane of x (N, C, L), in memory order (plane r = i·C + ch): `given`
+  /// (the layer that wrote x computed them) or computed here.
+  struct moments_of {
+    std::vector<plane_moments> own;
+    const plane_moments* data;
+    template <class T>
+    moments_of(index_t n, index_t c, index_t l, const T* x, const plane_moments* given) {
+      if (given == nullptr) {
+        own.resize(static_cast<std::size_t>(n * c));
+        cpu_moments::all_planes(n, c, l, x, own.data());
+      }
+      data = given != nullptr ? given : own.data();
+    }
+  };
 
-  /// Planes per parallel task: about 16 Ki values.
-  static index_t plane_grain(index_t l) {
-    return std::max<index_t>(1, (index_t{1} << 14) / std::max<index_t>(1, l));
-  }
+  static index_t plane_grain(index_t l) { return cpu_moments::plane_grain(l); }
 };
 
 }  // namespace simclr::nn

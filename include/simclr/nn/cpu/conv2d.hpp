@@ -13,8 +13,10 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/cpu/winograd.hpp>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 namespace simclr::nn {
@@ -498,10 +500,13 @@ struct conv2d_kernel<cpu_t> {
   }
 
   /// y (N, Cout, Ho, Wo) ← conv(x (N, C, H, W), w (Cout, C, kh, kw)) + bias (Cout) if given.
-  /// Per group: the column matrix, one product (straight into y for a one-image group).
+  /// Per group: the column matrix, one product (straight into y for a one-image group). With
+  /// `moments` (N·Cout), also each output plane's plane_moments for a BatchNorm that follows,
+  /// taken while the group's planes are still in cache (the bits BatchNorm would get itself).
+  /// With `add` (N, Cout, Ho, Wo), y = conv + bias + add, added in the same pass.
   template <class T>
   static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
-                      T* y) {
+                      T* y, plane_moments* moments = nullptr, const T* add = nullptr) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const cpu_isa isa = current_cpu_isa();
     if constexpr (std::is_same_v<T, float>) {
@@ -510,6 +515,9 @@ struct conv2d_kernel<cpu_t> {
             static_cast<std::size_t>(16 * c_out * g.channels));
         winograd_f2x3::transform_weights(c_out, g.channels, w, u.data());
         winograd_f2x3::forward(g, c_out, x, u.data(), bias, y, isa, winograd_scratch);
+        // The output transform writes blocks of tiles across images: passes of their own.
+        if (add != nullptr) add_planes(g.n * c_out * hwo, add, y);
+        if (moments != nullptr) cpu_moments::all_planes(g.n, c_out, hwo, y, moments);
         return;
       }
     }
@@ -524,34 +532,48 @@ struct conv2d_kernel<cpu_t> {
         const T* col = columns(g, x, n0, n1, masks.get());
         simclr::detail::tile_gemm(c_out, cols, k, w, k, index_t{1}, col, cols, out, cols);
       }
-      if (single && bias == nullptr) return;
+      if (single && bias == nullptr && moments == nullptr && add == nullptr) return;
       simclr::detail::with_isa(isa, [&](auto bytes) {
-        for (index_t i = n0; i < n1; ++i)
-          for (index_t co = 0; co < c_out; ++co) {
-            const T* src = out + co * cols + (i - n0) * hwo;
-            T* dst = y + (i * c_out + co) * hwo;
-            const T b = bias != nullptr ? bias[co] : T(0);
-            using L = simclr::detail::simd<T, decltype(bytes)::value>;
-            typename L::vec v, vb;
-            L::broadcast(vb, b);
-            index_t q = 0;
-            for (; q + L::width <= hwo; q += L::width) {
-              L::load(v, src + q);
-              L::store(dst + q, v + vb);
+        constexpr std::size_t W = decltype(bytes)::value;
+        // Out of the group's product: y = product + bias + add, per image and channel.
+        if (!single || bias != nullptr || add != nullptr)
+          for (index_t i = n0; i < n1; ++i)
+            for (index_t co = 0; co < c_out; ++co) {
+              const T* src = out + co * cols + (i - n0) * hwo;
+              const index_t at = (i * c_out + co) * hwo;
+              T* dst = y + at;
+              const T* r = add != nullptr ? add + at : nullptr;
+              const T b = bias != nullptr ? bias[co] : T(0);
+              using L = simclr::detail::simd<T, W>;
+              typename L::vec v, vb, vr;
+              L::broadcast(vb, b);
+              index_t q = 0;
+              for (; q + L::width <= hwo; q += L::width) {
+                L::load(v, src + q);
+                v += vb;
+                if (r != nullptr) {
+                  L::load(vr, r + q);
+                  v += vr;
+                }
+                L::store(dst + q, v);
+              }
+              for (; q < hwo; ++q) dst[q] = r != nullptr ? src[q] + b + r[q] : src[q] + b;
             }
-            for (; q < hwo; ++q) dst[q] = src[q] + b;
-          }
+        if (moments != nullptr)
+          for (index_t r = n0 * c_out; r < n1 * c_out; ++r)
+            moments[r] = cpu_moments::plane<W>(y + r * hwo, hwo);
       });
     });
   }
 
   /// Gradients of forward: dw (Cout, C, kh, kw) += ∂/∂w, dbias (Cout) += ∂/∂b if given,
-  /// dx (N, C, H, W) ← ∂/∂x if given. Every sum runs in an order fixed by the shapes (see
+  /// dx (N, C, H, W) ← ∂/∂x + dx_add (if given; a residual block's shortcut gradient, added
+  /// while dx is still in cache) if dx is given. Every sum runs in an order fixed by the shapes (see
   /// weight_grad_by_images / _by_rows), so the result is the same for any thread count. For
   /// stride 1, dx is itself a convolution of dy (flipped, transposed weights): forward.
   template <class T>
   static void backward(const window2d& g, index_t c_out, const T* x, const T* w, const T* dy, T* dx,
-                       T* dw, T* dbias) {
+                       T* dw, T* dbias, const T* dx_add = nullptr) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const index_t group = group_size(g);
     const auto masks = lane_masks<T>(g);
@@ -591,7 +613,7 @@ struct conv2d_kernel<cpu_t> {
       gt.height = g.out_height();
       gt.width = g.out_width();
       gt.padding = g.kernel_h - 1 - g.padding;
-      forward(gt, g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx);
+      forward(gt, g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx, nullptr, dx_add);
       return;
     }
     parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
@@ -607,7 +629,13 @@ struct conv2d_kernel<cpu_t> {
       // dcol (K, cols) = wᵀ · dy, then its adjoint im2col into the group's images.
       T* dcol = scratch<T>(static_cast<std::size_t>(k * cols), 2);
       simclr::detail::tile_gemm(k, cols, c_out, w, index_t{1}, k, dyg, cols, dcol, cols);
-      std::fill(dx + n0 * g.channels * g.in_plane(), dx + n1 * g.channels * g.in_plane(), T(0));
+      // The columns accumulate onto dx_add (or zero).
+      const index_t first = n0 * g.channels * g.in_plane(), last = n1 * g.channels * g.in_plane();
+      if (dx_add != nullptr) {
+        std::copy(dx_add + first, dx_add + last, dx + first);
+      } else {
+        std::fill(dx + first, dx + last, T(0));
+      }
       for (index_t i = n0; i < n1; ++i)
         col2im(g, dcol, cols, (i - n0) * hwo, dx + i * g.channels * g.in_plane());
     });
@@ -691,6 +719,24 @@ struct conv2d_kernel<cpu_t> {
   static void add_transposed(const T* s, index_t rows, index_t cols, T* d, index_t ld) {
     for (index_t c = 0; c < cols; ++c)
       for (index_t r = 0; r < rows; ++r) d[c * ld + r] += s[r * cols + c];
+  }
+
+  /// y[e] += a[e] for e in [0, n), in parallel.
+  template <class T>
+  static void add_planes(index_t n, const T* a, T* y) {
+    const cpu_isa isa = current_cpu_isa();
+    parallel::parallel_for(0, n, index_t{1} << 14, [&](index_t e0, index_t e1) {
+      simclr::detail::simd_loop<T>(
+          isa, e0, e1,
+          [&](auto bytes, index_t e) {
+            using L = simclr::detail::simd<T, decltype(bytes)::value>;
+            typename L::vec v, u;
+            L::load(v, y + e);
+            L::load(u, a + e);
+            L::store(y + e, v + u);
+          },
+          [&](index_t e) { y[e] += a[e]; });
+    });
   }
 
   /// Column-matrix elements per group (floats: 512 KiB).
