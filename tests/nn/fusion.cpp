@@ -43,9 +43,9 @@ constexpr fused_case cases[] = {{3, 5, 28, 16, 3, 1, 1}, {2, 8, 7, 64, 3, 1, 1},
                                 {2, 64, 8, 64, 3, 1, 1}, {3, 4, 9, 6, 3, 2, 1},
                                 {4, 6, 8, 10, 1, 2, 0},  {5, 3, 2, 4, 3, 2, 1}};
 
-}  // namespace
-
-TEST_CASE("conv2d → batch_norm: the convolution's output moments are BatchNorm's own, bit for bit") {
+/// f(case) for every case on every CPU path this machine runs.
+template <class F>
+void on_every_path(const F& f) {
   for (const cpu_isa isa : {cpu_isa::generic, cpu_isa::avx2, cpu_isa::avx512}) {
     if (!cpu_supports(isa)) continue;
     cpu_isa_scope path(isa);
@@ -54,33 +54,43 @@ TEST_CASE("conv2d → batch_norm: the convolution's output moments are BatchNorm
       CAPTURE(g.c);
       CAPTURE(g.co);
       CAPTURE(g.h);
-      nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p});
-      conv.reset_parameters(random::key(3));
-      const auto x = normal<float>(shape{g.n, g.c, g.h, g.h}, 4);
-      nn::activation_moments mom;
-      const auto y = conv.forward(x, mode::train, &mom);
-      REQUIRE(mom.size() == static_cast<std::size_t>(g.n * g.co));
-      // What BatchNorm computes from memory.
-      const index_t l = y.extent(2) * y.extent(3);
-      nn::activation_moments own(mom.size());
-      nn::cpu_moments::all_planes(g.n, g.co, l, y.data(), own.data());
-      bool equal = true;
-      for (std::size_t r = 0; r < own.size(); ++r)
-        equal = equal && own[r].shift == mom[r].shift && own[r].rest == mom[r].rest &&
-                own[r].squares == mom[r].squares;
-      CHECK(equal);
-      // BatchNorm with them: the same output and running statistics as without.
-      nn::batch_norm<float> given({g.co}), computed({g.co});
-      const auto a = given.forward(tensor<float>(y), mode::train, {.relu = true}, &mom);
-      const auto b = computed.forward(tensor<float>(y), mode::train, {.relu = true});
-      CHECK(same_bits(a, b));
-      CHECK(same_bits(given.running_mean(), computed.running_mean()));
-      CHECK(same_bits(given.running_var(), computed.running_var()));
-      // Evaluation computes none (BatchNorm uses its running statistics).
-      (void)conv.forward(x, mode::eval, &mom);
-      CHECK(mom.empty());
+      CAPTURE(g.s);
+      f(g);
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "conv2d → batch_norm: the convolution's output moments are BatchNorm's own, bit for bit") {
+  on_every_path([](const fused_case& g) {
+    nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p});
+    conv.reset_parameters(random::key(3));
+    const auto x = normal<float>(shape{g.n, g.c, g.h, g.h}, 4);
+    nn::activation_moments mom;
+    const auto y = conv.forward(x, mode::train, &mom);
+    REQUIRE(mom.size() == static_cast<std::size_t>(g.n * g.co));
+    // What BatchNorm computes from memory.
+    const index_t l = y.extent(2) * y.extent(3);
+    nn::activation_moments own(mom.size());
+    nn::cpu_moments::all_planes(g.n, g.co, l, y.data(), own.data());
+    bool equal = true;
+    for (std::size_t r = 0; r < own.size(); ++r)
+      equal = equal && own[r].shift == mom[r].shift && own[r].rest == mom[r].rest &&
+              own[r].squares == mom[r].squares;
+    CHECK(equal);
+    // BatchNorm with them: the same output and running statistics as without.
+    nn::batch_norm<float> given({g.co}), computed({g.co});
+    const auto a = given.forward(tensor<float>(y), mode::train, {.relu = true}, &mom);
+    const auto b = computed.forward(tensor<float>(y), mode::train, {.relu = true});
+    CHECK(same_bits(a, b));
+    CHECK(same_bits(given.running_mean(), computed.running_mean()));
+    CHECK(same_bits(given.running_var(), computed.running_var()));
+    // Evaluation computes none (BatchNorm uses its running statistics).
+    (void)conv.forward(x, mode::eval, &mom);
+    CHECK(mom.empty());
+  });
 }
 
 TEST_CASE("batch_norm: moments for another number of planes are refused") {
@@ -117,21 +127,13 @@ TEST_CASE("conv2d::backward with `add`: dx + add, the weight gradient unchanged"
       CHECK(worst < (sizeof(T) == 4 ? 1e-5 : 1e-13));
     }
     const tensor<T> wrong(shape{g.n, g.c + 1, g.h, g.h});
-    CHECK_THROWS_WITH_AS((void)joined.backward(dy, &wrong), doctest::Contains("conv2d::backward: add"),
-                         shape_error);
+    CHECK_THROWS_WITH_AS((void)joined.backward(dy, &wrong),
+                         doctest::Contains("conv2d::backward: add"), shape_error);
   };
-  for (const cpu_isa isa : {cpu_isa::generic, cpu_isa::avx2, cpu_isa::avx512}) {
-    if (!cpu_supports(isa)) continue;
-    cpu_isa_scope path(isa);
-    CAPTURE(to_string(isa));
-    for (const fused_case& g : cases) {
-      CAPTURE(g.c);
-      CAPTURE(g.co);
-      CAPTURE(g.s);
-      run(float{}, g);
-      if (g.c < 64) run(double{}, g);
-    }
-  }
+  on_every_path([&](const fused_case& g) {
+    run(float{}, g);
+    if (g.c < 64) run(double{}, g);
+  });
 }
 
 TEST_CASE("residual_block: keep_output(false) and backward(dy, y) give backward(dy)'s gradients") {
@@ -141,8 +143,8 @@ TEST_CASE("residual_block: keep_output(false) and backward(dy, y) give backward(
     kept.visit_state(
         [](const nn::state_ref<float, cpu_t>& s) {
           if (s.kind == nn::state_kind::parameter)
-            random::fill_normal(s.value->view(),
-                                random::key(9).fold_in(nn::init::name_id(s.name)), 0.0f, 0.5f);
+            random::fill_normal(s.value->view(), random::key(9).fold_in(nn::init::name_id(s.name)),
+                                0.0f, 0.5f);
         },
         "");
     auto lent = kept;

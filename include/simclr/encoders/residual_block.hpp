@@ -50,8 +50,8 @@ class residual_block {
     for (const residual_stage& s : chain) {
       const bool last = conv_.size() + 1 == chain.size();
       conv_.emplace_back(nn::conv2d_options{channels, s.out, s.kernel, s.stride, s.kernel / 2});
-      bn_.emplace_back(nn::batch_norm_options{.channels = s.out,
-                                              .zero_init = last && zero_init_last_bn});
+      bn_.emplace_back(
+          nn::batch_norm_options{.channels = s.out, .zero_init = last && zero_init_last_bn});
       channels = s.out;
       stride *= s.stride;
     }
@@ -84,8 +84,8 @@ class residual_block {
     tensor<T, Backend> shortcut;
     if (down_conv_) shortcut = down_bn_->forward(down_conv_->forward_ref(in, m, mom), m, {}, mom);
     auto z = conv_.back().forward_ref(*prev, m, mom);
-    auto out = bn_.back().forward(
-        std::move(z), m, {.residual = down_conv_ ? &shortcut : &in, .relu = true}, mom);
+    auto out = bn_.back().forward(std::move(z), m,
+                                  {.residual = down_conv_ ? &shortcut : &in, .relu = true}, mom);
     if (train && keep_output_) out_ = out;  // the output masks the final ReLU's gradient
     return out;
   }

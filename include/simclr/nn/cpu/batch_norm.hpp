@@ -303,8 +303,7 @@ struct batch_norm_kernel<cpu_t> {
   }
 
   /// Σx over channel ch from its planes' moments (moments_of), in plane order.
-  static double channel_sum(const plane_moments* pm, index_t n, index_t c, index_t l,
-                            index_t ch) {
+  static double channel_sum(const plane_moments* pm, index_t n, index_t c, index_t l, index_t ch) {
     double s = 0.0;
     for (index_t i = 0; i < n; ++i)
       s += pm[static_cast<std::size_t>(i * c + ch)].sum(static_cast<double>(l));
@@ -312,8 +311,8 @@ struct batch_norm_kernel<cpu_t> {
   }
   /// Σ(x − m)² over channel ch = Σ_i [Σ(x − s_i)² + 2(s_i − m)·Σ(x − s_i) + L(s_i − m)²],
   /// exactly, in plane order.
-  static double channel_square(const plane_moments* pm, index_t n, index_t c,
-                               index_t l, index_t ch, double m) {
+  static double channel_square(const plane_moments* pm, index_t n, index_t c, index_t l, index_t ch,
+                               double m) {
     const double dl = static_cast<double>(l);
     double ss = 0.0;
     for (index_t i = 0; i < n; ++i) {

@@ -505,8 +505,8 @@ struct conv2d_kernel<cpu_t> {
   /// taken while the group's planes are still in cache (the bits BatchNorm would get itself).
   /// With `add` (N, Cout, Ho, Wo), y = conv + bias + add, added in the same pass.
   template <class T>
-  static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias,
-                      T* y, plane_moments* moments = nullptr, const T* add = nullptr) {
+  static void forward(const window2d& g, index_t c_out, const T* x, const T* w, const T* bias, T* y,
+                      plane_moments* moments = nullptr, const T* add = nullptr) {
     const index_t k = g.channels * g.kernel_h * g.kernel_w, hwo = g.out_plane();
     const cpu_isa isa = current_cpu_isa();
     if constexpr (std::is_same_v<T, float>) {
@@ -568,8 +568,8 @@ struct conv2d_kernel<cpu_t> {
 
   /// Gradients of forward: dw (Cout, C, kh, kw) += ∂/∂w, dbias (Cout) += ∂/∂b if given,
   /// dx (N, C, H, W) ← ∂/∂x + dx_add (if given; a residual block's shortcut gradient, added
-  /// while dx is still in cache) if dx is given. Every sum runs in an order fixed by the shapes (see
-  /// weight_grad_by_images / _by_rows), so the result is the same for any thread count. For
+  /// while dx is still in cache) if dx is given. Every sum runs in an order fixed by the shapes
+  /// (see weight_grad_by_images / _by_rows), so the result is the same for any thread count. For
   /// stride 1, dx is itself a convolution of dy (flipped, transposed weights): forward.
   template <class T>
   static void backward(const window2d& g, index_t c_out, const T* x, const T* w, const T* dy, T* dx,
@@ -692,7 +692,8 @@ struct conv2d_kernel<cpu_t> {
   static void weight_grad_by_rows(const window2d& g, index_t c_out, const lane_plan* masks,
                                   const T* x, const T* dy, T* dw) {
     const index_t kk = g.kernel_h * g.kernel_w, k = g.channels * kk, hwo = g.out_plane();
-    const simclr::detail::cpu_scratch<T> dyt(static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
+    const simclr::detail::cpu_scratch<T> dyt(
+        static_cast<std::size_t>(g.n * hwo * c_out));  // (N·hwo, Cout)
     parallel::parallel_for(0, g.n, 8, [&](index_t i0, index_t i1) {
       for (index_t i = i0; i < i1; ++i)
         transpose_image(dy + i * c_out * hwo, c_out, hwo, dyt.data() + i * hwo * c_out);
