@@ -177,7 +177,7 @@ TEST_CASE("resnet: same seed same weights; train step bit-identical on 1 and 2 t
 }
 
 TEST_CASE("resnet: bad options and inputs") {
-  CHECK_THROWS_AS(encoders::resnet18<float>({.base_width = 0}), value_error);
+  CHECK_THROWS_AS((void)encoders::resnet18<float>({.base_width = 0}), value_error);
   CHECK_THROWS_AS((encoders::resnet<encoders::basic_block, float>({.blocks = {}})), value_error);
   auto net = encoders::resnet18<float>({.base_width = 2, .in_channels = 1});
   CHECK_THROWS_WITH_AS((void)net.forward(tensor<float>(shape{1, 3, 32, 32}), mode::eval),

@@ -56,7 +56,7 @@ TEST_CASE("head::mlp: a width mismatch names both widths") {
       "simclr: head::mlp: input has shape (2, 128), expected (N, 512) — the head's `in` must "
       "equal the encoder's output_dim()",
       shape_error);
-  CHECK_THROWS_AS(head::mlp<float>::v1({.in = 0}), value_error);
+  CHECK_THROWS_AS((void)head::mlp<float>::v1({.in = 0}), value_error);
 }
 
 TEST_CASE("head::linear and head::identity") {
