@@ -38,15 +38,6 @@ tensor<double> reference_conv(const tensor<double>& x, const tensor<double>& w, 
         }
   return y;
 }
-/// max |a − b| / max |b| between two float results (the CPU paths' agreement).
-double conv_path_error(const tensor<float>& a, const tensor<float>& b) {
-  double err = 0, scale = 1e-30;
-  for (index_t i = 0; i < b.numel(); ++i) {
-    err = std::max(err, std::abs(double(a.data()[i]) - double(b.data()[i])));
-    scale = std::max(scale, std::abs(double(b.data()[i])));
-  }
-  return err / scale;
-}
 /// A convolution test case: batch, channels, size, output channels, kernel, stride, padding.
 struct conv_case {
   index_t n, c, h, co, k, s, p;
@@ -181,9 +172,9 @@ TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic wit
       if (!cpu_supports(isa)) continue;
       CAPTURE(to_string(isa));
       const auto [y, dx, dw] = run(isa);
-      CHECK(conv_path_error(y, yg) < 1e-5);
-      CHECK(conv_path_error(dx, dxg) < 1e-5);
-      CHECK(conv_path_error(dw, dwg) < 1e-5);
+      CHECK(test::scaled_error(y, yg) < 1e-5);
+      CHECK(test::scaled_error(dx, dxg) < 1e-5);
+      CHECK(test::scaled_error(dw, dwg) < 1e-5);
     }
     if (cpu_supports(cpu_isa::avx512)) {
       const auto [y2, dx2, dw2] = run(cpu_isa::avx2);

@@ -11,6 +11,7 @@
 #include <simclr/nn/batch_norm.hpp>
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/cpu/moments.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/random/fill.hpp>
 

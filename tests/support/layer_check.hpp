@@ -1,6 +1,8 @@
 // Test helpers for layers: a full finite-difference check of a layer's backward, in double.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -11,6 +13,18 @@
 #include <simclr/testing/gradcheck.hpp>
 
 namespace simclr::test {
+
+/// max |a − b| / max |b| over two tensors of one size (b the reference): the error of a result
+/// relative to the reference's scale, for kernels that agree up to summation order.
+template <class A, class B>
+double scaled_error(const tensor<A>& a, const tensor<B>& b) {
+  double err = 0, scale = 1e-30;
+  for (index_t i = 0; i < b.numel(); ++i) {
+    err = std::max(err, std::abs(double(a.data()[i]) - double(b.data()[i])));
+    scale = std::max(scale, std::abs(double(b.data()[i])));
+  }
+  return err / scale;
+}
 
 /// Checks backward of `layer` at input `x`: the scalar ⟨forward(x), r⟩ for a fixed random r is
 /// differentiated numerically with respect to x (if `check_input`) and every parameter, and

@@ -16,6 +16,8 @@
 #include <simclr/parallel/thread_pool.hpp>
 #include <simclr/random/fill.hpp>
 
+#include "support/layer_check.hpp"
+
 using namespace simclr;
 
 namespace {
@@ -35,17 +37,6 @@ nn::window2d geometry(index_t n, index_t c, index_t h, index_t k, index_t s, ind
   g.stride = s;
   g.padding = p;
   return g;
-}
-
-/// max |a − b| / max |b|.
-template <class A, class B>
-double rel_error(const tensor<A>& a, const tensor<B>& b) {
-  double err = 0, scale = 1e-30;
-  for (index_t i = 0; i < b.numel(); ++i) {
-    err = std::max(err, std::abs(double(a.data()[i]) - double(b.data()[i])));
-    scale = std::max(scale, std::abs(double(b.data()[i])));
-  }
-  return err / scale;
 }
 
 template <class T>
@@ -122,17 +113,17 @@ TEST_CASE("winograd: forward, input and weight gradients match the convolution i
     }
     const auto y = conv.forward(to_double(w.x), mode::train);
     const auto dx = conv.backward(to_double(w.dy));
-    CHECK(rel_error(w.y, y) < 2e-6);
-    CHECK(rel_error(w.dx, dx) < 2e-6);
-    CHECK(rel_error(w.dw, conv.weight_grad()) < 2e-6);
+    CHECK(test::scaled_error(w.y, y) < 2e-6);
+    CHECK(test::scaled_error(w.dx, dx) < 2e-6);
+    CHECK(test::scaled_error(w.dw, conv.weight_grad()) < 2e-6);
     // And Winograd did run: im2col in float rounds differently.
     const pass i = run(g, true);
-    CHECK(rel_error(w.y, i.y) > 0);
-    CHECK(rel_error(w.dx, i.dx) > 0);
+    CHECK(test::scaled_error(w.y, i.y) > 0);
+    CHECK(test::scaled_error(w.dx, i.dx) > 0);
     const bool weights = nn::winograd_f2x3::applies_to_weights(geometry(g.n, g.c, g.h, 3, 1, 1),
                                                                g.co, current_cpu_isa());
     CHECK(weights == (g.h % 2 == 0 && g.n >= 12));
-    if (weights) CHECK(rel_error(w.dw, i.dw) > 0);
+    if (weights) CHECK(test::scaled_error(w.dw, i.dw) > 0);
   }
 }
 
@@ -142,10 +133,10 @@ TEST_CASE("winograd: the weight gradient in chunks of several blocks agrees with
   const wcase g{150, 64, 8, 64};
   CHECK(nn::winograd_f2x3::block_tiles(64, 64) == 144);
   const pass w = run(g), i = run(g, true);
-  CHECK(rel_error(w.dw, i.dw) < 1e-5);
-  CHECK(rel_error(w.dw, i.dw) > 0);
-  CHECK(rel_error(w.y, i.y) < 1e-5);
-  CHECK(rel_error(w.dx, i.dx) < 1e-5);
+  CHECK(test::scaled_error(w.dw, i.dw) < 1e-5);
+  CHECK(test::scaled_error(w.dw, i.dw) > 0);
+  CHECK(test::scaled_error(w.y, i.y) < 1e-5);
+  CHECK(test::scaled_error(w.dx, i.dx) < 1e-5);
 }
 
 TEST_CASE("winograd: the same bits on the avx2 and avx512 paths and for 1 and 2 threads") {

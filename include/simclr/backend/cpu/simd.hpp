@@ -74,7 +74,7 @@ struct simd {
   };
   template <std::size_t B>
   using doubles = typename doubles_of<B>::type;
-  typedef float half_floats __attribute__((vector_size(Bytes / 2 < 4 ? 4 : Bytes / 2)));
+  typedef float half_floats __attribute__((vector_size(Bytes / 2)));
   /// d's B / 8 doubles summed by halving (d[u] + d[u + n/2], …).
   template <std::size_t B>
   static double halves(const doubles<B>& d) {
@@ -106,7 +106,7 @@ struct simd {
   /// plane of BatchNorm's small planes (4 × 4: one vector) cost more than the plane's own
   /// arithmetic otherwise.
   static double total(const vec& v) {
-    if constexpr (std::is_same_v<T, float> && Bytes >= 16) {
+    if constexpr (std::is_same_v<T, float>) {
       half_floats lo, hi;
       std::memcpy(&lo, &v, sizeof lo);
       std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
@@ -114,9 +114,8 @@ struct simd {
           __builtin_convertvector(lo, doubles<Bytes>) + __builtin_convertvector(hi, doubles<Bytes>);
       return halves<Bytes>(d);
     } else {
-      double s = 0.0;
-      for (index_t u = 0; u < width; ++u) s += static_cast<double>(v[u]);
-      return s;
+      static_assert(std::is_same_v<T, double>, "simd::total: float or double lanes");
+      return halves<Bytes>(v);
     }
   }
 };

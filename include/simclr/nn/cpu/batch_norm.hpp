@@ -55,7 +55,7 @@ struct batch_norm_kernel<cpu_t> {
                            const T* beta, const T* running_mean, const T* running_var, double eps,
                            T* y, const T* residual, bool relu) {
     const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n * c, plane_grain(l), [&](index_t r0, index_t r1) {
+    parallel::parallel_for(0, n * c, cpu_moments::plane_grain(l), [&](index_t r0, index_t r1) {
       simclr::detail::with_isa(isa, [&](auto bytes) {
         constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
@@ -117,7 +117,7 @@ struct batch_norm_kernel<cpu_t> {
   static void normalize(index_t n, index_t c, index_t l, const T* x, const T* gamma, const T* beta,
                         const T* mean, const T* inv_std, T* y, const T* residual, bool relu) {
     const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n * c, plane_grain(l), [&](index_t r0, index_t r1) {
+    parallel::parallel_for(0, n * c, cpu_moments::plane_grain(l), [&](index_t r0, index_t r1) {
       simclr::detail::with_isa(isa, [&](auto bytes) {
         constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
@@ -137,7 +137,7 @@ struct batch_norm_kernel<cpu_t> {
     // Each plane's (Σg, Σg·x̂) in memory order, then each channel's in plane order.
     std::vector<std::pair<double, double>> part(static_cast<std::size_t>(n * c));
     const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n * c, plane_grain(l), [&](index_t r0, index_t r1) {
+    parallel::parallel_for(0, n * c, cpu_moments::plane_grain(l), [&](index_t r0, index_t r1) {
       simclr::detail::with_isa(isa, [&](auto bytes) {
         constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
@@ -191,7 +191,7 @@ struct batch_norm_kernel<cpu_t> {
                           const T* gamma, const T* inv_std, const T* relu_y, const double* sums,
                           double count, T* dx) {
     const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n * c, plane_grain(l), [&](index_t r0, index_t r1) {
+    parallel::parallel_for(0, n * c, cpu_moments::plane_grain(l), [&](index_t r0, index_t r1) {
       simclr::detail::with_isa(isa, [&](auto bytes) {
         constexpr std::size_t W = decltype(bytes)::value;
         for (index_t r = r0; r < r1; ++r) {
@@ -337,8 +337,6 @@ struct batch_norm_kernel<cpu_t> {
       data = given != nullptr ? given : own.data();
     }
   };
-
-  static index_t plane_grain(index_t l) { return cpu_moments::plane_grain(l); }
 };
 
 }  // namespace simclr::nn

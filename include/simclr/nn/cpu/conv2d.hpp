@@ -13,6 +13,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/elementwise.hpp>
 #include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/cpu/winograd.hpp>
 #include <simclr/nn/kernels.hpp>
@@ -516,7 +517,7 @@ struct conv2d_kernel<cpu_t> {
         winograd_f2x3::transform_weights(c_out, g.channels, w, u.data());
         winograd_f2x3::forward(g, c_out, x, u.data(), bias, y, isa, winograd_scratch);
         // The output transform writes blocks of tiles across images: passes of their own.
-        if (add != nullptr) add_planes(g.n * c_out * hwo, add, y);
+        if (add != nullptr) elementwise_kernel<cpu_t>::add(g.n * c_out * hwo, y, add, y);
         if (moments != nullptr) cpu_moments::all_planes(g.n, c_out, hwo, y, moments);
         return;
       }
@@ -720,24 +721,6 @@ struct conv2d_kernel<cpu_t> {
   static void add_transposed(const T* s, index_t rows, index_t cols, T* d, index_t ld) {
     for (index_t c = 0; c < cols; ++c)
       for (index_t r = 0; r < rows; ++r) d[c * ld + r] += s[r * cols + c];
-  }
-
-  /// y[e] += a[e] for e in [0, n), in parallel.
-  template <class T>
-  static void add_planes(index_t n, const T* a, T* y) {
-    const cpu_isa isa = current_cpu_isa();
-    parallel::parallel_for(0, n, index_t{1} << 14, [&](index_t e0, index_t e1) {
-      simclr::detail::simd_loop<T>(
-          isa, e0, e1,
-          [&](auto bytes, index_t e) {
-            using L = simclr::detail::simd<T, decltype(bytes)::value>;
-            typename L::vec v, u;
-            L::load(v, y + e);
-            L::load(u, a + e);
-            L::store(y + e, v + u);
-          },
-          [&](index_t e) { y[e] += a[e]; });
-    });
   }
 
   /// Column-matrix elements per group (floats: 512 KiB).
