@@ -2,10 +2,11 @@
 // forward, weight gradient alone, and the input gradient (backward with it, less the weight
 // gradient alone) — in ms and GFLOP/s, medians. Says which layers and which pass hold a step's
 // time, on the path SIMCLR_CPU_ISA picks (no PyTorch side: bench_encoder compares whole steps).
-//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd]
+//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd|direct]
 // With `winograd`, every pass runs both with Winograd F(2 × 2, 3 × 3) where it applies and with
 // SIMCLR_CONV_WINOGRAD=0 (im2col), alternating within each round, and the table gives the ms of
-// both and their ratio (im2col / Winograd).
+// both and their ratio (im2col / Winograd); with `direct`, the same for the direct weight
+// gradient against SIMCLR_CONV_DIRECT=0 (im2col + GEMM).
 // fmnist: fmnist-r18w16 (widths 16–128, 28 × 28, 512 views); r18: ResNet-18's CIFAR form
 // (widths 64–512, 32 × 32, 128 views). "x" is how often the layer occurs in one encoder; the
 // encoder total counts each layer that often, without the stem's input gradient (never needed).
@@ -70,13 +71,18 @@ int main(int argc, char** argv) {
   const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
   if (argc > 3 && std::atoi(argv[3]) > 0)
     parallel::set_num_threads(static_cast<std::size_t>(std::atoi(argv[3])));
-  const bool compare = argc > 4 && std::string(argv[4]) == "winograd";
+  const std::string versus = argc > 4 ? argv[4] : "";
+  const bool compare = versus == "winograd" || versus == "direct";
+  const bool direct = versus == "direct";
+  const char* toggle = direct ? "SIMCLR_CONV_DIRECT" : "SIMCLR_CONV_WINOGRAD";
+  const std::string label = direct ? "direct" : "wino";
   std::printf("path %s, %zu threads, medians of %d\n",
               std::string(to_string(current_cpu_isa())).c_str(), parallel::num_threads(), reps);
   if (compare) {
+    const std::string f = "fwd ms im2col/" + label, w = "dw ms im2col/" + label,
+                      d = "dx ms im2col/" + label;
     std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %19s %5s %19s %5s %19s %5s\n", "model", "x", "n",
-                "c", "size", "c_out", "k", "s", "fwd ms im2col/wino", "x", "dw ms im2col/wino",
-                "x", "dx ms im2col/wino", "x");
+                "c", "size", "c_out", "k", "s", f.c_str(), "x", w.c_str(), "x", d.c_str(), "x");
   } else {
     std::printf("%-7s %3s %5s %4s %4s %5s %2s %2s %9s %7s %9s %7s %9s %7s\n", "model", "x", "n",
                 "c", "size", "c_out", "k", "s", "fwd ms", "GFLOP/s", "dw ms", "GFLOP/s", "dx ms",
@@ -86,9 +92,10 @@ int main(int argc, char** argv) {
   std::string model;
   auto print_total = [&] {
     if (compare) {
-      std::printf("%-7s encoder total (each layer × its count): im2col %.1f ms, Winograd where "
-                  "it applies %.1f ms (%.2f×)\n",
-                  model.c_str(), total[0], total[1], total[0] / total[1]);
+      std::printf("%-7s encoder total (each layer × its count): im2col %.1f ms, %s where it "
+                  "applies %.1f ms (%.2f×)\n",
+                  model.c_str(), total[0], direct ? "the direct weight gradient" : "Winograd",
+                  total[1], total[0] / total[1]);
     } else {
       std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(),
                   total[1]);
@@ -108,13 +115,13 @@ int main(int argc, char** argv) {
     tensor<float> y;
     for (int r = 0; r < reps + 1; ++r) {  // the first round warms the caches and the allocator
       for (int v = compare ? 0 : 1; v < 2; ++v) {
-        if (v == 0) setenv("SIMCLR_CONV_WINOGRAD", "0", 1);
+        if (v == 0) setenv(toggle, "0", 1);
         const double f = ms_of([&] { y = conv.forward_ref(x, mode::train); });
         conv.set_input_gradient(false);
         const double w = ms_of([&] { (void)conv.backward(y); });
         conv.set_input_gradient(true);
         const double b = ms_of([&] { (void)conv.backward(y); });
-        unsetenv("SIMCLR_CONV_WINOGRAD");
+        unsetenv(toggle);
         if (r == 0) continue;
         fwd[v].push_back(f);
         dw[v].push_back(w);

@@ -98,7 +98,8 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
         conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
         conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{600, 2, 2, 9, 1, 1, 0, false},
         conv_case{3, 40, 4, 24, 3, 1, 1, true}, conv_case{2, 40, 12, 19, 3, 1, 1, false},
-        conv_case{2, 12, 16, 9, 5, 1, 2, true}}) {
+        conv_case{2, 12, 16, 9, 5, 1, 2, true}, conv_case{40, 16, 10, 8, 3, 1, 1, false},
+        conv_case{33, 32, 12, 16, 3, 2, 1, true}, conv_case{3, 32, 9, 8, 5, 1, 2, false}}) {
     nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
     nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
     cf.reset_parameters(random::key(7));
@@ -135,6 +136,8 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
 }
 
 TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic within rounding") {
+  // The direct weight gradient (16 and 32 input channels, stride 1 and 2, 3×3, 5×5, 7×7 and
+  // 2×2 windows: blocks of 3, 2 and 1 (tap, channel vector) pairs, several image chunks).
   // Masked im2col (8 and 16 lanes, rows that end mid-vector), both weight-gradient orders,
   // gathered im2col (stride 2 and 3, 1×1 stride 2, a narrower output), the register
   // transposes of dy. The packed convolution (64+ output channels): vectors of positions that
@@ -143,14 +146,17 @@ TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic wit
   // not), so avx2 = avx512 compares the packed product with im2col + GEMM bit for bit; 2×2
   // planes and a 9×9 window are never packed.
   for (const conv_case g :
-       {conv_case{70, 8, 4, 20, 3, 1, 1, false}, conv_case{3, 5, 28, 16, 3, 1, 1, true},
-        conv_case{9, 6, 13, 33, 3, 2, 1, false}, conv_case{11, 7, 10, 12, 1, 2, 0, true},
-        conv_case{4, 3, 9, 5, 5, 1, 1, false}, conv_case{2, 40, 12, 19, 3, 1, 1, false},
-        conv_case{5, 3, 7, 17, 3, 1, 1, true}, conv_case{5, 6, 7, 70, 3, 1, 1, true},
+       {conv_case{70, 8, 4, 20, 3, 1, 1, false},  conv_case{3, 5, 28, 16, 3, 1, 1, true},
+        conv_case{9, 6, 13, 33, 3, 2, 1, false},  conv_case{11, 7, 10, 12, 1, 2, 0, true},
+        conv_case{4, 3, 9, 5, 5, 1, 1, false},    conv_case{2, 40, 12, 19, 3, 1, 1, false},
+        conv_case{5, 3, 7, 17, 3, 1, 1, true},    conv_case{5, 6, 7, 70, 3, 1, 1, true},
         conv_case{3, 40, 9, 130, 3, 1, 1, false}, conv_case{4, 3, 3, 64, 3, 1, 1, false},
-        conv_case{3, 2, 2, 64, 3, 1, 1, false}, conv_case{2, 3, 8, 64, 7, 1, 3, false},
-        conv_case{2, 2, 10, 64, 9, 1, 4, false}, conv_case{2, 4, 9, 70, 5, 3, 2, false},
-        conv_case{3, 4, 8, 66, 1, 2, 0, false}, conv_case{2, 3, 10, 8, 3, 1, 0, true}}) {
+        conv_case{3, 2, 2, 64, 3, 1, 1, false},   conv_case{2, 3, 8, 64, 7, 1, 3, false},
+        conv_case{2, 2, 10, 64, 9, 1, 4, false},  conv_case{2, 4, 9, 70, 5, 3, 2, false},
+        conv_case{3, 4, 8, 66, 1, 2, 0, false},   conv_case{2, 3, 10, 8, 3, 1, 0, true},
+        conv_case{5, 16, 9, 8, 3, 1, 1, false},   conv_case{4, 32, 12, 16, 3, 2, 1, true},
+        conv_case{2, 32, 9, 8, 5, 1, 2, false},   conv_case{3, 16, 8, 24, 7, 1, 3, false},
+        conv_case{35, 16, 8, 8, 2, 1, 0, false}}) {
     auto run = [&g](cpu_isa isa) {
       cpu_isa_scope path(isa);
       nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p, g.bias});
@@ -188,18 +194,21 @@ TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic wit
 
 TEST_CASE("conv2d: bit-identical forward and backward for 1 and 2 threads") {
   // Weight gradient by image chunks (stride 2, stride 1) and by channel blocks (64 channels).
-  // And larger maps (16×16: other image groups and column panels).
-  for (const auto& [o, size] : {std::pair{nn::conv2d_options{8, 16, 3, 2, 1}, 9},
-                                std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 9},
-                                std::pair{nn::conv2d_options{64, 16, 3, 2, 1}, 9},
-                                std::pair{nn::conv2d_options{8, 16, 3, 1, 1}, 16}}) {
+  // And larger maps (16×16: other image groups and column panels). The direct weight gradient
+  // (16 input channels; at 64 × 64 a chunk's images in two groups).
+  for (const auto& [o, size, images] : {std::tuple{nn::conv2d_options{8, 16, 3, 2, 1}, 9, 37},
+                                        std::tuple{nn::conv2d_options{8, 16, 3, 1, 1}, 9, 37},
+                                        std::tuple{nn::conv2d_options{64, 16, 3, 2, 1}, 9, 37},
+                                        std::tuple{nn::conv2d_options{8, 16, 3, 1, 1}, 16, 37},
+                                        std::tuple{nn::conv2d_options{16, 8, 3, 1, 1}, 9, 37},
+                                        std::tuple{nn::conv2d_options{16, 8, 3, 1, 1}, 64, 130}}) {
     const nn::conv2d_options opt = o;
-    const index_t side = size;
-    auto run = [&opt, side](std::size_t threads) {
+    const index_t side = size, n = images;
+    auto run = [&opt, side, n](std::size_t threads) {
       parallel::set_num_threads(threads);
       nn::conv2d<float> conv(opt);
       conv.reset_parameters(random::key(1));
-      tensor<float> x(shape{37, opt.in_channels, side, side}, uninitialized);
+      tensor<float> x(shape{n, opt.in_channels, side, side}, uninitialized);
       random::fill_normal(x.view(), random::key(2));
       auto y = conv.forward(x, mode::train);
       tensor<float> dy(y.shape(), uninitialized);

@@ -13,6 +13,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/direct_weight_grad.hpp>
 #include <simclr/nn/cpu/elementwise.hpp>
 #include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/cpu/winograd.hpp>
@@ -478,7 +479,8 @@ struct conv2d_kernel<cpu_t> {
     return e == nullptr || std::strcmp(e, "0") != 0;
   }
 
-  /// The per-thread buffer of n floats a Winograd block works in (scratch slot 0).
+  /// The per-thread buffer of n floats a Winograd block or the direct weight gradient works in
+  /// (scratch slot 0).
   static float* winograd_scratch(index_t n) {
     return scratch<float>(static_cast<std::size_t>(n), 0);
   }
@@ -492,6 +494,22 @@ struct conv2d_kernel<cpu_t> {
       const cpu_isa isa = current_cpu_isa();
       if (winograd(g, c_out, isa) && winograd_f2x3::applies_to_weights(g, c_out, isa)) {
         winograd_f2x3::weight_grad(g, c_out, x, dy, dw, isa, winograd_scratch);
+        return true;
+      }
+    } else {
+      (void)g, (void)c_out, (void)x, (void)dy, (void)dw;
+    }
+    return false;
+  }
+
+  /// dw += ∂/∂w by direct_weight_grad where it applies (float); false (nothing done) elsewhere.
+  template <class T>
+  static bool direct_weight_gradient(const window2d& g, index_t c_out, const T* x, const T* dy,
+                                     T* dw) {
+    if constexpr (std::is_same_v<T, float>) {
+      const cpu_isa isa = current_cpu_isa();
+      if (direct_weight_grad::applies(g, c_out, isa)) {
+        direct_weight_grad::run(g, c_out, x, dy, dw, isa, winograd_scratch);
         return true;
       }
     } else {
@@ -591,7 +609,8 @@ struct conv2d_kernel<cpu_t> {
           dbias[co] += static_cast<T>(s);
         }
       });
-    if (!winograd_weight_grad(g, c_out, x, dy, dw)) {
+    if (!winograd_weight_grad(g, c_out, x, dy, dw) &&
+        !direct_weight_gradient(g, c_out, x, dy, dw)) {
       if (4 * k > g.n * hwo) {
         weight_grad_by_rows(g, c_out, mp, x, dy, dw);
       } else {

@@ -1,0 +1,89 @@
+// The direct weight gradient of float convolutions on the CPU (simclr/nn/cpu/
+// direct_weight_grad.hpp), through nn::conv2d: where it applies, and against im2col + GEMM on
+// the fmnist-r18w16 shapes it was made for. (Bits across paths and thread counts, and floats
+// against doubles: tests/nn/conv2d.cpp.)
+#include <simclr/nn/cpu/direct_weight_grad.hpp>
+
+#include <cstdlib>
+#include <utility>
+
+#include <doctest/doctest.h>
+
+#include <simclr/backend/cpu/isa.hpp>
+#include <simclr/nn/conv2d.hpp>
+#include <simclr/random/fill.hpp>
+
+#include "support/layer_check.hpp"
+
+using namespace simclr;
+
+namespace {
+
+nn::window2d window_of(index_t n, index_t c, index_t h, index_t k, index_t s, index_t p) {
+  nn::window2d g;
+  g.n = n;
+  g.channels = c;
+  g.height = g.width = h;
+  g.kernel_h = g.kernel_w = k;
+  g.stride = s;
+  g.padding = p;
+  return g;
+}
+
+/// The weight gradient of one seeded float convolution (the direct one where it applies,
+/// unless `im2col`).
+tensor<float> weight_gradient(const nn::conv2d_options& o, index_t n, index_t h, bool im2col) {
+  if (im2col) setenv("SIMCLR_CONV_DIRECT", "0", 1);
+  nn::conv2d<float> conv(o);
+  conv.reset_parameters(random::key(41));
+  tensor<float> x(shape{n, o.in_channels, h, h}, uninitialized);
+  random::fill_normal(x.view(), random::key(42));
+  const auto y = conv.forward(x, mode::train);
+  tensor<float> dy(y.shape(), uninitialized);
+  random::fill_normal(dy.view(), random::key(43));
+  conv.set_input_gradient(false);
+  (void)conv.backward(dy);
+  unsetenv("SIMCLR_CONV_DIRECT");
+  return conv.weight_grad();
+}
+
+}  // namespace
+
+TEST_CASE("direct weight gradient: where it applies") {
+  using nn::direct_weight_grad;
+  const auto g = window_of(4, 16, 28, 3, 1, 1);
+  CHECK(direct_weight_grad::applies(g, 16, cpu_isa::avx512));
+  CHECK(direct_weight_grad::applies(g, 16, cpu_isa::avx2));
+  CHECK_FALSE(direct_weight_grad::applies(g, 16, cpu_isa::generic));
+  CHECK_FALSE(direct_weight_grad::applies(g, 12, cpu_isa::avx512));  // outputs not a block
+  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 8, 28, 3, 1, 1), 16, cpu_isa::avx2));
+  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 16, 28, 1, 2, 0), 32, cpu_isa::avx512));
+  CHECK(direct_weight_grad::applies(window_of(4, 32, 14, 3, 2, 1), 64, cpu_isa::avx512));
+  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 64, 7, 3, 2, 1), 128, cpu_isa::avx512));
+  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 128, 16, 3, 2, 1), 256, cpu_isa::avx512));
+  setenv("SIMCLR_CONV_DIRECT", "0", 1);
+  CHECK_FALSE(direct_weight_grad::applies(g, 16, cpu_isa::avx512));
+  unsetenv("SIMCLR_CONV_DIRECT");
+}
+
+TEST_CASE("direct weight gradient: im2col + GEMM's within rounding on fmnist-r18w16's shapes") {
+  for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
+    if (!cpu_supports(isa)) continue;
+    cpu_isa_scope path(isa);
+    CAPTURE(to_string(isa));
+    for (const auto& [options, size] : {std::pair{nn::conv2d_options{16, 16, 3, 1, 1}, 28},
+                                        std::pair{nn::conv2d_options{16, 32, 3, 2, 1}, 28},
+                                        std::pair{nn::conv2d_options{32, 32, 3, 1, 1}, 14},
+                                        std::pair{nn::conv2d_options{32, 64, 3, 2, 1}, 14},
+                                        std::pair{nn::conv2d_options{64, 64, 3, 1, 1}, 7}}) {
+      const nn::conv2d_options o = options;
+      const index_t h = size;
+      CAPTURE(o.in_channels);
+      CAPTURE(o.stride);
+      const auto direct = weight_gradient(o, 6, h, false);
+      const auto im2col = weight_gradient(o, 6, h, true);
+      CHECK(test::scaled_error(direct, im2col) < 1e-5);
+      CHECK(test::scaled_error(direct, im2col) > 0);  // two summation orders: two algorithms ran
+    }
+  }
+}
