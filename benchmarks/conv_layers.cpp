@@ -5,8 +5,8 @@
 //   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd|direct]
 // With `winograd`, every pass runs both with Winograd F(2 × 2, 3 × 3) where it applies and with
 // SIMCLR_CONV_WINOGRAD=0 (im2col), alternating within each round, and the table gives the ms of
-// both and their ratio (im2col / Winograd); with `direct`, the same for the direct weight
-// gradient against SIMCLR_CONV_DIRECT=0 (im2col + GEMM).
+// both and their ratio (im2col / Winograd); with `direct`, the same for the direct weight and
+// input gradients against SIMCLR_CONV_DIRECT=0 (the paths before them).
 // fmnist: fmnist-r18w16 (widths 16–128, 28 × 28, 512 views); r18: ResNet-18's CIFAR form
 // (widths 64–512, 32 × 32, 128 views). "x" is how often the layer occurs in one encoder; the
 // encoder total counts each layer that often, without the stem's input gradient (never needed).
@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     if (compare) {
       std::printf("%-7s encoder total (each layer × its count): im2col %.1f ms, %s where it "
                   "applies %.1f ms (%.2f×)\n",
-                  model.c_str(), total[0], direct ? "the direct weight gradient" : "Winograd",
+                  model.c_str(), total[0], direct ? "the direct gradients" : "Winograd",
                   total[1], total[0] / total[1]);
     } else {
       std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(),

@@ -39,10 +39,12 @@ struct fused_case {
 };
 
 // im2col with masked loads, the packed convolution (64 outputs), Winograd (64 in and out, float
-// on avx2 / avx512), gathers (stride 2), a 1×1 shortcut, planes of one value.
+// on avx2 / avx512), gathers (stride 2), a 1×1 shortcut, planes of one value, the direct
+// gradients (16 input channels, stride 1 and 2; float on avx2 / avx512).
 constexpr fused_case cases[] = {{3, 5, 28, 16, 3, 1, 1}, {2, 8, 7, 64, 3, 1, 1},
                                 {2, 64, 8, 64, 3, 1, 1}, {3, 4, 9, 6, 3, 2, 1},
-                                {4, 6, 8, 10, 1, 2, 0},  {5, 3, 2, 4, 3, 2, 1}};
+                                {4, 6, 8, 10, 1, 2, 0},  {5, 3, 2, 4, 3, 2, 1},
+                                {3, 16, 9, 16, 3, 1, 1}, {2, 16, 8, 32, 3, 2, 1}};
 
 /// f(case) for every case on every CPU path this machine runs.
 template <class F>
@@ -104,7 +106,8 @@ TEST_CASE("batch_norm: moments for another number of planes are refused") {
 
 TEST_CASE("conv2d::backward with `add`: dx + add, the weight gradient unchanged") {
   // Stride 1 (dx is a convolution: the add joins its output; Winograd for 64 channels on
-  // avx2 / avx512) and stride 2 (col2im accumulates onto the add: within rounding).
+  // avx2 / avx512; the direct input gradient adds it to its result) and stride 2 (col2im
+  // accumulates onto the add: within rounding).
   auto run = [](auto zero, const fused_case& g) {
     using T = decltype(zero);
     nn::conv2d<T> plain({g.c, g.co, g.k, g.s, g.p}), joined({g.c, g.co, g.k, g.s, g.p});

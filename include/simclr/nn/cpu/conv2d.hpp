@@ -13,6 +13,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/direct_input_grad.hpp>
 #include <simclr/nn/cpu/direct_weight_grad.hpp>
 #include <simclr/nn/cpu/elementwise.hpp>
 #include <simclr/nn/cpu/moments.hpp>
@@ -618,6 +619,13 @@ struct conv2d_kernel<cpu_t> {
       }
     }
     if (dx == nullptr) return;
+    if constexpr (std::is_same_v<T, float>) {
+      const cpu_isa isa = current_cpu_isa();
+      if (direct_input_grad::applies(g, c_out, isa)) {
+        direct_input_grad::run(g, c_out, w, dy, dx, dx_add, isa, winograd_scratch);
+        return;
+      }
+    }
     if (is_transposable(g)) {
       // dx = conv(dy, w̃) with w̃ (C, Cout, kh, kw) = w flipped in space, stride 1, padding
       // kh − 1 − p: the same output size as x.
