@@ -540,6 +540,16 @@ struct conv2d_kernel<cpu_t> {
         if (moments != nullptr) cpu_moments::all_planes(g.n, c_out, hwo, y, moments);
         return;
       }
+      // Stride 1: the adjoint of the transposed convolution (see transposed()), scattered.
+      if (bias == nullptr && is_transposable(g)) {
+        const window2d gt = transposed(g, c_out);
+        if (direct_input_grad::applies(gt, g.channels, isa)) {
+          const auto wt = flipped(g, c_out, w);
+          direct_input_grad::run(gt, g.channels, wt.get(), x, y, add, isa, winograd_scratch,
+                                 moments);
+          return;
+        }
+      }
     }
     const auto masks = lane_masks<T>(g);
     parallel::parallel_for(0, g.n, group_size(g), [&](index_t n0, index_t n1) {
@@ -626,22 +636,10 @@ struct conv2d_kernel<cpu_t> {
         return;
       }
     }
-    if (is_transposable(g)) {
-      // dx = conv(dy, w̃) with w̃ (C, Cout, kh, kw) = w flipped in space, stride 1, padding
-      // kh − 1 − p: the same output size as x.
-      const index_t kk = g.kernel_h * g.kernel_w;
-      auto wt = std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(c_out * k));
-      for (index_t co = 0; co < c_out; ++co)
-        for (index_t ci = 0; ci < g.channels; ++ci)
-          for (index_t t = 0; t < kk; ++t)
-            wt[static_cast<std::size_t>((ci * c_out + co) * kk + kk - 1 - t)] =
-                w[(co * g.channels + ci) * kk + t];
-      window2d gt = g;  // dy (N, Cout, Ho, Wo) is the input
-      gt.channels = c_out;
-      gt.height = g.out_height();
-      gt.width = g.out_width();
-      gt.padding = g.kernel_h - 1 - g.padding;
-      forward(gt, g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx, nullptr, dx_add);
+    if (is_transposable(g)) {  // dx = conv(dy, w̃): see transposed()
+      const auto wt = flipped(g, c_out, w);
+      forward(transposed(g, c_out), g.channels, dy, wt.get(), static_cast<const T*>(nullptr), dx,
+              nullptr, dx_add);
       return;
     }
     parallel::parallel_for(0, g.n, group, [&](index_t n0, index_t n1) {
@@ -802,6 +800,33 @@ struct conv2d_kernel<cpu_t> {
     T* col = scratch<T>(static_cast<std::size_t>(k * cols), 0);
     for (index_t i = n0; i < n1; ++i) im2col(g, x + i * stride, col, cols, (i - n0) * hwo, masks);
     return col;
+  }
+
+  /// The transposed convolution of a transposable g: from (N, Cout, Ho, Wo) to (N, C, H, W)
+  /// with the weights flipped() — stride 1, padding kh − 1 − p, the same output size as g's
+  /// input. It is g's adjoint (so g's input gradient is this convolution of dy), and g is its
+  /// adjoint (so g's forward is direct_input_grad of it).
+  static window2d transposed(const window2d& g, index_t c_out) {
+    window2d gt = g;
+    gt.channels = c_out;
+    gt.height = g.out_height();
+    gt.width = g.out_width();
+    gt.padding = g.kernel_h - 1 - g.padding;
+    return gt;
+  }
+
+  /// w̃ (C, Cout, kh, kw): w (Cout, C, kh, kw) transposed and flipped in space.
+  template <class T>
+  static std::unique_ptr<T[]> flipped(const window2d& g, index_t c_out, const T* w) {
+    const index_t kk = g.kernel_h * g.kernel_w;
+    auto wt =
+        std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(c_out * g.channels * kk));
+    for (index_t co = 0; co < c_out; ++co)
+      for (index_t ci = 0; ci < g.channels; ++ci)
+        for (index_t t = 0; t < kk; ++t)
+          wt[static_cast<std::size_t>((ci * c_out + co) * kk + kk - 1 - t)] =
+              w[(co * g.channels + ci) * kk + t];
+    return wt;
   }
 
   /// Stride 1 with a square kernel and padding ≤ k − 1: the input gradient is a convolution.

@@ -9,11 +9,14 @@
 #include <memory>
 #include <vector>
 
+#include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/isa.hpp>
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
+#include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/kernels.hpp>
+#include <simclr/nn/plane_moments.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
 #if SIMCLR_X86_KERNELS
@@ -54,7 +57,7 @@ struct direct_input_grad {
   /// SIMCLR_CONV_DIRECT=0 (read at each call, for side-by-side benchmarks).
   [[nodiscard]] static bool applies(const window2d& g, index_t c_out, cpu_isa isa) {
     if (isa != cpu_isa::avx512 && isa != cpu_isa::avx2) return false;
-    if (g.channels % channel_vector != 0 || c_out < 1) return false;
+    if (g.channels % channel_vector != 0 || c_out < min_sums) return false;
     if (g.kernel_h * g.kernel_w * (g.channels / channel_vector) < 3) return false;
     if (g.stride == 1 && g.channels >= max_stride1_channels) return false;
     if (padded_floats(g) >= (index_t{1} << 31)) return false;
@@ -70,17 +73,25 @@ struct direct_input_grad {
   /// at 4 × 4: direct 0.59–0.77×).
   static constexpr index_t max_stride1_channels = 64;
 
+  /// Fewer output channels (the sums of a block) and a block would spend more on adding its
+  /// sums to the buffer than on its FMAs (a convolution's forward runs here with its input
+  /// channels in that place: a stem's 1 or 3 stay with im2col).
+  static constexpr index_t min_sums = 8;
+
   /// Floats of one image's zero-bordered channel-last buffer.
   [[nodiscard]] static index_t padded_floats(const window2d& g) {
     return (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels;
   }
 
   /// dx ← ∂/∂x (+ dx_add if given) for w (Cout, C, kh, kw) and dy (N, Cout, Ho, Wo), where
-  /// applies(). `scratch(n)` gives the calling thread a buffer of n floats that nothing else
-  /// uses meanwhile.
+  /// applies(); with `moments` (N·C), each plane of dx's plane_moments as well, taken while
+  /// the image is in cache (conv2d's stride-1 forward runs here as the adjoint of its
+  /// transposed convolution, for a BatchNorm that follows). `scratch(n)` gives the calling
+  /// thread a buffer of n floats that nothing else uses meanwhile.
   template <class Scratch>
   static void run(const window2d& g, index_t c_out, const float* w, const float* dy, float* dx,
-                  const float* dx_add, cpu_isa isa, const Scratch& scratch) {
+                  const float* dx_add, cpu_isa isa, const Scratch& scratch,
+                  plane_moments* moments = nullptr) {
     const index_t taps = g.kernel_h * g.kernel_w, c = g.channels;
     // wt (pairs, Cout, 16): pair j = t·(C / 16) + v (tap t, channel vector v) holds each output
     // channel's 16 weights in a row, so that a block streams its pairs' weights in order.
@@ -114,6 +125,12 @@ struct direct_input_grad {
           const float* a = dx_add + i * image;
           for (index_t e = 0; e < image; ++e) dst[e] += a[e];
         }
+        if (moments != nullptr)
+          simclr::detail::with_isa(isa, [&](auto bytes) {
+            constexpr std::size_t W = decltype(bytes)::value;
+            for (index_t ci = 0; ci < c; ++ci)
+              moments[i * c + ci] = cpu_moments::plane<W>(dst + ci * hw, hw);
+          });
       }
     });
   }
