@@ -72,9 +72,12 @@ int main(int argc, char** argv) {
   if (argc > 3 && std::atoi(argv[3]) > 0)
     parallel::set_num_threads(static_cast<std::size_t>(std::atoi(argv[3])));
   const std::string versus = argc > 4 ? argv[4] : "";
-  const bool compare = versus == "winograd" || versus == "direct";
+  const bool compare = !versus.empty();
   const bool direct = versus == "direct";
-  const char* toggle = direct ? "SIMCLR_CONV_DIRECT" : "SIMCLR_CONV_WINOGRAD";
+  const std::string toggle_name = direct               ? "SIMCLR_CONV_DIRECT"
+                                  : versus == "winograd" ? "SIMCLR_CONV_WINOGRAD"
+                                                         : versus;
+  const char* toggle = toggle_name.c_str();
   const std::string label = direct ? "direct" : "wino";
   std::printf("path %s, %zu threads, medians of %d\n",
               std::string(to_string(current_cpu_isa())).c_str(), parallel::num_threads(), reps);

@@ -4,6 +4,10 @@
 // Printed with the FLOP count so the GFLOP/s can be set against the machine's GEMM peak, and
 // with the process CPU time per step (all threads): on a loaded machine, with one thread, the
 // CPU time is the fairer comparison.
+//   bench_encoder fmnist|r18 views reps VAR  A/B in one process: each round runs one step with
+// the environment variable VAR=0 and one without it, alternating, and prints both medians and
+// the median of the per-round ratios (for switches such as SIMCLR_CONV_DIRECT and
+// SIMCLR_CONV_WINOGRAD on a machine whose speed drifts between processes).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -54,15 +58,47 @@ int main(int argc, char** argv) {
       {.base_width = base, .in_channels = ch, .stem = encoders::stem::cifar, .seed = 1});
   tensor<float> x(shape{views, ch, size, size}, uninitialized);
   random::fill_uniform(x.view(), random::key(2));
-  std::vector<double> ms, cpu;
-  for (int r = 0; r < reps + 1; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double c0 = cpu_ms();
+  auto step = [&] {
     net.zero_grad();
     const auto h = net.forward(x, mode::train);
     tensor<float> dh(h.shape(), uninitialized);
     dh.fill(1.0f / float(views));
     net.backward(dh);
+  };
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  if (argc > 4) {  // A/B: VAR=0 against VAR unset, alternating within each round
+    const char* var = argv[4];
+    std::vector<double> off, on, ratio;
+    for (int r = 0; r < reps + 1; ++r) {
+      double t[2];
+      for (int v = 0; v < 2; ++v) {
+        if (v == 0) setenv(var, "0", 1);
+        const auto t0 = std::chrono::steady_clock::now();
+        step();
+        t[v] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                   .count();
+        unsetenv(var);
+      }
+      if (r == 0) continue;
+      off.push_back(t[0]);
+      on.push_back(t[1]);
+      ratio.push_back(t[0] / t[1]);
+    }
+    std::printf("simclr   %-7s views %-5td threads %zu  %s=0 median %8.1f ms, unset %8.1f ms, "
+                "per-round ratio median %.3f (min %.3f, max %.3f)\n",
+                which.c_str(), views, parallel::num_threads(), var, median(off), median(on),
+                median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+                *std::max_element(ratio.begin(), ratio.end()));
+    return 0;
+  }
+  std::vector<double> ms, cpu;
+  for (int r = 0; r < reps + 1; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_ms();
+    step();
     const auto t1 = std::chrono::steady_clock::now();
     const double c1 = cpu_ms();
     if (r > 0) {
@@ -70,9 +106,7 @@ int main(int argc, char** argv) {
       cpu.push_back(c1 - c0);
     }
   }
-  std::sort(ms.begin(), ms.end());
-  std::sort(cpu.begin(), cpu.end());
-  const double med = ms[ms.size() / 2], cpu_med = cpu[cpu.size() / 2];
+  const double med = median(ms), cpu_med = median(cpu);
   const double gflop = 3.0 * conv_flops(base, ch, size) * double(views) / 1e9;  // fwd + 2× bwd
   std::printf(
       "simclr   %-7s views %-5td threads %zu  median %8.1f ms  %7.0f views/s  %6.1f GFLOP/s"

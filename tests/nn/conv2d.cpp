@@ -101,7 +101,8 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
         conv_case{2, 12, 16, 9, 5, 1, 2, true}, conv_case{40, 16, 10, 8, 3, 1, 1, false},
         conv_case{33, 32, 12, 16, 3, 2, 1, true}, conv_case{3, 32, 9, 8, 5, 1, 2, false},
         conv_case{3, 64, 8, 16, 1, 2, 0, false}, conv_case{40, 16, 10, 16, 3, 1, 1, false},
-        conv_case{3, 8, 9, 32, 5, 1, 2, false}}) {
+        conv_case{3, 8, 9, 32, 5, 1, 2, false}, conv_case{5, 8, 11, 48, 3, 1, 1, false},
+        conv_case{4, 16, 6, 32, 3, 1, 0, false}}) {
     nn::conv2d<float> cf({g.c, g.co, g.k, g.s, g.p, g.bias});
     nn::conv2d<double> cd({g.c, g.co, g.k, g.s, g.p, g.bias});
     cf.reset_parameters(random::key(7));
@@ -140,7 +141,9 @@ TEST_CASE("conv2d: the float kernel agrees with the double one (y, dx, dw, db)")
 TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic within rounding") {
   // The direct weight and input gradients (16, 32 and 64 input channels, stride 1 and 2, 3×3,
   // 5×5, 7×7, 2×2 and 1×1 windows: blocks of 3, 2 and 1 (tap, channel vector) pairs and of 1
-  // to 8 positions, several image chunks) and the direct stride-1 forward (16 and 32 outputs).
+  // to 8 positions, several image chunks); the direct stride-1 3×3 forward and input gradient
+  // (16, 32 and 48 channels: 24 × 1 and 12 × 2 blocks; padding 0, 1 and 2) and the scattered
+  // forward of other windows (5×5).
   // Masked im2col (8 and 16 lanes, rows that end mid-vector), both weight-gradient orders,
   // gathered im2col (stride 2 and 3, 1×1 stride 2, a narrower output), the register
   // transposes of dy. The packed convolution (64+ output channels): vectors of positions that
@@ -161,7 +164,8 @@ TEST_CASE("conv2d: every CPU path agrees: avx2 = avx512 bit for bit, generic wit
         conv_case{2, 32, 9, 8, 5, 1, 2, false},   conv_case{3, 16, 8, 24, 7, 1, 3, false},
         conv_case{35, 16, 8, 8, 2, 1, 0, false},  conv_case{3, 64, 8, 16, 1, 2, 0, false},
         conv_case{5, 16, 9, 16, 3, 1, 1, false},  conv_case{3, 8, 10, 32, 3, 1, 1, false},
-        conv_case{2, 12, 7, 16, 5, 1, 2, false}}) {
+        conv_case{2, 12, 7, 16, 5, 1, 2, false},  conv_case{2, 8, 6, 48, 3, 1, 1, false},
+        conv_case{3, 16, 8, 16, 3, 1, 0, false},  conv_case{2, 16, 5, 16, 3, 1, 2, false}}) {
     auto run = [&g](cpu_isa isa) {
       cpu_isa_scope path(isa);
       nn::conv2d<float> conv({g.c, g.co, g.k, g.s, g.p, g.bias});

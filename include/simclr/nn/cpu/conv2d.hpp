@@ -13,6 +13,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/nn/cpu/direct_conv3.hpp>
 #include <simclr/nn/cpu/direct_input_grad.hpp>
 #include <simclr/nn/cpu/direct_weight_grad.hpp>
 #include <simclr/nn/cpu/elementwise.hpp>
@@ -540,7 +541,12 @@ struct conv2d_kernel<cpu_t> {
         if (moments != nullptr) cpu_moments::all_planes(g.n, c_out, hwo, y, moments);
         return;
       }
-      // Stride 1: the adjoint of the transposed convolution (see transposed()), scattered.
+      if (bias == nullptr && direct_conv3::applies(g, c_out, isa)) {
+        direct_conv3::run(g, c_out, x, w, y, add, moments, isa, winograd_scratch);
+        return;
+      }
+      // Other stride-1 windows: the adjoint of the transposed convolution (see transposed()),
+      // scattered.
       if (bias == nullptr && is_transposable(g)) {
         const window2d gt = transposed(g, c_out);
         if (direct_input_grad::applies(gt, g.channels, isa)) {
@@ -631,7 +637,10 @@ struct conv2d_kernel<cpu_t> {
     if (dx == nullptr) return;
     if constexpr (std::is_same_v<T, float>) {
       const cpu_isa isa = current_cpu_isa();
-      if (direct_input_grad::applies(g, c_out, isa)) {
+      // Unless the transposed convolution below runs as direct_conv3.
+      const bool conv3 =
+          is_transposable(g) && direct_conv3::applies(transposed(g, c_out), g.channels, isa);
+      if (!conv3 && direct_input_grad::applies(g, c_out, isa)) {
         direct_input_grad::run(g, c_out, w, dy, dx, dx_add, isa, winograd_scratch);
         return;
       }

@@ -14,6 +14,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
+#include <simclr/nn/cpu/channels_last.hpp>
 #include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/nn/plane_moments.hpp>
@@ -111,38 +112,21 @@ struct direct_input_grad {
     for (index_t p = 0; p < g.out_plane(); ++p)
       corner[static_cast<std::size_t>(p)] = ((p / wo) * wp + p % wo) * g.stride * c;
     parallel::parallel_for(0, g.n, 1, [&](index_t i0, index_t i1) {
-      // 64-byte aligned: every vector the blocks add to is one cache line.
-      float* buf = scratch(padded_floats(g) + hw * c + 16);
-      buf += (16 - reinterpret_cast<std::uintptr_t>(buf) / sizeof(float) % 16) % 16;
+      float* buf = channels_last::align64(scratch(padded_floats(g) + hw * c + 16));
       float* plane = buf + padded_floats(g);
       for (index_t i = i0; i < i1; ++i) {
         std::fill(buf, buf + padded_floats(g), 0.0f);
         scatter(g, c_out, wt.data(), dy + i * c_out * g.out_plane(), corner.data(), buf, isa);
-        unpad(g, buf, plane);
-        float* dst = dx + i * image;
-        simclr::detail::transpose(hw, c, plane, c, dst, hw);
-        if (dx_add != nullptr) {
-          const float* a = dx_add + i * image;
-          for (index_t e = 0; e < image; ++e) dst[e] += a[e];
-        }
-        if (moments != nullptr)
-          simclr::detail::with_isa(isa, [&](auto bytes) {
-            constexpr std::size_t W = decltype(bytes)::value;
-            for (index_t ci = 0; ci < c; ++ci)
-              moments[i * c + ci] = cpu_moments::plane<W>(dst + ci * hw, hw);
-          });
+        channels_last::crop(c, g.height, g.width, buf + (g.padding * wp + g.padding) * c, wp,
+                            plane);
+        channels_last::to_channels_first(c, hw, plane, dx + i * image,
+                                         dx_add != nullptr ? dx_add + i * image : nullptr,
+                                         moments != nullptr ? moments + i * c : nullptr, isa);
       }
     });
   }
 
  private:
-  /// plane (H·W, C) ← the interior of the zero-bordered buffer.
-  static void unpad(const window2d& g, const float* buf, float* plane) {
-    const index_t c = g.channels, w = g.width, p = g.padding, row = (w + 2 * p) * c;
-    for (index_t iy = 0; iy < g.height; ++iy)
-      std::copy_n(buf + (iy + p) * row + p * c, w * c, plane + iy * w * c);
-  }
-
   /// A block's constants: output channels, dy's plane, floats between pairs in wt.
   struct block_geometry {
     index_t c_out, hwo, ld;

@@ -11,6 +11,7 @@
 #include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
+#include <simclr/nn/cpu/channels_last.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/parallel/thread_pool.hpp>
 
@@ -96,14 +97,13 @@ struct direct_weight_grad {
     parallel::parallel_for(0, g.n, chunk, [&](index_t i0, index_t i1) {
       float* p = parts.data() + (i0 / chunk) * part;
       std::fill(p, p + part, 0.0f);
-      // 64-byte aligned: every vector the blocks load is one cache line.
-      float* xp = scratch(group * padded + g.in_plane() * c + 16);
-      xp += (16 - reinterpret_cast<std::uintptr_t>(xp) / sizeof(float) % 16) % 16;
+      float* xp = channels_last::align64(scratch(group * padded + g.in_plane() * c + 16));
       float* plane = xp + group * padded;
       for (index_t n0 = i0; n0 < i1; n0 += group) {
         const index_t n1 = std::min(i1, n0 + group);
         for (index_t i = n0; i < n1; ++i)
-          pad_channels_last(g, x + i * c * g.in_plane(), plane, xp + (i - n0) * padded);
+          channels_last::pad(c, g.height, g.width, g.padding, x + i * c * g.in_plane(), plane,
+                             xp + (i - n0) * padded);
         images(g, c_out, xp, n1 - n0, dy + n0 * c_out * g.out_plane(), p, isa);
       }
     });
@@ -123,22 +123,6 @@ struct direct_weight_grad {
   }
 
  private:
-  /// xp ← image (C, H, W) channel-last with a zero border of `padding` pixels; `plane` holds
-  /// the (H·W, C) transpose on the way.
-  static void pad_channels_last(const window2d& g, const float* image, float* plane, float* xp) {
-    const index_t c = g.channels, w = g.width, p = g.padding, wp = w + 2 * p;
-    simclr::detail::transpose(c, g.in_plane(), image, g.in_plane(), plane, c);
-    const index_t row = wp * c;
-    std::fill(xp, xp + p * row, 0.0f);
-    for (index_t iy = 0; iy < g.height; ++iy) {
-      float* dst = xp + (iy + p) * row;
-      std::fill(dst, dst + p * c, 0.0f);
-      std::copy_n(plane + iy * w * c, w * c, dst + p * c);
-      std::fill(dst + (p + w) * c, dst + row, 0.0f);
-    }
-    std::fill(xp + (g.height + p) * row, xp + (g.height + 2 * p) * row, 0.0f);
-  }
-
   /// Output positions and how xp is walked: `images` images `image` floats apart (their dy
   /// dy_image apart), each rows of Ho × Wo positions, the window corner of output row oy at
   /// oy·row_step, of column ox at ox·col_step further.

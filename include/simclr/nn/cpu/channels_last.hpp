@@ -1,0 +1,61 @@
+// simclr::nn::channels_last: images between the library's (C, H, W) layout and the channel-last,
+// zero-bordered buffers the direct convolution kernels (direct_conv3, direct_weight_grad,
+// direct_input_grad) work in, on the CPU.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include <simclr/backend/cpu/dispatch.hpp>
+#include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/config.hpp>
+#include <simclr/nn/cpu/moments.hpp>
+#include <simclr/nn/plane_moments.hpp>
+
+namespace simclr::nn::channels_last {
+
+/// p rounded up to the next 64-byte boundary (p has 16 floats of room for it): every vector a
+/// kernel loads from or stores to the buffer is then one cache line.
+inline float* align64(float* p) {
+  return p + (16 - reinterpret_cast<std::uintptr_t>(p) / sizeof(float) % 16) % 16;
+}
+
+/// xp ((H + 2·pad) × (W + 2·pad) pixels of C floats) ← image (C, H, W) channel-last inside a
+/// zero border of `pad` pixels; `plane` (H·W·C floats) holds the transpose on the way.
+inline void pad(index_t c, index_t h, index_t w, index_t pad, const float* image, float* plane,
+                float* xp) {
+  const index_t wp = w + 2 * pad, row = wp * c;
+  simclr::detail::transpose(c, h * w, image, h * w, plane, c);
+  std::fill(xp, xp + pad * row, 0.0f);
+  for (index_t iy = 0; iy < h; ++iy) {
+    float* dst = xp + (iy + pad) * row;
+    std::fill(dst, dst + pad * c, 0.0f);
+    std::copy_n(plane + iy * w * c, w * c, dst + pad * c);
+    std::fill(dst + (pad + w) * c, dst + row, 0.0f);
+  }
+  std::fill(xp + (h + pad) * row, xp + (h + 2 * pad) * row, 0.0f);
+}
+
+/// plane (H·W, C) ← the H × W pixels of C floats starting at `first`, rows `pitch` pixels apart
+/// (the interior of a bordered buffer, or the valid columns of a wider one).
+inline void crop(index_t c, index_t h, index_t w, const float* first, index_t pitch, float* plane) {
+  for (index_t y = 0; y < h; ++y) std::copy_n(first + y * pitch * c, w * c, plane + y * w * c);
+}
+
+/// dst (C, L) ← planeᵀ for plane (L, C), + add (C, L) if given; with `moments`, each of dst's
+/// C planes' plane_moments (for a BatchNorm that follows), while they are in cache.
+inline void to_channels_first(index_t c, index_t l, const float* plane, float* dst,
+                              const float* add, plane_moments* moments, cpu_isa isa) {
+  simclr::detail::transpose(l, c, plane, c, dst, l);
+  if (add != nullptr)
+    for (index_t e = 0; e < c * l; ++e) dst[e] += add[e];
+  if (moments != nullptr)
+    simclr::detail::with_isa(isa, [&](auto bytes) {
+      constexpr std::size_t W = decltype(bytes)::value;
+      for (index_t ci = 0; ci < c; ++ci) moments[ci] = cpu_moments::plane<W>(dst + ci * l, l);
+    });
+}
+
+}  // namespace simclr::nn::channels_last
