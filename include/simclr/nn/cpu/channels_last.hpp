@@ -9,6 +9,7 @@
 
 #include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/cpu/moments.hpp>
@@ -49,13 +50,24 @@ inline void crop(index_t c, index_t h, index_t w, const float* first, index_t pi
 inline void to_channels_first(index_t c, index_t l, const float* plane, float* dst,
                               const float* add, plane_moments* moments, cpu_isa isa) {
   simclr::detail::transpose(l, c, plane, c, dst, l);
-  if (add != nullptr)
-    for (index_t e = 0; e < c * l; ++e) dst[e] += add[e];
-  if (moments != nullptr)
-    simclr::detail::with_isa(isa, [&](auto bytes) {
-      constexpr std::size_t W = decltype(bytes)::value;
+  if (add == nullptr && moments == nullptr) return;
+  simclr::detail::with_isa(isa, [&](auto bytes) {
+    constexpr std::size_t W = decltype(bytes)::value;
+    using L = simclr::detail::simd<float, W>;
+    if (add != nullptr) {
+      typename L::vec a, b;
+      index_t e = 0;
+      for (; e + L::width <= c * l; e += L::width) {
+        L::load(a, dst + e);
+        L::load(b, add + e);
+        a += b;
+        L::store(dst + e, a);
+      }
+      for (; e < c * l; ++e) dst[e] += add[e];
+    }
+    if (moments != nullptr)
       for (index_t ci = 0; ci < c; ++ci) moments[ci] = cpu_moments::plane<W>(dst + ci * l, l);
-    });
+  });
 }
 
 }  // namespace simclr::nn::channels_last

@@ -94,7 +94,7 @@ struct direct_conv3 {
         std::fill(xp + filled * c, xp + pixels * c, 0.0f);  // the last block's overrun
         for (index_t cv = 0; cv < c_out;) {
           const index_t vectors = isa == cpu_isa::avx512 && c_out - cv >= 32 ? 2 : 1;
-          const index_t step = vectors == 2 ? 12 : (isa == cpu_isa::avx512 ? 24 : 12);
+          const index_t step = isa != cpu_isa::avx512 ? avx2_positions : (vectors == 2 ? 12 : 24);
           for (index_t b = 0; b * step < g.out_height() * wp; ++b) {
             const float* xb = xp + b * step * c;
             float* yb = yp + b * step * c_out + cv;
@@ -120,10 +120,14 @@ struct direct_conv3 {
   }
 
  private:
+  /// Positions of an avx2 block.
+  static constexpr index_t avx2_positions = 10;
+
   /// Output positions computed: rows as wide as the bordered input, rounded up to whole blocks
-  /// of the largest kind (24 positions; blocks of 12 fit in as many).
+  /// of any kind (24 or 12 positions on avx512, avx2_positions on avx2).
   static index_t positions(const window2d& g) {
-    return (g.out_height() * (g.width + 2 * g.padding) + 23) / 24 * 24;
+    const index_t n = g.out_height() * (g.width + 2 * g.padding);
+    return std::max((n + 23) / 24 * 24, (n + avx2_positions - 1) / avx2_positions * avx2_positions);
   }
 
   /// Pixels of the input buffer: the bordered image, and past it what the last block's
@@ -178,11 +182,12 @@ struct direct_conv3 {
     for (int v = 0; v < NV; ++v) _mm512_storeu_ps(y + q * ld + 16 * v, acc[q][v]);
   }
 
-  /// The same on the avx2 path for 12 positions and 8 output channels (the caller runs both
-  /// halves of a 16-channel vector), the lanes' arithmetic avx512_block's.
+  /// The same on the avx2 path for 10 positions and 8 output channels (the caller runs both
+  /// halves of a 16-channel vector), the lanes' arithmetic avx512_block's: 10 sums, 3 weights
+  /// and a broadcast in 14 of the 16 ymm registers (12 positions spilled sums to the stack).
   SIMCLR_AVX2 static void avx2_block(const float* x, index_t c, index_t row, const float* wk,
                                      index_t ld, float* y) {
-    constexpr int np = 12;
+    constexpr int np = avx2_positions;
     __m256 acc[np];
     SIMCLR_DC3_UNROLL
     for (int q = 0; q < np; ++q) acc[q] = _mm256_setzero_ps();
