@@ -92,25 +92,7 @@ struct direct_conv3 {
         channels_last::pad(c, g.height, g.width, g.padding, x + i * c * g.in_plane(), plane, xp);
         const index_t filled = (g.height + 2 * g.padding) * wp;
         std::fill(xp + filled * c, xp + pixels * c, 0.0f);  // the last block's overrun
-        for (index_t cv = 0; cv < c_out;) {
-          const index_t vectors = isa == cpu_isa::avx512 && c_out - cv >= 32 ? 2 : 1;
-          const index_t step = isa != cpu_isa::avx512 ? avx2_positions : (vectors == 2 ? 12 : 24);
-          for (index_t b = 0; b * step < g.out_height() * wp; ++b) {
-            const float* xb = xp + b * step * c;
-            float* yb = yp + b * step * c_out + cv;
-#if SIMCLR_X86_KERNELS
-            if (isa != cpu_isa::avx512) {
-              avx2_block(xb, c, wp * c, wk.data() + cv, c_out, yb);
-              avx2_block(xb, c, wp * c, wk.data() + cv + 8, c_out, yb + 8);
-            } else if (vectors == 2) {
-              avx512_block<12, 2>(xb, c, wp * c, wk.data() + cv, c_out, yb);
-            } else {
-              avx512_block<24, 1>(xb, c, wp * c, wk.data() + cv, c_out, yb);
-            }
-#endif
-          }
-          cv += vectors * channel_vector;
-        }
+        blocks(g, c_out, xp, wk.data(), yp, isa);
         channels_last::crop(c_out, g.out_height(), g.out_width(), yp, wp, plane);
         channels_last::to_channels_first(c_out, hwo, plane, y + i * c_out * hwo,
                                          add != nullptr ? add + i * c_out * hwo : nullptr,
@@ -120,6 +102,36 @@ struct direct_conv3 {
   }
 
  private:
+  /// yp (positions(g), Cout) ← the outputs at every pixel of rows as wide as xp's, by blocks
+  /// (avx512: pairs of 16-channel vectors 12 positions at a time, a last single vector 24 at a
+  /// time; avx2: 8-channel halves avx2_positions at a time).
+  static void blocks(const window2d& g, index_t c_out, const float* xp, const float* wk, float* yp,
+                     cpu_isa isa) {
+#if SIMCLR_X86_KERNELS
+    const index_t c = g.channels, row = (g.width + 2 * g.padding) * c;
+    const index_t n = g.out_height() * (g.width + 2 * g.padding);
+    for (index_t cv = 0; cv < c_out;) {
+      const index_t vectors = isa == cpu_isa::avx512 && c_out - cv >= 32 ? 2 : 1;
+      const index_t step = isa != cpu_isa::avx512 ? avx2_positions : (vectors == 2 ? 12 : 24);
+      for (index_t b = 0; b * step < n; ++b) {
+        const float* xb = xp + b * step * c;
+        float* yb = yp + b * step * c_out + cv;
+        if (isa != cpu_isa::avx512) {
+          avx2_block(xb, c, row, wk + cv, c_out, yb);
+          avx2_block(xb, c, row, wk + cv + 8, c_out, yb + 8);
+        } else if (vectors == 2) {
+          avx512_block<12, 2>(xb, c, row, wk + cv, c_out, yb);
+        } else {
+          avx512_block<24, 1>(xb, c, row, wk + cv, c_out, yb);
+        }
+      }
+      cv += vectors * channel_vector;
+    }
+#else
+    (void)g, (void)c_out, (void)xp, (void)wk, (void)yp, (void)isa;
+#endif
+  }
+
   /// Positions of an avx2 block.
   static constexpr index_t avx2_positions = 10;
 
