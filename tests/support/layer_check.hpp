@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <simclr/mode.hpp>
+#include <simclr/nn/kernels.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/random/fill.hpp>
 #include <simclr/testing/gradcheck.hpp>
@@ -24,6 +25,19 @@ double scaled_error(const tensor<A>& a, const tensor<B>& b) {
     scale = std::max(scale, std::abs(double(b.data()[i])));
   }
   return err / scale;
+}
+
+/// The geometry of a square convolution: batch, channels, size, kernel, stride, padding.
+inline nn::window2d square_window(index_t n, index_t c, index_t h, index_t k, index_t s,
+                                  index_t p) {
+  nn::window2d g;
+  g.n = n;
+  g.channels = c;
+  g.height = g.width = h;
+  g.kernel_h = g.kernel_w = k;
+  g.stride = s;
+  g.padding = p;
+  return g;
 }
 
 /// Checks backward of `layer` at input `x`: the scalar ⟨forward(x), r⟩ for a fixed random r is

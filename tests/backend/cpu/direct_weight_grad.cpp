@@ -19,17 +19,6 @@ using namespace simclr;
 
 namespace {
 
-nn::window2d window_of(index_t n, index_t c, index_t h, index_t k, index_t s, index_t p) {
-  nn::window2d g;
-  g.n = n;
-  g.channels = c;
-  g.height = g.width = h;
-  g.kernel_h = g.kernel_w = k;
-  g.stride = s;
-  g.padding = p;
-  return g;
-}
-
 /// The weight gradient of one seeded float convolution (the direct one where it applies,
 /// unless `im2col`).
 tensor<float> weight_gradient(const nn::conv2d_options& o, index_t n, index_t h, bool im2col) {
@@ -51,16 +40,20 @@ tensor<float> weight_gradient(const nn::conv2d_options& o, index_t n, index_t h,
 
 TEST_CASE("direct weight gradient: where it applies") {
   using nn::direct_weight_grad;
-  const auto g = window_of(4, 16, 28, 3, 1, 1);
+  const auto g = test::square_window(4, 16, 28, 3, 1, 1);
   CHECK(direct_weight_grad::applies(g, 16, cpu_isa::avx512));
   CHECK(direct_weight_grad::applies(g, 16, cpu_isa::avx2));
   CHECK_FALSE(direct_weight_grad::applies(g, 16, cpu_isa::generic));
   CHECK_FALSE(direct_weight_grad::applies(g, 12, cpu_isa::avx512));  // outputs not a block
-  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 8, 28, 3, 1, 1), 16, cpu_isa::avx2));
-  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 16, 28, 1, 2, 0), 32, cpu_isa::avx512));
-  CHECK(direct_weight_grad::applies(window_of(4, 32, 14, 3, 2, 1), 64, cpu_isa::avx512));
-  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 64, 7, 3, 2, 1), 128, cpu_isa::avx512));
-  CHECK_FALSE(direct_weight_grad::applies(window_of(4, 128, 16, 3, 2, 1), 256, cpu_isa::avx512));
+  CHECK_FALSE(
+      direct_weight_grad::applies(test::square_window(4, 8, 28, 3, 1, 1), 16, cpu_isa::avx2));
+  CHECK_FALSE(
+      direct_weight_grad::applies(test::square_window(4, 16, 28, 1, 2, 0), 32, cpu_isa::avx512));
+  CHECK(direct_weight_grad::applies(test::square_window(4, 32, 14, 3, 2, 1), 64, cpu_isa::avx512));
+  CHECK_FALSE(
+      direct_weight_grad::applies(test::square_window(4, 64, 7, 3, 2, 1), 128, cpu_isa::avx512));
+  CHECK_FALSE(
+      direct_weight_grad::applies(test::square_window(4, 128, 16, 3, 2, 1), 256, cpu_isa::avx512));
   setenv("SIMCLR_CONV_DIRECT", "0", 1);
   CHECK_FALSE(direct_weight_grad::applies(g, 16, cpu_isa::avx512));
   unsetenv("SIMCLR_CONV_DIRECT");

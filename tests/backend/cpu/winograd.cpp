@@ -28,17 +28,6 @@ struct wcase {
   bool bias = false;
 };
 
-nn::window2d geometry(index_t n, index_t c, index_t h, index_t k, index_t s, index_t p) {
-  nn::window2d g;
-  g.n = n;
-  g.channels = c;
-  g.height = g.width = h;
-  g.kernel_h = g.kernel_w = k;
-  g.stride = s;
-  g.padding = p;
-  return g;
-}
-
 template <class T>
 tensor<double> to_double(const tensor<T>& t) {
   tensor<double> d(t.shape(), uninitialized);
@@ -73,22 +62,27 @@ pass run(const wcase& g, bool im2col = false) {
 
 TEST_CASE("winograd: where it applies") {
   using nn::winograd_f2x3;
-  const auto g = geometry(4, 64, 9, 3, 1, 1);
+  const auto g = test::square_window(4, 64, 9, 3, 1, 1);
   CHECK(winograd_f2x3::applies(g, 64, cpu_isa::avx512));
   CHECK(winograd_f2x3::applies(g, 64, cpu_isa::avx2));
   CHECK_FALSE(winograd_f2x3::applies(g, 64, cpu_isa::generic));
   CHECK_FALSE(winograd_f2x3::applies(g, 63, cpu_isa::avx512));  // too few outputs
-  CHECK_FALSE(winograd_f2x3::applies(geometry(4, 63, 9, 3, 1, 1), 64, cpu_isa::avx512));
-  CHECK_FALSE(winograd_f2x3::applies(geometry(4, 64, 9, 3, 2, 1), 64, cpu_isa::avx512));
-  CHECK_FALSE(winograd_f2x3::applies(geometry(4, 64, 9, 3, 1, 0), 64, cpu_isa::avx512));
-  CHECK_FALSE(winograd_f2x3::applies(geometry(4, 64, 9, 5, 1, 2), 64, cpu_isa::avx512));
+  CHECK_FALSE(winograd_f2x3::applies(test::square_window(4, 63, 9, 3, 1, 1), 64, cpu_isa::avx512));
+  CHECK_FALSE(winograd_f2x3::applies(test::square_window(4, 64, 9, 3, 2, 1), 64, cpu_isa::avx512));
+  CHECK_FALSE(winograd_f2x3::applies(test::square_window(4, 64, 9, 3, 1, 0), 64, cpu_isa::avx512));
+  CHECK_FALSE(winograd_f2x3::applies(test::square_window(4, 64, 9, 5, 1, 2), 64, cpu_isa::avx512));
   // The weight gradient on even maps where the batch's positions are at least 36·C (else by
   // channel rows).
-  CHECK(winograd_f2x3::applies_to_weights(geometry(36, 64, 8, 3, 1, 1), 64, cpu_isa::avx2));
-  CHECK_FALSE(winograd_f2x3::applies_to_weights(geometry(35, 64, 8, 3, 1, 1), 64, cpu_isa::avx2));
-  CHECK_FALSE(winograd_f2x3::applies_to_weights(geometry(36, 64, 8, 3, 2, 1), 64, cpu_isa::avx2));
-  CHECK(winograd_f2x3::applies_to_weights(geometry(8, 64, 18, 3, 1, 1), 64, cpu_isa::avx512));
-  CHECK_FALSE(winograd_f2x3::applies_to_weights(geometry(8, 64, 17, 3, 1, 1), 64, cpu_isa::avx512));
+  CHECK(winograd_f2x3::applies_to_weights(test::square_window(36, 64, 8, 3, 1, 1), 64,
+                                          cpu_isa::avx2));
+  CHECK_FALSE(winograd_f2x3::applies_to_weights(test::square_window(35, 64, 8, 3, 1, 1), 64,
+                                                cpu_isa::avx2));
+  CHECK_FALSE(winograd_f2x3::applies_to_weights(test::square_window(36, 64, 8, 3, 2, 1), 64,
+                                                cpu_isa::avx2));
+  CHECK(winograd_f2x3::applies_to_weights(test::square_window(8, 64, 18, 3, 1, 1), 64,
+                                          cpu_isa::avx512));
+  CHECK_FALSE(winograd_f2x3::applies_to_weights(test::square_window(8, 64, 17, 3, 1, 1), 64,
+                                                cpu_isa::avx512));
 }
 
 TEST_CASE("winograd: forward, input and weight gradients match the convolution in double") {
@@ -120,8 +114,8 @@ TEST_CASE("winograd: forward, input and weight gradients match the convolution i
     const pass i = run(g, true);
     CHECK(test::scaled_error(w.y, i.y) > 0);
     CHECK(test::scaled_error(w.dx, i.dx) > 0);
-    const bool weights = nn::winograd_f2x3::applies_to_weights(geometry(g.n, g.c, g.h, 3, 1, 1),
-                                                               g.co, current_cpu_isa());
+    const bool weights = nn::winograd_f2x3::applies_to_weights(
+        test::square_window(g.n, g.c, g.h, 3, 1, 1), g.co, current_cpu_isa());
     CHECK(weights == (g.h % 2 == 0 && g.n >= 12));
     if (weights) CHECK(test::scaled_error(w.dw, i.dw) > 0);
   }

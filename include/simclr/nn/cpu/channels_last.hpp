@@ -13,6 +13,7 @@
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/cpu/moments.hpp>
+#include <simclr/nn/kernels.hpp>
 #include <simclr/nn/plane_moments.hpp>
 
 namespace simclr::nn::channels_last {
@@ -37,6 +38,14 @@ inline void pad(index_t c, index_t h, index_t w, index_t pad, const float* image
     std::fill(dst + (pad + w) * c, dst + row, 0.0f);
   }
   std::fill(xp + (h + pad) * row, xp + (h + 2 * pad) * row, 0.0f);
+}
+
+/// Where pair j = t·(C / 16) + v of window g — tap t, 16-channel vector v — lies in a bordered
+/// channel-last buffer of g's input, in floats from a window's corner.
+inline index_t pair_offset(const window2d& g, index_t j) {
+  const index_t vectors = g.channels / 16, t = j / vectors, v = j % vectors;
+  const index_t wp = g.width + 2 * g.padding;
+  return ((t / g.kernel_w) * wp + t % g.kernel_w) * g.channels + v * 16;
 }
 
 /// plane (H·W, C) ← the H × W pixels of C floats starting at `first`, rows `pitch` pixels apart

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include <simclr/backend/cpu/dispatch.hpp>
@@ -136,29 +137,29 @@ struct direct_input_grad {
   static void scatter(const window2d& g, index_t c_out, const float* wt, const float* dy,
                       const index_t* corner, float* buf, cpu_isa isa) {
 #if SIMCLR_X86_KERNELS
-    const index_t c = g.channels, vectors = c / channel_vector, taps = g.kernel_h * g.kernel_w;
-    const index_t pairs = taps * vectors, wp = g.width + 2 * g.padding;
+    const index_t pairs = g.kernel_h * g.kernel_w * (g.channels / channel_vector);
     const index_t hwo = g.out_plane();
     const block_geometry geo{c_out, hwo, c_out * channel_vector};
     const index_t np = isa == cpu_isa::avx512 ? 8 : 4;
     for (index_t j0 = 0; j0 < pairs; j0 += 3) {
       const index_t nj = std::min<index_t>(3, pairs - j0);
       index_t to[3] = {0, 0, 0};
-      for (index_t u = 0; u < nj; ++u) {
-        const index_t j = j0 + u, t = j / vectors, v = j % vectors;
-        to[u] = ((t / g.kernel_w) * wp + t % g.kernel_w) * c + v * channel_vector;
-      }
+      for (index_t u = 0; u < nj; ++u) to[u] = channels_last::pair_offset(g, j0 + u);
       const float* wj = wt + j0 * geo.ld;
       for (index_t p0 = 0; p0 < hwo; p0 += np) {
         const index_t n = std::min(np, hwo - p0);
         const index_t* at = corner + p0;
         const float* d = dy + p0;
         if (isa == cpu_isa::avx512) {
-          avx512_dispatch(n, nj, geo, wj, d, buf, at, to);
+          by_size<8>(n, nj, [&](auto np, auto pairs_in_block) {
+            avx512_block<np.value, pairs_in_block.value>(geo, wj, d, buf, at, to);
+          });
         } else {
           for (index_t half = 0; half < 2; ++half) {
             const index_t h[3] = {to[0] + 8 * half, to[1] + 8 * half, to[2] + 8 * half};
-            avx2_dispatch(n, nj, geo, wj + 8 * half, d, buf, at, h);
+            by_size<4>(n, nj, [&](auto np, auto pairs_in_block) {
+              avx2_block<np.value, pairs_in_block.value>(geo, wj + 8 * half, d, buf, at, h);
+            });
           }
         }
       }
@@ -169,47 +170,23 @@ struct direct_input_grad {
   }
 
 #if SIMCLR_X86_KERNELS
-  /// avx512_block<NP, NJ> for n positions and nj pairs.
-  static void avx512_dispatch(index_t n, index_t nj, const block_geometry& geo, const float* wj,
-                              const float* d, float* buf, const index_t* at, const index_t* to) {
-    switch (n * 4 + nj) {
-#define SIMCLR_DIG_CASE(NP, NJ)                    \
-  case NP * 4 + NJ:                                \
-    avx512_block<NP, NJ>(geo, wj, d, buf, at, to); \
-    break;
-#define SIMCLR_DIG_ROW(NP) SIMCLR_DIG_CASE(NP, 1) SIMCLR_DIG_CASE(NP, 2) SIMCLR_DIG_CASE(NP, 3)
-      SIMCLR_DIG_ROW(1)
-      SIMCLR_DIG_ROW(2)
-      SIMCLR_DIG_ROW(3)
-      SIMCLR_DIG_ROW(4)
-      SIMCLR_DIG_ROW(5)
-      SIMCLR_DIG_ROW(6)
-      SIMCLR_DIG_ROW(7)
-      SIMCLR_DIG_ROW(8)
-#undef SIMCLR_DIG_ROW
-#undef SIMCLR_DIG_CASE
-      default:
-        break;
+  /// f(NP, NJ) (integral constants) for n ≤ MaxNP positions and nj ≤ 3 pairs: the block
+  /// kernel instantiated for that size.
+  template <int MaxNP, class F>
+  static void by_size(index_t n, index_t nj, const F& f) {
+    if constexpr (MaxNP > 1) {
+      if (n < MaxNP) {
+        by_size<MaxNP - 1>(n, nj, f);
+        return;
+      }
     }
-  }
-
-  /// avx2_block<NP, NJ> for n positions and nj pairs.
-  static void avx2_dispatch(index_t n, index_t nj, const block_geometry& geo, const float* wj,
-                            const float* d, float* buf, const index_t* at, const index_t* to) {
-    switch (n * 4 + nj) {
-#define SIMCLR_DIG_CASE(NP, NJ)                  \
-  case NP * 4 + NJ:                              \
-    avx2_block<NP, NJ>(geo, wj, d, buf, at, to); \
-    break;
-#define SIMCLR_DIG_ROW(NP) SIMCLR_DIG_CASE(NP, 1) SIMCLR_DIG_CASE(NP, 2) SIMCLR_DIG_CASE(NP, 3)
-      SIMCLR_DIG_ROW(1)
-      SIMCLR_DIG_ROW(2)
-      SIMCLR_DIG_ROW(3)
-      SIMCLR_DIG_ROW(4)
-#undef SIMCLR_DIG_ROW
-#undef SIMCLR_DIG_CASE
-      default:
-        break;
+    using np = std::integral_constant<int, MaxNP>;
+    if (nj == 3) {
+      f(np{}, std::integral_constant<int, 3>{});
+    } else if (nj == 2) {
+      f(np{}, std::integral_constant<int, 2>{});
+    } else {
+      f(np{}, std::integral_constant<int, 1>{});
     }
   }
 

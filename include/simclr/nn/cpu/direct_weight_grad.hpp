@@ -145,10 +145,7 @@ struct direct_weight_grad {
     for (index_t j0 = 0; j0 < pairs; j0 += 3) {
       const index_t nj = std::min<index_t>(3, pairs - j0);
       index_t read[3] = {0, 0, 0};
-      for (index_t u = 0; u < nj; ++u) {
-        const index_t j = j0 + u, t = j / vectors, v = j % vectors;
-        read[u] = ((t / g.kernel_w) * wp + t % g.kernel_w) * c + v * channel_vector;
-      }
+      for (index_t u = 0; u < nj; ++u) read[u] = channels_last::pair_offset(g, j0 + u);
       float* out = p + j0 * channel_vector;
       if (isa == cpu_isa::avx512) {
         for (index_t co = 0; co < c_out; co += 8) {
