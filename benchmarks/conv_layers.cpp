@@ -2,11 +2,12 @@
 // forward, weight gradient alone, and the input gradient (backward with it, less the weight
 // gradient alone) — in ms and GFLOP/s, medians. Says which layers and which pass hold a step's
 // time, on the path SIMCLR_CPU_ISA picks (no PyTorch side: bench_encoder compares whole steps).
-//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd|direct]
+//   bench_conv_layers [fmnist|r18|all] [reps (5)] [threads (this machine's)] [winograd|direct|VAR]
 // With `winograd`, every pass runs both with Winograd F(2 × 2, 3 × 3) where it applies and with
 // SIMCLR_CONV_WINOGRAD=0 (im2col), alternating within each round, and the table gives the ms of
-// both and their ratio (im2col / Winograd); with `direct`, the same for the direct weight and
-// input gradients against SIMCLR_CONV_DIRECT=0 (the paths before them).
+// both and their ratio (im2col / Winograd); with `direct`, the same for the direct kernels
+// (direct_conv3, direct_weight_grad, direct_input_grad) against SIMCLR_CONV_DIRECT=0 (the paths
+// before them); with any other name, the same for VAR=0 against VAR unset.
 // fmnist: fmnist-r18w16 (widths 16–128, 28 × 28, 512 views); r18: ResNet-18's CIFAR form
 // (widths 64–512, 32 × 32, 128 views). "x" is how often the layer occurs in one encoder; the
 // encoder total counts each layer that often, without the stem's input gradient (never needed).
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
     if (compare) {
       std::printf("%-7s encoder total (each layer × its count): im2col %.1f ms, %s where it "
                   "applies %.1f ms (%.2f×)\n",
-                  model.c_str(), total[0], direct ? "the direct gradients" : "Winograd",
+                  model.c_str(), total[0], direct ? "the direct kernels" : "Winograd",
                   total[1], total[0] / total[1]);
     } else {
       std::printf("%-7s encoder total (each layer × its count): %.1f ms\n", model.c_str(),
