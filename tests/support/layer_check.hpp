@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <vector>
 
 #include <simclr/mode.hpp>
+#include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/nn/state.hpp>
 #include <simclr/random/fill.hpp>
@@ -38,6 +40,29 @@ inline nn::window2d square_window(index_t n, index_t c, index_t h, index_t k, in
   g.stride = s;
   g.padding = p;
   return g;
+}
+
+/// The output, input gradient and weight gradient of one seeded float convolution of n images
+/// of h × h pixels; with `off`, that environment switch is 0 while it runs (e.g.
+/// "SIMCLR_CONV_DIRECT": the same pass without the direct kernels).
+struct conv_pass {
+  tensor<float> y, dx, dw;
+};
+inline conv_pass seeded_conv(const nn::conv2d_options& o, index_t n, index_t h,
+                             const char* off = nullptr) {
+  if (off != nullptr) setenv(off, "0", 1);
+  nn::conv2d<float> conv(o);
+  conv.reset_parameters(random::key(41));
+  tensor<float> x(shape{n, o.in_channels, h, h}, uninitialized);
+  random::fill_normal(x.view(), random::key(42));
+  conv_pass p;
+  p.y = conv.forward(x, mode::train);
+  tensor<float> dy(p.y.shape(), uninitialized);
+  random::fill_normal(dy.view(), random::key(43));
+  p.dx = conv.backward(dy);
+  p.dw = conv.weight_grad();
+  if (off != nullptr) unsetenv(off);
+  return p;
 }
 
 /// Checks backward of `layer` at input `x`: the scalar ⟨forward(x), r⟩ for a fixed random r is

@@ -10,33 +10,10 @@
 #include <doctest/doctest.h>
 
 #include <simclr/backend/cpu/isa.hpp>
-#include <simclr/nn/conv2d.hpp>
-#include <simclr/random/fill.hpp>
 
 #include "support/layer_check.hpp"
 
 using namespace simclr;
-
-namespace {
-
-/// The weight gradient of one seeded float convolution (the direct one where it applies,
-/// unless `im2col`).
-tensor<float> weight_gradient(const nn::conv2d_options& o, index_t n, index_t h, bool im2col) {
-  if (im2col) setenv("SIMCLR_CONV_DIRECT", "0", 1);
-  nn::conv2d<float> conv(o);
-  conv.reset_parameters(random::key(41));
-  tensor<float> x(shape{n, o.in_channels, h, h}, uninitialized);
-  random::fill_normal(x.view(), random::key(42));
-  const auto y = conv.forward(x, mode::train);
-  tensor<float> dy(y.shape(), uninitialized);
-  random::fill_normal(dy.view(), random::key(43));
-  conv.set_input_gradient(false);
-  (void)conv.backward(dy);
-  unsetenv("SIMCLR_CONV_DIRECT");
-  return conv.weight_grad();
-}
-
-}  // namespace
 
 TEST_CASE("direct weight gradient: where it applies") {
   using nn::direct_weight_grad;
@@ -73,8 +50,8 @@ TEST_CASE("direct weight gradient: im2col + GEMM's within rounding on fmnist-r18
       const index_t h = size;
       CAPTURE(o.in_channels);
       CAPTURE(o.stride);
-      const auto direct = weight_gradient(o, 6, h, false);
-      const auto im2col = weight_gradient(o, 6, h, true);
+      const auto direct = test::seeded_conv(o, 6, h).dw;
+      const auto im2col = test::seeded_conv(o, 6, h, "SIMCLR_CONV_DIRECT").dw;
       CHECK(test::scaled_error(direct, im2col) < 1e-5);
       CHECK(test::scaled_error(direct, im2col) > 0);  // two summation orders: two algorithms ran
     }

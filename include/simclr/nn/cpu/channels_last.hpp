@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/isa.hpp>
@@ -18,9 +20,25 @@
 
 namespace simclr::nn::channels_last {
 
-/// p rounded up to the next 64-byte boundary (p has 16 floats of room for it): every vector a
-/// kernel loads from or stores to the buffer is then one cache line.
-inline float* align64(float* p) {
+/// Whether the direct kernels run where they apply: unless SIMCLR_CONV_DIRECT=0, which keeps
+/// the column matrix and the paths before them (read at each call, for side-by-side
+/// benchmarks).
+inline bool enabled() {
+  const char* e = std::getenv("SIMCLR_CONV_DIRECT");
+  return e == nullptr || std::strcmp(e, "0") != 0;
+}
+
+/// Floats of one image of g's input channel-last with g's zero border.
+inline index_t padded_floats(const window2d& g) {
+  return (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels;
+}
+
+/// n floats of the calling thread's scratch (`scratch(m)`: a buffer of m floats nothing else
+/// uses meanwhile), from a 64-byte boundary: every vector a kernel loads from or stores to
+/// them is then one cache line.
+template <class Scratch>
+float* buffer(const Scratch& scratch, index_t n) {
+  float* p = scratch(n + 16);
   return p + (16 - reinterpret_cast<std::uintptr_t>(p) / sizeof(float) % 16) % 16;
 }
 

@@ -3,11 +3,10 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include <simclr/backend/cpu/isa.hpp>
 #include <simclr/backend/cpu/memory.hpp>
+#include <simclr/backend/cpu/tiles_avx2.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/cpu/channels_last.hpp>
 #include <simclr/nn/kernels.hpp>
@@ -44,17 +43,15 @@ struct direct_conv3 {
   /// Output channels per vector on both paths (avx2 takes two 8-lane halves).
   static constexpr index_t channel_vector = 16;
   /// Whether (g, Cout) runs here on `isa`: the avx512 or avx2 path, a 3 × 3 window, stride 1,
-  /// padding at most 2, output channels a multiple of 16 below max_outputs, offsets within
-  /// 32 bits — unless SIMCLR_CONV_DIRECT=0 (read at each call, for side-by-side benchmarks).
+  /// padding at most 2, output channels a multiple of 16 below max_outputs, at least
+  /// min_inputs input channels — unless channels_last::enabled() says otherwise.
   [[nodiscard]] static bool applies(const window2d& g, index_t c_out, cpu_isa isa) {
     if (isa != cpu_isa::avx512 && isa != cpu_isa::avx2) return false;
     if (g.kernel_h != 3 || g.kernel_w != 3 || g.stride != 1 || g.padding > 2) return false;
     if (c_out % channel_vector != 0 || c_out >= max_outputs || g.channels < min_inputs)
       return false;
     if (g.out_height() < 1 || g.out_width() < 1) return false;
-    if (buffer_floats(g, c_out) >= (index_t{1} << 31)) return false;
-    const char* e = std::getenv("SIMCLR_CONV_DIRECT");
-    return e == nullptr || std::strcmp(e, "0") != 0;
+    return channels_last::enabled();
   }
 
   /// Fewer input channels (a stem's 1 or 3) and the copies in and out of the channel-last
@@ -85,7 +82,7 @@ struct direct_conv3 {
     const index_t hwo = g.out_plane(), wp = g.width + 2 * g.padding;
     const index_t pixels = input_pixels(g);
     parallel::parallel_for(0, g.n, 1, [&](index_t i0, index_t i1) {
-      float* xp = channels_last::align64(scratch(buffer_floats(g, c_out) + 16));
+      float* xp = channels_last::buffer(scratch, buffer_floats(g, c_out));
       float* yp = xp + pixels * c;               // (positions(g), Cout)
       float* plane = yp + positions(g) * c_out;  // x's transpose, then y's valid positions
       for (index_t i = i0; i < i1; ++i) {

@@ -3,20 +3,14 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <type_traits>
 #include <vector>
 
-#include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/isa.hpp>
 #include <simclr/backend/cpu/memory.hpp>
-#include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/backend/cpu/tiles_avx2.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/cpu/channels_last.hpp>
-#include <simclr/nn/cpu/moments.hpp>
 #include <simclr/nn/kernels.hpp>
 #include <simclr/nn/plane_moments.hpp>
 #include <simclr/parallel/thread_pool.hpp>
@@ -55,16 +49,13 @@ struct direct_input_grad {
 
   /// Whether (g, Cout) runs here on `isa`: the avx512 or avx2 path, input channels a multiple of
   /// channel_vector, at least 3 (tap, channel vector) pairs, fewer than max_stride1_channels
-  /// input channels where the stride is 1, offsets within 32 bits — unless
-  /// SIMCLR_CONV_DIRECT=0 (read at each call, for side-by-side benchmarks).
+  /// input channels where the stride is 1 — unless channels_last::enabled() says otherwise.
   [[nodiscard]] static bool applies(const window2d& g, index_t c_out, cpu_isa isa) {
     if (isa != cpu_isa::avx512 && isa != cpu_isa::avx2) return false;
     if (g.channels % channel_vector != 0 || c_out < min_sums) return false;
     if (g.kernel_h * g.kernel_w * (g.channels / channel_vector) < 3) return false;
     if (g.stride == 1 && g.channels >= max_stride1_channels) return false;
-    if (padded_floats(g) >= (index_t{1} << 31)) return false;
-    const char* e = std::getenv("SIMCLR_CONV_DIRECT");
-    return e == nullptr || std::strcmp(e, "0") != 0;
+    return channels_last::enabled();
   }
 
   /// Measured on an Intel Xeon (avx512, fmnist-r18w16's layers, against the path each layer
@@ -79,11 +70,6 @@ struct direct_input_grad {
   /// sums to the buffer than on its FMAs (a convolution's forward runs here with its input
   /// channels in that place: a stem's 1 or 3 stay with im2col).
   static constexpr index_t min_sums = 8;
-
-  /// Floats of one image's zero-bordered channel-last buffer.
-  [[nodiscard]] static index_t padded_floats(const window2d& g) {
-    return (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels;
-  }
 
   /// dx ← ∂/∂x (+ dx_add if given) for w (Cout, C, kh, kw) and dy (N, Cout, Ho, Wo), where
   /// applies(); with `moments` (N·C), each plane of dx's plane_moments as well, taken while
@@ -113,10 +99,11 @@ struct direct_input_grad {
     for (index_t p = 0; p < g.out_plane(); ++p)
       corner[static_cast<std::size_t>(p)] = ((p / wo) * wp + p % wo) * g.stride * c;
     parallel::parallel_for(0, g.n, 1, [&](index_t i0, index_t i1) {
-      float* buf = channels_last::align64(scratch(padded_floats(g) + hw * c + 16));
-      float* plane = buf + padded_floats(g);
+      const index_t padded = channels_last::padded_floats(g);
+      float* buf = channels_last::buffer(scratch, padded + hw * c);
+      float* plane = buf + padded;
       for (index_t i = i0; i < i1; ++i) {
-        std::fill(buf, buf + padded_floats(g), 0.0f);
+        std::fill(buf, buf + padded, 0.0f);
         scatter(g, c_out, wt.data(), dy + i * c_out * g.out_plane(), corner.data(), buf, isa);
         channels_last::crop(c, g.height, g.width, buf + (g.padding * wp + g.padding) * c, wp,
                             plane);

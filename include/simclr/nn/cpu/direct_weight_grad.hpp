@@ -3,13 +3,10 @@
 #pragma once
 
 #include <algorithm>
-#include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include <simclr/backend/cpu/isa.hpp>
 #include <simclr/backend/cpu/memory.hpp>
-#include <simclr/backend/cpu/tile_gemm.hpp>
+#include <simclr/backend/cpu/tiles_avx2.hpp>
 #include <simclr/config.hpp>
 #include <simclr/nn/cpu/channels_last.hpp>
 #include <simclr/nn/kernels.hpp>
@@ -63,23 +60,15 @@ struct direct_weight_grad {
   static constexpr index_t max_weights = 128 * 64 * 9;
 
   /// Whether (g, Cout) runs here on `isa`: the avx512 or avx2 path, input channels a multiple of
-  /// channel_vector, output channels of block_outputs, a weight of at most max_weights, and
-  /// offsets within 32 bits — unless SIMCLR_CONV_DIRECT=0, which keeps the column matrix (read
-  /// at each call, for side-by-side benchmarks).
+  /// channel_vector, output channels of block_outputs, at least 2 taps, min_positions and a
+  /// weight of at most max_weights — unless channels_last::enabled() says otherwise.
   [[nodiscard]] static bool applies(const window2d& g, index_t c_out, cpu_isa isa) {
     if (isa != cpu_isa::avx512 && isa != cpu_isa::avx2) return false;
     if (g.channels % channel_vector != 0 || c_out % block_outputs != 0) return false;
     const index_t taps = g.kernel_h * g.kernel_w;
     if (taps < 2 || g.out_plane() < min_positions || c_out * g.channels * taps > max_weights)
       return false;
-    if (padded_floats(g) >= (index_t{1} << 31)) return false;
-    const char* e = std::getenv("SIMCLR_CONV_DIRECT");
-    return e == nullptr || std::strcmp(e, "0") != 0;
-  }
-
-  /// Floats of one image's zero-bordered channel-last copy.
-  [[nodiscard]] static index_t padded_floats(const window2d& g) {
-    return (g.height + 2 * g.padding) * (g.width + 2 * g.padding) * g.channels;
+    return channels_last::enabled();
   }
 
   /// dw += ∂/∂w for x (N, C, H, W) and dy (N, Cout, Ho, Wo), where applies(). `scratch(n)`
@@ -92,12 +81,12 @@ struct direct_weight_grad {
     const index_t chunk = (g.n + max_parts - 1) / max_parts;
     const index_t n_chunks = (g.n + chunk - 1) / chunk;
     const simclr::detail::cpu_scratch<float> parts(static_cast<std::size_t>(n_chunks * part));
-    const index_t padded = padded_floats(g);
+    const index_t padded = channels_last::padded_floats(g);
     const index_t group = std::clamp<index_t>(group_floats / padded, 1, chunk);
     parallel::parallel_for(0, g.n, chunk, [&](index_t i0, index_t i1) {
       float* p = parts.data() + (i0 / chunk) * part;
       std::fill(p, p + part, 0.0f);
-      float* xp = channels_last::align64(scratch(group * padded + g.in_plane() * c + 16));
+      float* xp = channels_last::buffer(scratch, group * padded + g.in_plane() * c);
       float* plane = xp + group * padded;
       for (index_t n0 = i0; n0 < i1; n0 += group) {
         const index_t n1 = std::min(i1, n0 + group);
@@ -138,8 +127,14 @@ struct direct_weight_grad {
     const index_t c = g.channels, vectors = c / channel_vector;
     const index_t pairs = g.kernel_h * g.kernel_w * vectors, row = g.kernel_h * g.kernel_w * c;
     const index_t wp = g.width + 2 * g.padding;
-    const geometry geo{count,         padded_floats(g),  c_out * g.out_plane(), g.out_height(),
-                       g.out_width(), g.stride * wp * c, g.stride * c,          g.out_plane()};
+    const geometry geo{count,
+                       channels_last::padded_floats(g),
+                       c_out * g.out_plane(),
+                       g.out_height(),
+                       g.out_width(),
+                       g.stride * wp * c,
+                       g.stride * c,
+                       g.out_plane()};
     // Pairs j = t·(C / 16) + v (tap t, channel vector v), in blocks of up to 3: where each
     // reads from an output position's window corner in xp; its 16 sums go to j·16 of a row.
     for (index_t j0 = 0; j0 < pairs; j0 += 3) {
