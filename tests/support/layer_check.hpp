@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <deque>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
+#include <simclr/backend/cpu/isa.hpp>
 #include <simclr/mode.hpp>
 #include <simclr/nn/conv2d.hpp>
 #include <simclr/nn/kernels.hpp>
@@ -63,6 +66,18 @@ inline conv_pass seeded_conv(const nn::conv2d_options& o, index_t n, index_t h,
   p.dw = conv.weight_grad();
   if (off != nullptr) unsetenv(off);
   return p;
+}
+
+/// f(isa, options, size) for every case on each of the avx2 and avx512 paths this CPU runs
+/// (with that path forced): the direct kernels' comparisons with the paths before them.
+template <class F>
+void on_vector_paths(std::initializer_list<std::pair<nn::conv2d_options, index_t>> cases,
+                     const F& f) {
+  for (const cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
+    if (!cpu_supports(isa)) continue;
+    cpu_isa_scope path(isa);
+    for (const auto& [options, size] : cases) f(isa, options, size);
+  }
 }
 
 /// Checks backward of `layer` at input `x`: the scalar ⟨forward(x), r⟩ for a fixed random r is

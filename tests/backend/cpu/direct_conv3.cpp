@@ -31,21 +31,17 @@ TEST_CASE("direct_conv3: where it applies") {
 }
 
 TEST_CASE("direct_conv3: the paths before it within rounding on fmnist-r18w16's shapes") {
-  for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
-    if (!cpu_supports(isa)) continue;
-    cpu_isa_scope path(isa);
+  const auto check = [](cpu_isa isa, const nn::conv2d_options& o, index_t h) {
     CAPTURE(to_string(isa));
-    for (const auto& [options, size] : {std::pair{nn::conv2d_options{16, 16, 3, 1, 1}, 28},
-                                        std::pair{nn::conv2d_options{32, 32, 3, 1, 1}, 14}}) {
-      const nn::conv2d_options o = options;
-      const index_t h = size;
-      CAPTURE(o.in_channels);
-      const auto direct = test::seeded_conv(o, 5, h);
-      const auto before = test::seeded_conv(o, 5, h, "SIMCLR_CONV_DIRECT");
-      CHECK(test::scaled_error(direct.y, before.y) < 1e-5);
-      CHECK(test::scaled_error(direct.dx, before.dx) < 1e-5);
-      CHECK(test::scaled_error(direct.y, before.y) > 0);  // two summation orders: both ran
-      CHECK(test::scaled_error(direct.dx, before.dx) > 0);
-    }
-  }
+    CAPTURE(o.in_channels);
+    const auto direct = test::seeded_conv(o, 5, h);
+    const auto before = test::seeded_conv(o, 5, h, "SIMCLR_CONV_DIRECT");
+    CHECK(test::scaled_error(direct.y, before.y) < 1e-5);
+    CHECK(test::scaled_error(direct.dx, before.dx) < 1e-5);
+    CHECK(test::scaled_error(direct.y, before.y) > 0);  // two summation orders: both ran
+    CHECK(test::scaled_error(direct.dx, before.dx) > 0);
+  };
+  test::on_vector_paths({std::pair{nn::conv2d_options{16, 16, 3, 1, 1}, 28},
+                         std::pair{nn::conv2d_options{32, 32, 3, 1, 1}, 14}},
+                        check);
 }

@@ -34,23 +34,19 @@ TEST_CASE("direct_input_grad: where it applies") {
 }
 
 TEST_CASE("direct_input_grad: col2im's within rounding on fmnist-r18w16's stride-2 shapes") {
-  for (cpu_isa isa : {cpu_isa::avx2, cpu_isa::avx512}) {
-    if (!cpu_supports(isa)) continue;
-    cpu_isa_scope path(isa);
+  const auto check = [](cpu_isa isa, const nn::conv2d_options& o, index_t h) {
     CAPTURE(to_string(isa));
-    for (const auto& [options, size] : {std::pair{nn::conv2d_options{16, 32, 3, 2, 1}, 28},
-                                        std::pair{nn::conv2d_options{32, 64, 3, 2, 1}, 14},
-                                        std::pair{nn::conv2d_options{64, 128, 1, 2, 0}, 7}}) {
-      const nn::conv2d_options o = options;
-      const index_t h = size;
-      CAPTURE(o.in_channels);
-      const auto direct = test::seeded_conv(o, 5, h);
-      const auto before = test::seeded_conv(o, 5, h, "SIMCLR_CONV_DIRECT");
-      CHECK(test::scaled_error(direct.dx, before.dx) < 1e-5);
-      // With 32+ channels (or a 1 × 1 window) every dx element adds its contributions in
-      // col2im's order, so the bits agree; with 16, taps 0 and 2 share a block and two
-      // positions' contributions to a pixel come in the other order: both paths ran.
-      if (o.in_channels == 16) CHECK(test::scaled_error(direct.dx, before.dx) > 0);
-    }
-  }
+    CAPTURE(o.in_channels);
+    const auto direct = test::seeded_conv(o, 5, h);
+    const auto before = test::seeded_conv(o, 5, h, "SIMCLR_CONV_DIRECT");
+    CHECK(test::scaled_error(direct.dx, before.dx) < 1e-5);
+    // With 32+ channels (or a 1 × 1 window) every dx element adds its contributions in col2im's
+    // order, so the bits agree; with 16, taps 0 and 2 share a block and two positions'
+    // contributions to a pixel come in the other order: both paths ran.
+    if (o.in_channels == 16) CHECK(test::scaled_error(direct.dx, before.dx) > 0);
+  };
+  test::on_vector_paths({std::pair{nn::conv2d_options{16, 32, 3, 2, 1}, 28},
+                         std::pair{nn::conv2d_options{32, 64, 3, 2, 1}, 14},
+                         std::pair{nn::conv2d_options{64, 128, 1, 2, 0}, 7}},
+                        check);
 }
