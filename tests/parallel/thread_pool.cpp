@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <numeric>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -18,6 +19,29 @@ TEST_CASE("thread_pool: every chunk runs exactly once") {
     for (int rep = 0; rep < 20; ++rep)
       pool.run_chunks(1000, [&](index_t c) { hits[static_cast<std::size_t>(c)]++; });
     for (auto& h : hits) CHECK(h.load() == 20);
+  }
+}
+
+TEST_CASE("thread_pool: jobs back to back (workers awake) and after idle gaps (asleep)") {
+  // Workers look for the next job awake for parallel::spin_time, then sleep: both ways in, and
+  // the caller's wait for the last chunks both ways (a slow chunk outlasts the spin).
+  for (std::size_t threads : {2u, 3u}) {
+    parallel::thread_pool pool(threads);
+    std::vector<std::atomic<int>> hits(64);
+    int expected = 0;
+    for (int rep = 0; rep < 200; ++rep) {
+      pool.run_chunks(64, [&](index_t c) { hits[static_cast<std::size_t>(c)]++; });
+      ++expected;
+      if (rep % 50 == 49) {
+        std::this_thread::sleep_for(parallel::spin_time * 5);
+        pool.run_chunks(64, [&](index_t c) {
+          if (c == 63) std::this_thread::sleep_for(parallel::spin_time * 3);
+          hits[static_cast<std::size_t>(c)]++;
+        });
+        ++expected;
+      }
+    }
+    for (auto& h : hits) CHECK(h.load() == expected);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -32,6 +33,10 @@ namespace simclr::parallel {
 /// The most threads a pool may have: a count from a command line or an environment variable
 /// ("--threads 100000") is refused instead of exhausting the host's process ids.
 inline constexpr std::size_t max_threads = 1024;
+
+/// How long an idle worker, and a caller waiting for the workers' last chunks, stay awake before
+/// sleeping on a condition variable.
+inline constexpr std::chrono::microseconds spin_time{100};
 
 class thread_pool {
  public:
@@ -77,12 +82,17 @@ class thread_pool {
     {
       std::lock_guard lock(mutex_);
       job_ = &j;
-      ++generation_;
+      published_.store(++generation_, std::memory_order_release);
     }
-    wake_.notify_all();
+    wake_.notify_all();  // no system call when every worker is still spinning
     work_on(j);
+    // The workers' last chunks usually end within microseconds: wait for them awake first.
+    spin([&] {
+      return j.finished.load(std::memory_order_acquire) >= j.n_chunks &&
+             busy_workers_.load(std::memory_order_acquire) == 0;
+    });
     std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] { return j.finished == j.n_chunks && busy_workers_ == 0; });
+    done_.wait(lock, [&] { return j.finished.load() >= j.n_chunks && busy_workers_.load() == 0; });
     job_ = nullptr;
     lock.unlock();
     if (j.failure) std::rethrow_exception(j.failure);
@@ -93,16 +103,37 @@ class thread_pool {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
+      stopping_flag_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& w : workers_) w.join();
+  }
+  /// Waits awake until `ready()` or spin_time has passed (then the caller sleeps on a condition
+  /// variable). Not at all when the pool has more threads than the machine has hardware
+  /// threads: spinning would take the core from the thread being waited for.
+  template <class Ready>
+  void spin(Ready&& ready) const {
+    if (!spin_) return;
+    auto start = std::chrono::steady_clock::now();
+    for (unsigned i = 1;; ++i) {
+      if (ready()) return;
+      cpu_relax();
+      if (i % 64 == 0 && std::chrono::steady_clock::now() - start > spin_time) return;
+    }
+  }
+  static void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
   }
   struct job {
     index_t n_chunks = 0;
     void* context = nullptr;
     void (*call)(void*, index_t) = nullptr;
     std::atomic<index_t> next{0};
-    index_t finished = 0;  // guarded by mutex_
+    std::atomic<index_t> finished{0};  // written under mutex_, read by the caller's spin
     std::exception_ptr failure;  // guarded by mutex_
   };
 
@@ -131,14 +162,24 @@ class thread_pool {
     std::lock_guard lock(mutex_);
     if (failure && !j.failure) j.failure = failure;
     // Chunks skipped after a failure still count as finished, so the caller can return.
-    j.finished = failure || j.failure ? j.n_chunks : j.finished + done_here;
-    if (j.finished >= j.n_chunks) done_.notify_all();
+    const index_t finished = failure || j.failure ? j.n_chunks : j.finished.load() + done_here;
+    j.finished.store(finished, std::memory_order_release);
+    if (finished >= j.n_chunks) done_.notify_all();
   }
 
   void worker_loop() {
     std::uint64_t seen = 0;
     std::unique_lock lock(mutex_);
     for (;;) {
+      // Kernels run parallel loops back to back: look for the next job awake for a while
+      // before sleeping on the condition variable (a wake-up costs a system call and a
+      // context switch on each side).
+      lock.unlock();
+      spin([&] {
+        return published_.load(std::memory_order_acquire) != seen ||
+               stopping_flag_.load(std::memory_order_acquire);
+      });
+      lock.lock();
       wake_.wait(lock, [&] { return stopping_ || (job_ != nullptr && generation_ != seen); });
       if (stopping_) return;
       seen = generation_;
@@ -152,6 +193,7 @@ class thread_pool {
   }
 
   std::size_t size_;
+  bool spin_ = size_ <= std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> workers_;
   std::mutex submit_mutex_;
   std::mutex mutex_;
@@ -159,8 +201,10 @@ class thread_pool {
   std::condition_variable done_;
   job* job_ = nullptr;
   std::uint64_t generation_ = 0;
-  int busy_workers_ = 0;
+  std::atomic<std::uint64_t> published_{0};  // generation_, for the spinning workers
+  std::atomic<int> busy_workers_{0};         // written under mutex_
   bool stopping_ = false;
+  std::atomic<bool> stopping_flag_{false};   // stopping_, for the spinning workers
 };
 
 namespace detail {
