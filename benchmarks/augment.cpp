@@ -1,4 +1,5 @@
-// bench_augment: views/s of SimCLR's policy on one core, and two_views on 1 and 2 threads.
+// bench_augment: views/s of SimCLR's policy on one core, and two_views on 1 and 2 threads
+// (alternating, with the median of the per-round scaling).
 //   bench_augment [reps]         default 15 repetitions; prints "result <name> <views/s>" lines
 //                                (median over repetitions) that benchmarks/augment.sh tabulates.
 #include <algorithm>
@@ -67,21 +68,35 @@ rates policy_rate(const Policy& policy, const std::vector<augment::image_f32>& i
   return {median(wall), median(cpu)};
 }
 
-/// Median views/s of two_views on a batch (2N views per call) with a pool of `threads`.
+/// Views/s of two_views on a batch (2N views per call) with pools of 1 and 2 threads, the two
+/// alternating call by call (odd rounds 2 threads first), so a slow phase of a shared machine
+/// hits both alike: the medians of each, and the median of the per-round ratios 2 / 1 thread.
+struct scaling {
+  double one, two, ratio;
+};
 template <class Policy>
-double batch_rate(const Policy& policy, const std::vector<augment::image_f32>& images,
-                  std::size_t threads, int reps) {
-  parallel::thread_pool pool(threads);
-  std::vector<double> rates;
+scaling batch_rates(const Policy& policy, const std::vector<augment::image_f32>& images,
+                    int reps) {
+  parallel::thread_pool pools[2] = {parallel::thread_pool(1), parallel::thread_pool(2)};
+  std::vector<double> rates[2], ratios;
   for (int r = 0; r < reps + 1; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const tensor<float> batch =
-        augment::two_views(policy, std::span<const augment::image_f32>(images),
-                           {1, 0, static_cast<std::uint64_t>(r)}, {}, pool);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (r > 0) rates.push_back(static_cast<double>(batch.extent(0)) / s);
+    double rate[2];
+    for (int k = 0; k < 2; ++k) {
+      const int p = r % 2 == 0 ? k : 1 - k;
+      const auto t0 = std::chrono::steady_clock::now();
+      const tensor<float> batch =
+          augment::two_views(policy, std::span<const augment::image_f32>(images),
+                             {1, 0, static_cast<std::uint64_t>(r)}, {}, pools[p]);
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      rate[p] = static_cast<double>(batch.extent(0)) / s;
+    }
+    if (r == 0) continue;  // the first round warms up
+    rates[0].push_back(rate[0]);
+    rates[1].push_back(rate[1]);
+    ratios.push_back(rate[1] / rate[0]);
   }
-  return median(rates);
+  return {median(rates[0]), median(rates[1]), median(ratios)};
 }
 
 }  // namespace
@@ -102,11 +117,13 @@ int main(int argc, char** argv) {
               r224.wall, r224.cpu);
   const auto batch_small = make_images(256, 32, 32);
   const auto batch_large = make_images(32, 375, 500);
-  for (const std::size_t t : {std::size_t{1}, std::size_t{2}}) {
-    std::printf("result two_views_32_b256_%zuthreads %.0f\n", t,
-                batch_rate(cifar, batch_small, t, reps));
-    std::printf("result two_views_224_b32_%zuthreads %.0f\n", t,
-                batch_rate(imagenet, batch_large, t, std::max(3, reps / 3)));
-  }
+  const scaling s32 = batch_rates(cifar, batch_small, reps);
+  const scaling s224 = batch_rates(imagenet, batch_large, std::max(5, reps / 2));
+  std::printf("result two_views_32_b256_1threads %.0f\nresult two_views_32_b256_2threads %.0f\n",
+              s32.one, s32.two);
+  std::printf("result two_views_224_b32_1threads %.0f\nresult two_views_224_b32_2threads %.0f\n",
+              s224.one, s224.two);
+  std::printf("result two_views_32_scaling %.2f\nresult two_views_224_scaling %.2f\n", s32.ratio,
+              s224.ratio);
   return 0;
 }

@@ -47,12 +47,12 @@ printf '%s\n%s\n' "$ours" "$theirs" | awk '
           "torchvision_tensor_224_1core" sfx, "torchvision_pil_224_1core" sfx, 10)
     }
     print ""
-    print "| two_views batch | 1 thread views/s | 2 threads views/s | scaling |"
-    print "|---|---:|---:|---:|"
-    printf "| CIFAR policy, N = 256 (512 views of 32 px) | %d | %d | %.2f× |\n",
+    print "| two_views batch | 1 thread views/s | 2 threads views/s | scaling (medians) | scaling (median of rounds) |"
+    print "|---|---:|---:|---:|---:|"
+    printf "| CIFAR policy, N = 256 (512 views of 32 px) | %d | %d | %.2f× | %.2f× |\n",
            r["two_views_32_b256_1threads"], r["two_views_32_b256_2threads"],
-           r["two_views_32_b256_2threads"] / r["two_views_32_b256_1threads"]
-    printf "| ImageNet policy, N = 32 (64 views of 224 px) | %d | %d | %.2f× |\n",
+           r["two_views_32_b256_2threads"] / r["two_views_32_b256_1threads"], r["two_views_32_scaling"]
+    printf "| ImageNet policy, N = 32 (64 views of 224 px) | %d | %d | %.2f× | %.2f× |\n",
            r["two_views_224_b32_1threads"], r["two_views_224_b32_2threads"],
-           r["two_views_224_b32_2threads"] / r["two_views_224_b32_1threads"]
+           r["two_views_224_b32_2threads"] / r["two_views_224_b32_1threads"], r["two_views_224_scaling"]
   }'

@@ -92,18 +92,30 @@ for isa in $paths; do
   # shellcheck disable=SC2046
   env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 -W ignore \
     "$root/benchmarks/augment_torchvision.py" 15 | grep '^result' | grep -v _cpu
-  echo "== $isa: NT-Xent forward + backward, 2 threads, ms (result <name> <median ms>)"
-  SIMCLR_NUM_THREADS=2 SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_nt_xent" | grep '^result'
-  # shellcheck disable=SC2046
-  env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
-    /usr/bin/python3 -W ignore "$root/benchmarks/nt_xent_torch.py" 2 | grep '^result'
-  echo "== $isa: SGEMM, GFLOP/s (size, threads, median ms, GFLOP/s)"
+  echo "== $isa: NT-Xent forward + backward, 2 threads, ms: three alternating pairs of runs"
+  ntlog=$(mktemp)
+  for r in 1 2 3; do
+    run_ours() { SIMCLR_NUM_THREADS=2 SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_nt_xent" | grep '^result'; }
+    # shellcheck disable=SC2046
+    run_theirs() { env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
+      /usr/bin/python3 -W ignore "$root/benchmarks/nt_xent_torch.py" 2 | grep '^result'; }
+    if [ $((r % 2)) = 1 ]; then run_ours; run_theirs; else run_theirs; run_ours; fi | sed "s/^/$r /" | tee -a "$ntlog"
+  done
+  # Per size: the three ratios PyTorch / simclr (each from one back-to-back pair) and their median.
+  awk '{ split($3, w, "_"); t[$1, w[1], w[2]] = $4; sizes[w[2]] = 1 }
+       END { for (n in sizes) { printf "NT-Xent 2N = %s: PyTorch / simclr", n; k = 0
+               for (r = 1; r <= 3; ++r) { x[++k] = t[r, "torch", n] / t[r, "simclr", n]; printf " %.2f", x[k] }
+               # median of three
+               m = x[1]; if ((x[2] - x[1]) * (x[2] - x[3]) <= 0) m = x[2]; else if ((x[3] - x[1]) * (x[3] - x[2]) <= 0) m = x[3]
+               printf ", median %.2f\n", m } }' "$ntlog"
+  rm -f "$ntlog"
+  echo "== $isa: SGEMM against OpenBLAS pinned to the same path, alternating call by call in one"
+  echo "   process (bench_gemm_blas --paired: the tiles on $isa, then Eigen handing each row block to"
+  echo "   OpenBLAS on the generic path); ratio = median of the per-round ratios tiles / OpenBLAS"
   for t in 1 2; do
-    SIMCLR_NUM_THREADS=$t SIMCLR_CPU_ISA=$isa taskset -c "0-$((t - 1))" \
-      "$build/benchmarks/bench_gemm" 256 1024 2048 | tail -n +2 | sed 's/^/simclr   /'
     # shellcheck disable=SC2046
     env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OPENBLAS_NUM_THREADS=1 SIMCLR_NUM_THREADS=$t \
-      SIMCLR_CPU_ISA=generic taskset -c "0-$((t - 1))" "$build/benchmarks/bench_gemm_blas" \
-      256 1024 2048 | tail -n +2 | sed 's/^/openblas /'
+      taskset -c "0-$((t - 1))" "$build/benchmarks/bench_gemm_blas" --paired "$isa" 256 1024 2048 |
+      tail -n "+$t"  # the header once
   done
 done

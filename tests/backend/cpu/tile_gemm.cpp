@@ -92,6 +92,61 @@ TEST_CASE("tile_gemm: the avx2 and avx512 tiles give the same bits (one FMA orde
   }
 }
 
+TEST_CASE("tile_gemm: wide products (A packed on avx2) match a double reference and avx512's bits") {
+  // n ≥ avx2_pack_min_columns: avx2_gemm runs the blocks' whole tiles on packed copies of A and
+  // B; 130 rows are two row blocks with 4 rows left over, 300 columns of A two k blocks.
+  if (!cpu_supports(cpu_isa::avx2)) {
+    MESSAGE("skipped: this CPU has no AVX2");
+    return;
+  }
+  for (index_t m : {12, 13, 130}) {
+    for (index_t n : {index_t{512}, index_t{530}}) {
+      for (index_t k : {7, 300}) {
+        for (bool transposed_a : {false, true}) {
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          CAPTURE(transposed_a);
+          tensor<float> a(shape{transposed_a ? k : m, transposed_a ? m : k}, uninitialized);
+          tensor<float> b(shape{k, n + 3}, uninitialized);
+          tensor<float> c0(shape{m, n + 2}, uninitialized);
+          random::fill_uniform(a.view(), random::key(6), -1.f, 1.f);
+          random::fill_uniform(b.view(), random::key(7), -1.f, 1.f);
+          random::fill_uniform(c0.view(), random::key(8), -1.f, 1.f);
+          const index_t a_rs = transposed_a ? 1 : k, a_cs = transposed_a ? m : 1;
+          for (bool accumulate : {false, true}) {
+            auto product = [&](cpu_isa isa) {
+              cpu_isa_scope path(isa);
+              tensor<float> c = c0;
+              detail::tile_gemm(m, n, k, a.data(), a_rs, a_cs, b.data(), n + 3, c.data(), n + 2,
+                                accumulate);
+              return c;
+            };
+            const tensor<float> c = product(cpu_isa::avx2);
+            double worst = 0;
+            for (index_t i = 0; i < m; ++i) {
+              for (index_t j = 0; j < n; ++j) {
+                double ref = accumulate ? static_cast<double>(c0(i, j)) : 0.0;
+                for (index_t p = 0; p < k; ++p)
+                  ref += static_cast<double>(a.data()[i * a_rs + p * a_cs]) *
+                         static_cast<double>(b(p, j));
+                worst = std::max(worst, std::abs(static_cast<double>(c(i, j)) - ref));
+              }
+              CHECK(c(i, n) == c0(i, n));
+              CHECK(c(i, n + 1) == c0(i, n + 1));
+            }
+            CHECK(worst <= 1e-5 * static_cast<double>(k));
+            if (cpu_supports(cpu_isa::avx512)) {
+              const tensor<float> c5 = product(cpu_isa::avx512);
+              CHECK(std::memcmp(c.data(), c5.data(), c.bytes()) == 0);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("transpose: register blocks and the edges give the exact transpose") {
   for (cpu_isa isa : all_cpu_isas) {
     if (!cpu_supports(isa)) continue;

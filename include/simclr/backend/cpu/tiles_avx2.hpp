@@ -4,6 +4,9 @@
 // dispatch (simclr/backend/cpu/tile_gemm.hpp) runs them only where current_cpu_isa() says so.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include <simclr/backend/cpu/isa.hpp>
 #include <simclr/config.hpp>
 
@@ -18,6 +21,13 @@
 #define SIMCLR_AVX2 __attribute__((target("avx2,fma")))
 
 namespace simclr::detail {
+
+/// avx2_gemm packs A into micro-panels for products of at least this many columns: the packing
+/// (scalar, about a cycle per element) is paid back over n / 16 panels. Measured on an Intel
+/// Xeon (Emerald Rapids), against OpenBLAS on the same path in one process: SGEMM 2048³
+/// 0.89–0.91 → 0.96–0.99 of OpenBLAS (1 and 2 threads); 512³ unchanged; the encoder steps, whose
+/// products are narrower, unchanged (docs/benchmarks.md).
+inline constexpr index_t avx2_pack_min_columns = index_t{512};
 
 /// The lanes of an 8-float vector whose bit is set in `bits` (bit i = lane i), as the all-ones
 /// / zero int lanes of vmaskmov: masked-off lanes are neither read (no fault) nor written.
@@ -105,15 +115,89 @@ SIMCLR_AVX2 inline void avx2_gemm_panel(index_t m, index_t kk, const float* a, i
   }
 }
 
+/// A 6 × 16 tile over packed operands: A as a 6-row micro-panel (a[6·k + r]), B as a 16-column
+/// panel (b[16·k + j]). The FMA order of avx2_gemm_tile<6, 2, false> (the same bits); the k
+/// loop unrolled by 4 with A prefetched 16 steps ahead, and C's rows fetched at the start
+/// (they are read, or written, only after the loop).
+SIMCLR_AVX2 inline void avx2_gemm_packed_tile(index_t kk, const float* a, const float* b, float* c,
+                                              index_t ldc, bool accumulate) {
+  constexpr int mr = 6;
+  __m256 acc[mr][2];
+  SIMCLR_AVX2_UNROLL
+  for (int r = 0; r < mr; ++r) {
+    acc[r][0] = _mm256_setzero_ps();
+    acc[r][1] = _mm256_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+  }
+  index_t k = 0;
+  for (; k + 4 <= kk; k += 4, a += 4 * mr, b += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(a + 16 * mr), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(a + 16 * mr + 16), _MM_HINT_T0);
+    SIMCLR_AVX2_UNROLL
+    for (int u = 0; u < 4; ++u) {
+      const __m256 b0 = _mm256_loadu_ps(b + 16 * u), b1 = _mm256_loadu_ps(b + 16 * u + 8);
+      SIMCLR_AVX2_UNROLL
+      for (int r = 0; r < mr; ++r) {
+        const __m256 ar = _mm256_broadcast_ss(a + mr * u + r);
+        acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+      }
+    }
+  }
+  for (; k < kk; ++k, a += mr, b += 16) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    SIMCLR_AVX2_UNROLL
+    for (int r = 0; r < mr; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
+    }
+  }
+  SIMCLR_AVX2_UNROLL
+  for (int r = 0; r < mr; ++r) {
+    float* cr = c + r * ldc;
+    SIMCLR_AVX2_UNROLL
+    for (int v = 0; v < 2; ++v) {
+      if (accumulate) acc[r][v] = _mm256_add_ps(acc[r][v], _mm256_loadu_ps(cr + 8 * v));
+      _mm256_storeu_ps(cr + 8 * v, acc[r][v]);
+    }
+  }
+}
+
+/// Rows [0, 6·q) of A (kk columns; A(r, k) = a[r·a_rs + k·a_cs]) as q micro-panels of
+/// avx2_gemm_packed_tile, back to back: row 6·p + r, column k at dst[6·kk·p + 6·k + r].
+inline void avx2_pack_a(index_t q, index_t kk, const float* a, index_t a_rs, index_t a_cs,
+                        float* dst) {
+  for (index_t p = 0; p < q; ++p, dst += 6 * kk)
+    for (index_t r = 0; r < 6; ++r) {
+      const float* row = a + (6 * p + r) * a_rs;
+      for (index_t k = 0; k < kk; ++k) dst[6 * k + r] = row[k * a_cs];
+    }
+}
+
+/// A thread's buffer of at least n floats, 64-byte aligned (kept for the thread's lifetime).
+inline float* avx2_pack_buffer(std::size_t n) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < n + 16) buffer.resize(n + 16);
+  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
+  return buffer.data() + ((64 - address % 64) % 64) / sizeof(float);
+}
+
 /// C (+)= A·B with the tiles, blocked like the AVX-512 kernel (k in blocks of 256, rows in
-/// blocks of 128), column panels of 16 (then 8 or fewer) outermost within a block. Each C element
-/// sums its k blocks in order, so the result depends on the sizes only — and equals the
-/// AVX-512 kernel's.
+/// blocks of 128), column panels of 16 (then 8 or fewer) outermost within a block; wide products
+/// (avx2_pack_min_columns) run the blocks' whole tiles on packed copies of A and B. Each C
+/// element sums its k blocks in order, one FMA per step, so the result depends on the sizes
+/// only — and equals the AVX-512 kernel's.
 SIMCLR_AVX2 inline void avx2_gemm(index_t m, index_t n, index_t kk, const float* a, index_t a_rs,
                                   index_t a_cs, const float* b, index_t ldb, float* c, index_t ldc,
                                   bool accumulate) {
   constexpr index_t kc = 256, mc = 128;
   alignas(32) float panel[kc * 16];
+  // Blocks of at least two full tiles that many column panels read: A's block goes into
+  // micro-panels once (contiguous, prefetched rows instead of six streams 4·a_rs bytes apart)
+  // and each panel of B into contiguous rows.
+  const bool pack = n >= avx2_pack_min_columns && m >= 12 && kk > 0;
+  float* const packed_a = pack ? avx2_pack_buffer(static_cast<std::size_t>(mc * kc)) : nullptr;
   for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
     const index_t kb = kk - k0 < kc ? kk - k0 : kc;
     const bool acc = accumulate || k0 > 0;
@@ -122,20 +206,30 @@ SIMCLR_AVX2 inline void avx2_gemm(index_t m, index_t n, index_t kk, const float*
       const float* ab = a + i0 * a_rs + k0 * a_cs;
       const float* bb = b + k0 * ldb;
       float* cb = c + i0 * ldc;
+      const index_t full = mb / 6 * 6;  // rows in whole packed tiles
+      if (pack) avx2_pack_a(full / 6, kb, ab, a_rs, a_cs, packed_a);
       index_t j = 0;
       for (; j + 16 <= n; j += 16) {
-        if (mb <= 12 || ldb % 256 != 0) {
+        if (!pack && (mb <= 12 || ldb % 256 != 0)) {
           avx2_gemm_panel<2, false>(mb, kb, ab, a_rs, a_cs, bb + j, ldb, cb + j, ldc, 0u, acc);
           continue;
         }
-        // Several tiles read this panel and B's rows are a multiple of 1 KiB apart, which would
-        // map the whole panel onto a few L1 sets: copy it into contiguous rows first (measured:
-        // 1024-wide B 67 → 81–94 GFLOP/s; elsewhere the copy costs more than it saves).
+        // Several tiles read this panel (and unpacked, B's rows a multiple of 1 KiB apart would
+        // map the whole panel onto a few L1 sets): copy it into contiguous rows first (measured:
+        // 1024-wide B 67 → 81–94 GFLOP/s; elsewhere, unpacked, the copy costs more than it saves).
         for (index_t k = 0; k < kb; ++k) {
           _mm256_store_ps(panel + 16 * k, _mm256_loadu_ps(bb + k * ldb + j));
           _mm256_store_ps(panel + 16 * k + 8, _mm256_loadu_ps(bb + k * ldb + j + 8));
         }
-        avx2_gemm_panel<2, false>(mb, kb, ab, a_rs, a_cs, panel, 16, cb + j, ldc, 0u, acc);
+        if (!pack) {
+          avx2_gemm_panel<2, false>(mb, kb, ab, a_rs, a_cs, panel, 16, cb + j, ldc, 0u, acc);
+          continue;
+        }
+        for (index_t i = 0; i < full; i += 6)
+          avx2_gemm_packed_tile(kb, packed_a + i * kb, panel, cb + i * ldc + j, ldc, acc);
+        if (full < mb)  // the last 1–5 rows, from A itself
+          avx2_gemm_panel<2, false>(mb - full, kb, ab + full * a_rs, a_rs, a_cs, panel, 16,
+                                    cb + full * ldc + j, ldc, 0u, acc);
       }
       const index_t w = n - j;
       if (w > 8) {
