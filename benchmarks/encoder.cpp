@@ -8,6 +8,8 @@
 // the environment variable VAR=0 and one without it, alternating, and prints both medians and
 // the median of the per-round ratios (for switches such as SIMCLR_CONV_DIRECT and
 // SIMCLR_CONV_WINOGRAD on a machine whose speed drifts between processes).
+//   bench_encoder fmnist|r18 views reps threads   thread scaling in one process: each round
+// one step on 1 thread and one on 2, alternating, and the median of the per-round ratios.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -69,6 +71,30 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
+  if (argc > 4 && std::string(argv[4]) == "threads") {  // 1 against 2 threads, alternating
+    std::vector<double> one, two, ratio;
+    for (int r = 0; r < reps + 1; ++r) {
+      double t[2];
+      for (int k = 0; k < 2; ++k) {
+        const int v = r % 2 == 0 ? k : 1 - k;  // odd rounds 2 threads first
+        parallel::set_num_threads(static_cast<std::size_t>(v + 1));
+        const auto t0 = std::chrono::steady_clock::now();
+        step();
+        t[v] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                   .count();
+      }
+      if (r == 0) continue;
+      one.push_back(t[0]);
+      two.push_back(t[1]);
+      ratio.push_back(t[0] / t[1]);
+    }
+    std::printf("simclr   %-7s views %-5td 1 thread median %8.1f ms, 2 threads %8.1f ms, "
+                "per-round scaling median %.2f (min %.2f, max %.2f)\n",
+                which.c_str(), views, median(one), median(two), median(ratio),
+                *std::min_element(ratio.begin(), ratio.end()),
+                *std::max_element(ratio.begin(), ratio.end()));
+    return 0;
+  }
   if (argc > 4) {  // A/B: VAR=0 against VAR unset, alternating within each round
     const char* var = argv[4];
     std::vector<double> off, on, ratio;

@@ -10,7 +10,8 @@
 # alternate the paths; the medians, the ratio of the medians and the median of the per-round
 # ratios are printed per path and model.
 #
-# Then, per path, the augmentation policies (one core, views/s) next to torchvision, NT-Xent
+# Then, per path, the encoder step's thread scaling (1 and 2 threads alternating), the
+# augmentation policies (one core, views/s) next to torchvision, NT-Xent
 # forward + backward (2 threads, ms) next to PyTorch, and SGEMM (GFLOP/s) next to OpenBLAS
 # (bench_gemm_blas on the generic path: Eigen hands each row block to OpenBLAS, pinned to the
 # same instruction set).
@@ -87,27 +88,37 @@ rm -f "$log"
 [ "${SIMCLR_ISA_ENCODER_ONLY:-0}" = 1 ] && exit 0
 
 for isa in $paths; do
+  echo "== $isa: encoder step, 1 against 2 threads (alternating in one process)"
+  for model in fmnist r18; do
+    SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_encoder" "$model" "$([ $model = fmnist ] && echo 512 || echo 128)" 5 threads
+  done
   echo "== $isa: augmentation, views/s (policy on one core; two_views on 1 and 2 threads)"
   SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_augment" 15 | grep '^result' | grep -v _cpu
   # shellcheck disable=SC2046
   env -u OPENBLAS_L2_SIZE $(torch_env "$isa") /usr/bin/python3 -W ignore \
     "$root/benchmarks/augment_torchvision.py" 15 | grep '^result' | grep -v _cpu
-  echo "== $isa: NT-Xent forward + backward, 2 threads, ms: three alternating pairs of runs"
+  echo "== $isa: NT-Xent forward + backward, 2 threads, ms: five alternating pairs of runs"
   ntlog=$(mktemp)
-  for r in 1 2 3; do
+  for r in 1 2 3 4 5; do
     run_ours() { SIMCLR_NUM_THREADS=2 SIMCLR_CPU_ISA=$isa "$build/benchmarks/bench_nt_xent" | grep '^result'; }
     # shellcheck disable=SC2046
     run_theirs() { env -u OPENBLAS_L2_SIZE $(torch_env "$isa") OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 \
       /usr/bin/python3 -W ignore "$root/benchmarks/nt_xent_torch.py" 2 | grep '^result'; }
     if [ $((r % 2)) = 1 ]; then run_ours; run_theirs; else run_theirs; run_ours; fi | sed "s/^/$r /" | tee -a "$ntlog"
   done
-  # Per size: the three ratios PyTorch / simclr (each from one back-to-back pair) and their median.
-  awk '{ split($3, w, "_"); t[$1, w[1], w[2]] = $4; sizes[w[2]] = 1 }
-       END { for (n in sizes) { printf "NT-Xent 2N = %s: PyTorch / simclr", n; k = 0
-               for (r = 1; r <= 3; ++r) { x[++k] = t[r, "torch", n] / t[r, "simclr", n]; printf " %.2f", x[k] }
-               # median of three
-               m = x[1]; if ((x[2] - x[1]) * (x[2] - x[3]) <= 0) m = x[2]; else if ((x[3] - x[1]) * (x[3] - x[2]) <= 0) m = x[3]
-               printf ", median %.2f\n", m } }' "$ntlog"
+  # Per size: each pair's ratio PyTorch / simclr (its two runs back to back) and their median.
+  /usr/bin/python3 - "$ntlog" <<'EOF'
+import statistics, sys
+t = {}
+for line in open(sys.argv[1]):
+    r, _, name, ms = line.split()
+    who, n = name.split("_")
+    t.setdefault(int(n), {}).setdefault(r, {})[who] = float(ms)
+for n in sorted(t):
+    ratios = [p["torch"] / p["simclr"] for p in t[n].values()]
+    print(f"NT-Xent 2N = {n}: PyTorch / simclr {' '.join(f'{x:.2f}' for x in ratios)},"
+          f" median {statistics.median(ratios):.2f}")
+EOF
   rm -f "$ntlog"
   echo "== $isa: SGEMM against OpenBLAS pinned to the same path, alternating call by call in one"
   echo "   process (bench_gemm_blas --paired: the tiles on $isa, then Eigen handing each row block to"
