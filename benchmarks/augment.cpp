@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   const auto batch_small = make_images(256, 32, 32);
   const auto batch_large = make_images(32, 375, 500);
   const scaling s32 = batch_rates(cifar, batch_small, reps);
-  const scaling s224 = batch_rates(imagenet, batch_large, std::max(5, reps / 2));
+  const scaling s224 = batch_rates(imagenet, batch_large, reps);
   std::printf("result two_views_32_b256_1threads %.0f\nresult two_views_32_b256_2threads %.0f\n",
               s32.one, s32.two);
   std::printf("result two_views_224_b32_1threads %.0f\nresult two_views_224_b32_2threads %.0f\n",
