@@ -15,6 +15,30 @@
 
 using namespace simclr;
 
+namespace {
+
+/// c = a·b (+ c0 when `accumulate`) for m × n × k, A(r, p) = a[r·a_rs + p·a_cs], within
+/// 1e-5·k of a double reference; the two columns past n (c and c0 have n + 2) untouched.
+void check_product(index_t m, index_t n, index_t k, const tensor<float>& a, index_t a_rs,
+                   index_t a_cs, const tensor<float>& b, const tensor<float>& c0,
+                   const tensor<float>& c, bool accumulate) {
+  double worst = 0;
+  for (index_t i = 0; i < m; ++i) {
+    for (index_t j = 0; j < n; ++j) {
+      double ref = accumulate ? static_cast<double>(c0(i, j)) : 0.0;
+      for (index_t p = 0; p < k; ++p)
+        ref += static_cast<double>(a.data()[i * a_rs + p * a_cs]) * static_cast<double>(b(p, j));
+      worst = std::max(worst, std::abs(static_cast<double>(c(i, j)) - ref));
+    }
+    // Columns past n are never written.
+    CHECK(c(i, n) == c0(i, n));
+    CHECK(c(i, n + 1) == c0(i, n + 1));
+  }
+  CHECK(worst <= 1e-5 * static_cast<double>(k));
+}
+
+}  // namespace
+
 TEST_CASE("tile_gemm: edge shapes, both layouts of A, cache blocks match a double reference") {
   for (cpu_isa isa : all_cpu_isas) {
     if (!cpu_supports(isa)) continue;
@@ -40,20 +64,7 @@ TEST_CASE("tile_gemm: edge shapes, both layouts of A, cache blocks match a doubl
               c = c0;
               detail::tile_gemm(m, n, k, a.data(), a_rs, a_cs, b.data(), n + 3, c.data(), n + 2,
                                 accumulate);
-              double worst = 0;
-              for (index_t i = 0; i < m; ++i) {
-                for (index_t j = 0; j < n; ++j) {
-                  double ref = accumulate ? static_cast<double>(c0(i, j)) : 0.0;
-                  for (index_t p = 0; p < k; ++p)
-                    ref += static_cast<double>(a.data()[i * a_rs + p * a_cs]) *
-                           static_cast<double>(b(p, j));
-                  worst = std::max(worst, std::abs(static_cast<double>(c(i, j)) - ref));
-                }
-                // Columns past n are never written.
-                CHECK(c(i, n) == c0(i, n));
-                CHECK(c(i, n + 1) == c0(i, n + 1));
-              }
-              CHECK(worst <= 1e-5 * static_cast<double>(k));
+              check_product(m, n, k, a, a_rs, a_cs, b, c0, c, accumulate);
             }
           }
         }
@@ -123,19 +134,7 @@ TEST_CASE("tile_gemm: wide products (A packed on avx2) match a double reference 
               return c;
             };
             const tensor<float> c = product(cpu_isa::avx2);
-            double worst = 0;
-            for (index_t i = 0; i < m; ++i) {
-              for (index_t j = 0; j < n; ++j) {
-                double ref = accumulate ? static_cast<double>(c0(i, j)) : 0.0;
-                for (index_t p = 0; p < k; ++p)
-                  ref += static_cast<double>(a.data()[i * a_rs + p * a_cs]) *
-                         static_cast<double>(b(p, j));
-                worst = std::max(worst, std::abs(static_cast<double>(c(i, j)) - ref));
-              }
-              CHECK(c(i, n) == c0(i, n));
-              CHECK(c(i, n + 1) == c0(i, n + 1));
-            }
-            CHECK(worst <= 1e-5 * static_cast<double>(k));
+            check_product(m, n, k, a, a_rs, a_cs, b, c0, c, accumulate);
             if (cpu_supports(cpu_isa::avx512)) {
               const tensor<float> c5 = product(cpu_isa::avx512);
               CHECK(std::memcmp(c.data(), c5.data(), c.bytes()) == 0);
