@@ -5,8 +5,8 @@
 // with the process CPU time per step (all threads): on a loaded machine, with one thread, the
 // CPU time is the fairer comparison.
 //   bench_encoder fmnist|r18 views reps VAR  A/B in one process: each round runs one step with
-// the environment variable VAR=0 and one without it, alternating, and prints both medians and
-// the median of the per-round ratios (for switches such as SIMCLR_CONV_DIRECT and
+// the environment variable VAR=0 and one without it (odd rounds unset first), and prints both
+// medians and the median of the per-round ratios (for switches such as SIMCLR_CONV_DIRECT and
 // SIMCLR_CONV_WINOGRAD on a machine whose speed drifts between processes).
 //   bench_encoder fmnist|r18 views reps threads   thread scaling in one process: each round
 // one step on 1 thread and one on 2, alternating, and the median of the per-round ratios.
@@ -71,53 +71,55 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  if (argc > 4 && std::string(argv[4]) == "threads") {  // 1 against 2 threads, alternating
-    std::vector<double> one, two, ratio;
+  // Two settings in one process: each round one step with setting 0 and one with setting 1
+  // (`use(v)` switches), odd rounds setting 1 first; the medians of each and of the per-round
+  // ratios t0 / t1 (with their range).
+  struct paired {
+    double first, second, ratio, lo, hi;
+  };
+  auto alternate = [&](const auto& use) {
+    std::vector<double> t0s, t1s, ratio;
     for (int r = 0; r < reps + 1; ++r) {
       double t[2];
       for (int k = 0; k < 2; ++k) {
-        const int v = r % 2 == 0 ? k : 1 - k;  // odd rounds 2 threads first
-        parallel::set_num_threads(static_cast<std::size_t>(v + 1));
-        const auto t0 = std::chrono::steady_clock::now();
+        const int v = r % 2 == 0 ? k : 1 - k;
+        use(v);
+        const auto start = std::chrono::steady_clock::now();
         step();
-        t[v] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+        t[v] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                    .count();
       }
-      if (r == 0) continue;
-      one.push_back(t[0]);
-      two.push_back(t[1]);
+      if (r == 0) continue;  // the first round warms up
+      t0s.push_back(t[0]);
+      t1s.push_back(t[1]);
       ratio.push_back(t[0] / t[1]);
     }
+    return paired{median(t0s), median(t1s), median(ratio),
+                  *std::min_element(ratio.begin(), ratio.end()),
+                  *std::max_element(ratio.begin(), ratio.end())};
+  };
+  if (argc > 4 && std::string(argv[4]) == "threads") {  // 1 against 2 threads
+    const paired p =
+        alternate([](int v) { parallel::set_num_threads(static_cast<std::size_t>(v + 1)); });
     std::printf("simclr   %-7s views %-5td 1 thread median %8.1f ms, 2 threads %8.1f ms, "
                 "per-round scaling median %.2f (min %.2f, max %.2f)\n",
-                which.c_str(), views, median(one), median(two), median(ratio),
-                *std::min_element(ratio.begin(), ratio.end()),
-                *std::max_element(ratio.begin(), ratio.end()));
+                which.c_str(), views, p.first, p.second, p.ratio, p.lo, p.hi);
     return 0;
   }
-  if (argc > 4) {  // A/B: VAR=0 against VAR unset, alternating within each round
+  if (argc > 4) {  // VAR=0 against VAR unset
     const char* var = argv[4];
-    std::vector<double> off, on, ratio;
-    for (int r = 0; r < reps + 1; ++r) {
-      double t[2];
-      for (int v = 0; v < 2; ++v) {
-        if (v == 0) setenv(var, "0", 1);
-        const auto t0 = std::chrono::steady_clock::now();
-        step();
-        t[v] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                   .count();
+    const paired p = alternate([&](int v) {
+      if (v == 0) {
+        setenv(var, "0", 1);
+      } else {
         unsetenv(var);
       }
-      if (r == 0) continue;
-      off.push_back(t[0]);
-      on.push_back(t[1]);
-      ratio.push_back(t[0] / t[1]);
-    }
+    });
     std::printf("simclr   %-7s views %-5td threads %zu  %s=0 median %8.1f ms, unset %8.1f ms, "
                 "per-round ratio median %.3f (min %.3f, max %.3f)\n",
-                which.c_str(), views, parallel::num_threads(), var, median(off), median(on),
-                median(ratio), *std::min_element(ratio.begin(), ratio.end()),
-                *std::max_element(ratio.begin(), ratio.end()));
+                which.c_str(), views, parallel::num_threads(), var, p.first, p.second, p.ratio,
+                p.lo, p.hi);
+    unsetenv(var);
     return 0;
   }
   std::vector<double> ms, cpu;

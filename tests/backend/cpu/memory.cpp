@@ -38,3 +38,29 @@ TEST_CASE("memory<cpu_t>: large freed blocks are reused, small ones are not cach
   mem::release_cache();
   CHECK(mem::cached_bytes() == 0);
 }
+
+TEST_CASE("thread_scratch: per owner and slot, from a cache line, kept while large enough") {
+  using simclr::detail::align_to_line;
+  using simclr::detail::thread_scratch;
+  struct owner_a {};
+  struct owner_b {};
+  float* a0 = thread_scratch<float, owner_a>(100, 0);
+  float* a1 = thread_scratch<float, owner_a>(100, 1);
+  float* b0 = thread_scratch<float, owner_b>(100, 0);
+  for (float* p : {a0, a1, b0}) CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+  CHECK(a0 != a1);
+  CHECK(a0 != b0);
+  a0[99] = 7.f;
+  CHECK(thread_scratch<float, owner_a>(50, 0) == a0);  // smaller: the same buffer, kept
+  CHECK(a0[99] == 7.f);
+  float* grown = thread_scratch<float, owner_a>(100000, 0);
+  CHECK(reinterpret_cast<std::uintptr_t>(grown) % 64 == 0);
+  grown[99999] = 1.f;  // within the buffer (ASan)
+  double d[24];
+  for (int shift = 0; shift < 8; ++shift) {
+    double* p = align_to_line(d + shift);
+    CHECK(reinterpret_cast<std::uintptr_t>(p) % 64 == 0);
+    CHECK(p >= d + shift);
+    CHECK(p < d + shift + 8);
+  }
+}

@@ -123,6 +123,28 @@ class cpu_scratch {
   T* p_;
 };
 
+/// p advanced to the next 64-byte boundary (p itself when on one), at most 64 bytes on: with
+/// that much slack, every vector a kernel loads from or stores to the buffer is one cache line.
+template <class T>
+[[nodiscard]] T* align_to_line(T* p) noexcept {
+  static_assert(64 % sizeof(T) == 0, "align_to_line: 64 bytes must hold whole elements");
+  constexpr std::uintptr_t per_line = 64 / sizeof(T);
+  return p + (per_line - reinterpret_cast<std::uintptr_t>(p) / sizeof(T) % per_line) % per_line;
+}
+
+/// The calling thread's buffer `slot` (0–3) of `Owner`'s, at least n elements from a 64-byte
+/// boundary: grown, never shrunk or cleared (every user overwrites what it reads), valid until
+/// the thread asks the same (Owner, slot) for more. Owners keep their slots apart, so a kernel
+/// can call another that has buffers of its own.
+template <class T, class Owner>
+[[nodiscard]] T* thread_scratch(std::size_t n, int slot) {
+  thread_local std::vector<T> buffers[4];
+  auto& b = buffers[slot];
+  const std::size_t need = n + 64 / sizeof(T);
+  if (b.size() < need) b = std::vector<T>(need);
+  return align_to_line(b.data());
+}
+
 }  // namespace detail
 
 }  // namespace simclr

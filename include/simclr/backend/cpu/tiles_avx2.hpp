@@ -4,10 +4,8 @@
 // dispatch (simclr/backend/cpu/tile_gemm.hpp) runs them only where current_cpu_isa() says so.
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/memory.hpp>
 #include <simclr/config.hpp>
 
 #if SIMCLR_X86_KERNELS
@@ -28,6 +26,9 @@ namespace simclr::detail {
 /// 0.89–0.91 → 0.96–0.99 of OpenBLAS (1 and 2 threads); 512³ unchanged; the encoder steps, whose
 /// products are narrower, unchanged (docs/benchmarks.md).
 inline constexpr index_t avx2_pack_min_columns = index_t{512};
+
+/// avx2_gemm's owner tag for detail::thread_scratch (its packed A).
+struct avx2_gemm_tag {};
 
 /// The lanes of an 8-float vector whose bit is set in `bits` (bit i = lane i), as the all-ones
 /// / zero int lanes of vmaskmov: masked-off lanes are neither read (no fault) nor written.
@@ -175,14 +176,6 @@ inline void avx2_pack_a(index_t q, index_t kk, const float* a, index_t a_rs, ind
     }
 }
 
-/// A thread's buffer of at least n floats, 64-byte aligned (kept for the thread's lifetime).
-inline float* avx2_pack_buffer(std::size_t n) {
-  thread_local std::vector<float> buffer;
-  if (buffer.size() < n + 16) buffer.resize(n + 16);
-  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
-  return buffer.data() + ((64 - address % 64) % 64) / sizeof(float);
-}
-
 /// C (+)= A·B with the tiles, blocked like the AVX-512 kernel (k in blocks of 256, rows in
 /// blocks of 128), column panels of 16 (then 8 or fewer) outermost within a block; wide products
 /// (avx2_pack_min_columns) run the blocks' whole tiles on packed copies of A and B. Each C
@@ -197,7 +190,8 @@ SIMCLR_AVX2 inline void avx2_gemm(index_t m, index_t n, index_t kk, const float*
   // micro-panels once (contiguous, prefetched rows instead of six streams 4·a_rs bytes apart)
   // and each panel of B into contiguous rows.
   const bool pack = n >= avx2_pack_min_columns && m >= 12 && kk > 0;
-  float* const packed_a = pack ? avx2_pack_buffer(static_cast<std::size_t>(mc * kc)) : nullptr;
+  float* const packed_a =
+      pack ? thread_scratch<float, avx2_gemm_tag>(static_cast<std::size_t>(mc * kc), 0) : nullptr;
   for (index_t k0 = 0; k0 < kk || k0 == 0; k0 += kc) {
     const index_t kb = kk - k0 < kc ? kk - k0 : kc;
     const bool acc = accumulate || k0 > 0;

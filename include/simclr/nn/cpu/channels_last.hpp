@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include <simclr/backend/cpu/dispatch.hpp>
 #include <simclr/backend/cpu/isa.hpp>
+#include <simclr/backend/cpu/memory.hpp>
 #include <simclr/backend/cpu/simd.hpp>
 #include <simclr/backend/cpu/tile_gemm.hpp>
 #include <simclr/config.hpp>
@@ -38,8 +38,7 @@ inline index_t padded_floats(const window2d& g) {
 /// them is then one cache line.
 template <class Scratch>
 float* buffer(const Scratch& scratch, index_t n) {
-  float* p = scratch(n + 16);
-  return p + (16 - reinterpret_cast<std::uintptr_t>(p) / sizeof(float) % 16) % 16;
+  return simclr::detail::align_to_line(scratch(n + 16));
 }
 
 /// xp ((H + 2·pad) × (W + 2·pad) pixels of C floats) ← image (C, H, W) channel-last inside a

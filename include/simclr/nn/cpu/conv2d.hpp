@@ -766,10 +766,7 @@ struct conv2d_kernel<cpu_t> {
   /// every user overwrites the elements it reads, so no zero fill is needed.
   template <class T>
   static T* scratch(std::size_t n, int slot) {
-    thread_local std::vector<T> buffers[3];
-    auto& b = buffers[slot];
-    if (b.size() < n) b = std::vector<T>(n);
-    return b.data();
+    return simclr::detail::thread_scratch<T, conv2d_kernel>(n, slot);
   }
 
   /// out ← w · the column matrix of images [n0, n1) as a packed convolution where it applies
