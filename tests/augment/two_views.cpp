@@ -1,6 +1,7 @@
 // Tests of <simclr/augment/two_views.hpp>: layout, keys, thread-count and batching independence.
 #include <simclr/augment/two_views.hpp>
 
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -135,4 +136,50 @@ TEST_CASE("views of different sizes and empty batches are errors") {
   const std::vector<std::uint64_t> ids{1};
   CHECK_THROWS_AS((void)two_views(cifar_policy(), std::span<const image_f32>(imgs), {}, ids),
                   shape_error);
+}
+
+namespace {
+/// A policy whose output is (1, S, S) with S = 4, except view `odd_view` of image `odd_image`
+/// (found from the stream's first number), which is 5 × 5; or a (S, S) matrix with `flat`.
+struct odd_size_policy {
+  std::uint32_t odd_draw = 0;  ///< the first u32 of the odd view's stream
+  bool flat = false;
+  tensor<float> operator()(const tensor<float>&, random::stream& rng) const {
+    const index_t s = rng.next_u32() == odd_draw && !flat ? 5 : 4;
+    return flat ? tensor<float>(shape{s, s}) : tensor<float>(shape{1, s, s});
+  }
+};
+std::string message_of(const auto& call) {
+  try {
+    (void)call();
+  } catch (const shape_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST_CASE("a view of another shape or rank is named, the same on any number of threads") {
+  const std::vector<image_f32> imgs = images(40, 4, 4, 7);
+  const batch_position at{.seed = 3, .epoch = 1, .batch_index = 0};
+  // The odd view: view 1 of image 29, deep in the second thread's share.
+  odd_size_policy policy{.odd_draw = random::stream(view_key(at, 29, 1)).next_u32()};
+  for (const std::size_t threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    parallel::thread_pool pool(threads);
+    const auto call = [&] {
+      return two_views(policy, std::span<const image_f32>(imgs), at, {}, pool);
+    };
+    CHECK(message_of(call) ==
+          "simclr: augment::two_views: view 1 of image 29 has shape (1, 5, 5), the first "
+          "view (1, 4, 4); the policy must give one size");
+    policy.flat = true;
+    CHECK(message_of(call) ==
+          "simclr: augment::two_views: the policy returned shape (4, 4), expected (C, S, S)");
+    policy.flat = false;
+    // Without the odd view, the same policy gives the (2N, 1, 4, 4) batch.
+    odd_size_policy even{.odd_draw = policy.odd_draw + 1};
+    CHECK(two_views(even, std::span<const image_f32>(imgs), at, {}, pool).shape() ==
+          shape{80, 1, 4, 4});
+  }
 }
