@@ -47,7 +47,9 @@ constexpr ncclDataType_t nccl_type() {
 /// Polls a non-blocking NCCL operation (and, when `done` is an event, the stream work behind it)
 /// until it has finished, failed or run past the timeout. One place for the rules:
 ///   - ncclInProgress: not yet; any other NCCL status but ncclSuccess: a distributed_error
-///     with NCCL's text;
+///     with NCCL's text — and, when the error came from the communicator's asynchronous state
+///     (ncclCommGetAsyncError: a failed set-up, a peer gone), ncclCommAbort first, as NCCL asks:
+///     its kernels may otherwise never end, and every later device-wide synchronisation hangs;
 ///   - a timeout (> 0) passed: ncclCommAbort — so no rank waits on a dead one forever — and a
 ///     distributed_error saying so (the last checkpoint is intact: checkpoints are written to a
 ///     temporary file and renamed).
@@ -58,21 +60,26 @@ class nccl_waiter {
   void operator()(ncclResult_t status, cudaEvent_t done, const char* collective,
                   const char* call) const {
     const auto start = std::chrono::steady_clock::now();
+    // The call's own status (an argument error) leaves the communicator usable.
+    if (status != ncclSuccess && status != ncclInProgress) fail(status, collective, call, false);
     for (int spins = 0;; ++spins) {
       if (status == ncclInProgress && *comm_ != nullptr)
         (void)ncclCommGetAsyncError(*comm_, &status);
-      if (status != ncclSuccess && status != ncclInProgress) fail(status, collective, call);
+      if (status != ncclSuccess && status != ncclInProgress) fail(status, collective, call, true);
       if (status == ncclSuccess) {
         if (done == nullptr) return;
         const cudaError_t e = cudaEventQuery(done);
         if (e == cudaSuccess) return;
-        if (e != cudaErrorNotReady)
+        if (e == cudaErrorNotReady)
+          (void)cudaGetLastError();  // recorded as the thread's last error: cleared, or the
+                                     // next kernel launch's check would report it
+        else
           cuda_backend::check(e, "cudaEventQuery (after an NCCL collective)", __FILE__, __LINE__);
         // The kernels run: an asynchronous NCCL error (a peer gone) shows here.
         ncclResult_t async = ncclSuccess;
         if (*comm_ != nullptr && ncclCommGetAsyncError(*comm_, &async) == ncclSuccess &&
             async != ncclSuccess && async != ncclInProgress)
-          fail(async, collective, call);
+          fail(async, collective, call, true);
       }
       const double waited =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -92,11 +99,19 @@ class nccl_waiter {
   }
 
  private:
-  [[noreturn]] void fail(ncclResult_t status, const char* collective, const char* call) const {
+  /// Throws the distributed_error of a failed call; `asynchronous`: the communicator's own
+  /// state failed, so it is aborted (and set to null: later collectives say so by name).
+  [[noreturn]] void fail(ncclResult_t status, const char* collective, const char* call,
+                         bool asynchronous) const {
     std::string text = std::string(call) + " failed: " + ncclGetErrorString(status);
     if (*comm_ != nullptr) {
       const char* last = ncclGetLastError(*comm_);
       if (last != nullptr && *last != '\0') text += std::string(" (") + last + ")";
+      if (asynchronous) {
+        (void)ncclCommAbort(*comm_);
+        *comm_ = nullptr;
+        text += "; the NCCL communicator was aborted (ncclCommAbort)";
+      }
     }
     throw distributed_error(rank_, collective, text);
   }
@@ -170,15 +185,18 @@ class nccl_communicator {
       throw value_error("simclr: nccl_communicator: rank " + std::to_string(rank) + " of " +
                         std::to_string(size) + ", expected 0 ≤ rank < size");
     device_ = pick_device(o.device);
-    SIMCLR_CUDA_CHECK(cudaSetDevice(device_));
-    SIMCLR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    make_events();
-    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-    config.blocking = 0;  // every wait polls, so the timeout holds during set-up too
-    ncclUniqueId copy = id;
-    waiter()(ncclCommInitRankConfig(&comm_, size_, copy, rank_, &config), nullptr, "init",
-             "ncclCommInitRankConfig");
-    SIMCLR_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(std::int32_t)));
+    try {  // a failed set-up frees what it made (the destructor does not run)
+      SIMCLR_CUDA_CHECK(cudaSetDevice(device_));
+      make_stream_and_buffers();
+      ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+      config.blocking = 0;  // every wait polls, so the timeout holds during set-up too
+      ncclUniqueId copy = id;
+      waiter()(ncclCommInitRankConfig(&comm_, size_, copy, rank_, &config), nullptr, "init",
+               "ncclCommInitRankConfig");
+    } catch (...) {
+      release();
+      throw;
+    }
   }
 
   /// Rank 0's unique id sent to every rank over `host` (an mpi_communicator under mpirun, or
@@ -215,24 +233,7 @@ class nccl_communicator {
   nccl_communicator(const nccl_communicator&) = delete;
   nccl_communicator& operator=(const nccl_communicator&) = delete;
   nccl_communicator& operator=(nccl_communicator&&) = delete;
-  ~nccl_communicator() {
-    (void)cudaSetDevice(device_);
-    if (comm_ != nullptr) {
-      // Finish what is queued, then free; a communicator that cannot finish is aborted.
-      ncclResult_t r = ncclCommFinalize(comm_);
-      const auto start = std::chrono::steady_clock::now();
-      while (r == ncclInProgress &&
-             (timeout_ <= 0 || std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                              start).count() < timeout_))
-        (void)ncclCommGetAsyncError(comm_, &r);
-      if (r == ncclSuccess) (void)ncclCommDestroy(comm_);
-      else (void)ncclCommAbort(comm_);
-    }
-    if (scratch_ != nullptr) (void)cudaFree(scratch_);
-    if (queued_ != nullptr) (void)cudaEventDestroy(queued_);
-    if (done_ != nullptr) (void)cudaEventDestroy(done_);
-    if (stream_ != nullptr) (void)cudaStreamDestroy(stream_);
-  }
+  ~nccl_communicator() { release(); }
 
   [[nodiscard]] int rank() const noexcept { return rank_; }
   [[nodiscard]] int size() const noexcept { return size_; }
@@ -253,7 +254,11 @@ class nccl_communicator {
     if (color < 0)
       throw value_error("simclr: nccl_communicator::split: color " + std::to_string(color) +
                         ", expected ≥ 0");
-    waiter()(ncclCommSplit(live("split"), color, rank_, &sub, &config), nullptr, "split",
+    // On a non-blocking parent ncclCommSplit may return ncclSuccess while the split still runs
+    // on NCCL's thread: the parent stays ncclInProgress, and `sub` unset, until it is done
+    // (NVIDIA/nccl#1472). So the parent is always polled to the end.
+    const ncclResult_t started = ncclCommSplit(live("split"), color, rank_, &sub, &config);
+    waiter()(started == ncclSuccess ? ncclInProgress : started, nullptr, "split",
              "ncclCommSplit");
     if (sub == nullptr)
       throw distributed_error(rank_, "split", "ncclCommSplit returned no communicator");
@@ -330,6 +335,7 @@ class nccl_communicator {
   template <class T>
   [[nodiscard]] pending all_reduce_sum_async(std::span<T> x) {
     detail::check_device_memory(x.data(), x.size(), "all_reduce_sum_async");
+    SIMCLR_CUDA_CHECK(cudaSetDevice(device_));  // the event belongs to this device
     cudaEvent_t done = nullptr;
     SIMCLR_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
     pending p(this, done);
@@ -344,12 +350,15 @@ class nccl_communicator {
   struct adopt {};
   nccl_communicator(adopt, ncclComm_t c, int device, double timeout)
       : device_(device), timeout_(timeout), comm_(c) {
-    SIMCLR_CUDA_CHECK(cudaSetDevice(device_));
-    waiter()(ncclCommUserRank(comm_, &rank_), nullptr, "split", "ncclCommUserRank");
-    waiter()(ncclCommCount(comm_, &size_), nullptr, "split", "ncclCommCount");
-    SIMCLR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    make_events();
-    SIMCLR_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(std::int32_t)));
+    try {  // as the public constructor: a failure frees what was made, the new group included
+      SIMCLR_CUDA_CHECK(cudaSetDevice(device_));
+      waiter()(ncclCommUserRank(comm_, &rank_), nullptr, "split", "ncclCommUserRank");
+      waiter()(ncclCommCount(comm_, &size_), nullptr, "split", "ncclCommCount");
+      make_stream_and_buffers();
+    } catch (...) {
+      release();
+      throw;
+    }
   }
 
   [[nodiscard]] static int pick_device(int wanted) {
@@ -372,9 +381,35 @@ class nccl_communicator {
     return w.local_rank;
   }
 
-  void make_events() {
+  /// The communicator's stream, its two events and the barrier's zeroed scratch integer.
+  void make_stream_and_buffers() {
+    SIMCLR_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     SIMCLR_CUDA_CHECK(cudaEventCreateWithFlags(&queued_, cudaEventDisableTiming));
     SIMCLR_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    SIMCLR_CUDA_CHECK(cudaMalloc(&scratch_, sizeof(std::int32_t)));
+    SIMCLR_CUDA_CHECK(cudaMemset(scratch_, 0, sizeof(std::int32_t)));
+  }
+
+  /// Frees everything (the destructor, and a constructor that failed part-way): a live
+  /// communicator finishes what is queued (ncclCommFinalize, polled up to the timeout) and is
+  /// destroyed; one that cannot finish, or had failed, is aborted.
+  void release() noexcept {
+    (void)cudaSetDevice(device_);
+    if (comm_ != nullptr) {
+      ncclResult_t r = ncclCommFinalize(comm_);
+      const auto start = std::chrono::steady_clock::now();
+      while (r == ncclInProgress &&
+             (timeout_ <= 0 || std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              start).count() < timeout_))
+        (void)ncclCommGetAsyncError(comm_, &r);
+      if (r == ncclSuccess) (void)ncclCommDestroy(comm_);
+      else (void)ncclCommAbort(comm_);
+      comm_ = nullptr;
+    }
+    if (scratch_ != nullptr) (void)cudaFree(std::exchange(scratch_, nullptr));
+    if (queued_ != nullptr) (void)cudaEventDestroy(std::exchange(queued_, nullptr));
+    if (done_ != nullptr) (void)cudaEventDestroy(std::exchange(done_, nullptr));
+    if (stream_ != nullptr) (void)cudaStreamDestroy(std::exchange(stream_, nullptr));
   }
 
   [[nodiscard]] detail::nccl_waiter waiter() { return nccl_waiter_for(&comm_); }

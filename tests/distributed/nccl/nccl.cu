@@ -17,6 +17,7 @@
 
 #include <simclr/backend/cuda/device.cuh>
 #include <simclr/backend/cuda/memory.cuh>
+#include <simclr/random/cuda/fill.cuh>
 #include <simclr/transfer.cuh>
 
 int main(int argc, char** argv) {
@@ -84,6 +85,27 @@ TEST_CASE("nccl_communicator: a group of one — every collective on device memo
   tensor<float, simclr::cuda_t> z(shape{1000});  // zero-filled on the default stream
   c.all_reduce_sum(std::span<float>(z.data(), 1000));
   for (float v : host_values(z)) CHECK(v == 0.f);
+}
+
+TEST_CASE("nccl_communicator: waiting leaves no CUDA error behind for the next kernel launch") {
+  // 256 MiB zero-filled on the default stream just before: the collective's event is polled
+  // while still not ready, and cudaEventQuery's cudaErrorNotReady must not stay as the
+  // thread's last error (every kernel launch checks cudaGetLastError()).
+  auto c = group_of_one();
+  for (int round = 0; round < 2; ++round) {
+    CAPTURE(round);
+    tensor<float, simclr::cuda_t> big(shape{64 << 20});
+    if (round == 0) {
+      c.all_reduce_sum(std::span<float>(big.data(), big.numel()));
+    } else {
+      auto p = c.all_reduce_sum_async(std::span<float>(big.data(), big.numel()));
+      p.wait();
+    }
+    CHECK(cudaGetLastError() == cudaSuccess);
+    tensor<float, simclr::cuda_t> after(shape{1000});
+    simclr::random::fill_uniform(after.view(), simclr::random::derive(7), 2.f, 3.f);  // checked
+    CHECK(host_values(after)[999] >= 2.f);                                          // launch
+  }
 }
 
 TEST_CASE("nccl_communicator: the asynchronous sum, waited once or twice or by its destructor") {
