@@ -25,8 +25,10 @@ namespace simclr::distributed {
 ///   static void  to_host(void* host, const void* src, std::size_t bytes);    // complete on return
 ///   static void  from_host(void* dst, const void* host, std::size_t bytes);  // likewise
 ///   template <class Host> static bool reads_directly(const Host& host);
+///   static void  before_direct();   // the backend's queued writes done before the host reads
 /// reads_directly: whether `host` reads and writes this backend's memory itself, so nothing
-/// needs staging. cpu_t is below (plain memory and memcpy: with staging_mode::always it runs
+/// needs staging; before_direct runs before each such unstaged collective (a CUDA-aware MPI
+/// copies on streams of its own, which do not wait for the kernels still writing the data). cpu_t is below (plain memory and memcpy: with staging_mode::always it runs
 /// the staging logic on the CPU, which is how the tests check it); cuda_t is in
 /// <simclr/distributed/cuda/staging.cuh> (page-locked buffers, cudaMemcpy).
 template <class Backend>
@@ -50,6 +52,7 @@ struct staging<cpu_t> {
   static bool reads_directly(const Host&) noexcept {
     return true;
   }
+  static void before_direct() noexcept {}
 };
 
 enum class staging_mode {
@@ -90,7 +93,10 @@ class staged_communicator {
 
   template <class T>
   void all_reduce_sum(std::span<T> x) {
-    if (direct_) return host_->all_reduce_sum(x);
+    if (direct_) {
+      staging<Backend>::before_direct();
+      return host_->all_reduce_sum(x);
+    }
     buffer b = acquire(x.size_bytes());
     const std::span<T> h = b.template as<T>(x.size());
     staging<Backend>::to_host(h.data(), x.data(), x.size_bytes());
@@ -100,7 +106,10 @@ class staged_communicator {
 
   template <class T>
   void all_gather(std::span<const T> send, std::span<T> recv) {
-    if (direct_) return host_->all_gather(send, recv);
+    if (direct_) {
+      staging<Backend>::before_direct();
+      return host_->all_gather(send, recv);
+    }
     detail::check_gather_sizes(send.size(), recv.size(), size(), "all_gather");
     send_and_receive(send, recv, [&](std::span<const T> s, std::span<T> r) {
       host_->all_gather(s, r);
@@ -109,7 +118,10 @@ class staged_communicator {
 
   template <class T>
   void reduce_scatter_sum(std::span<const T> send, std::span<T> recv) {
-    if (direct_) return host_->reduce_scatter_sum(send, recv);
+    if (direct_) {
+      staging<Backend>::before_direct();
+      return host_->reduce_scatter_sum(send, recv);
+    }
     detail::check_gather_sizes(recv.size(), send.size(), size(), "reduce_scatter_sum");
     send_and_receive(send, recv, [&](std::span<const T> s, std::span<T> r) {
       host_->reduce_scatter_sum(s, r);
@@ -118,7 +130,10 @@ class staged_communicator {
 
   template <class T>
   void broadcast(std::span<T> x, int root) {
-    if (direct_) return host_->broadcast(x, root);
+    if (direct_) {
+      staging<Backend>::before_direct();
+      return host_->broadcast(x, root);
+    }
     detail::check_root(root, size(), "broadcast");
     buffer b = acquire(x.size_bytes());
     const std::span<T> h = b.template as<T>(x.size());
@@ -181,7 +196,7 @@ class staged_communicator {
   class pending {
    public:
     pending(HostPending p, buffer b, std::span<T> dst)
-        : host_(std::move(p)), buffer_(std::move(b)), dst_(dst) {}
+        : buffer_(std::move(b)), host_(std::move(p)), dst_(dst) {}
     void wait() {
       if (done_) return;
       host_.wait();
@@ -192,8 +207,10 @@ class staged_communicator {
     }
 
    private:
-    HostPending host_;
+    // Destroyed in reverse: the host's pending sum (which completes its request) before the
+    // buffer goes back to the pool, where another collective could take it while MPI writes.
     buffer buffer_;
+    HostPending host_;
     std::span<T> dst_;
     bool done_ = false;
   };
@@ -205,6 +222,7 @@ class staged_communicator {
     using host_pending = decltype(host_->all_reduce_sum_async(x));
     if (direct_) {
       // The host communicator sums x in place: the copy back is of x onto itself, skipped.
+      staging<Backend>::before_direct();
       return pending<T, host_pending>(host_->all_reduce_sum_async(x), buffer(pool_, nullptr, 0),
                                       std::span<T>());
     }

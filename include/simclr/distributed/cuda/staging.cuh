@@ -35,6 +35,9 @@ struct staging<cuda_t> {
   }
   /// Whether `host` reads device memory itself: a communicator that says so
   /// (reads_cuda_memory(): mpi_communicator with a CUDA-aware MPI); otherwise not.
+  /// A CUDA-aware MPI reads and writes device memory on streams of its own: the kernels
+  /// queued on the default stream (simclr's) finish first.
+  static void before_direct() { SIMCLR_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy)); }
   template <class Host>
   static bool reads_directly(const Host& host) {
     if constexpr (requires { host.reads_cuda_memory(); }) {
