@@ -26,15 +26,15 @@
 
 namespace simclr::distributed {
 
-/// Rank `root`'s state of `module` — parameters, buffers (BatchNorm's running statistics, a
+/// Rank `root`'s state of `net` — parameters, buffers (BatchNorm's running statistics, a
 /// method's target network) and counters — copied to every rank, in visit order.
 template <class T, backend Backend, communicator Comm, class Module>
-void broadcast_state(Comm& comm, Module& module, int root = 0) {
+void broadcast_state(Comm& comm, Module& net, int root = 0) {
   static_assert(std::same_as<communicator_backend<Comm>, Backend>,
                 "simclr: distributed::broadcast_state: the communicator's collectives take "
                 "another backend's memory than the module's tensors (a cuda_t module needs "
                 "nccl_communicator or staged_communicator<mpi_communicator, cuda_t>)");
-  module.visit_state(
+  net.visit_state(
       [&](const nn::state_ref<T, Backend>& s) {
         if (s.value != nullptr)
           comm.broadcast(std::span<T>(s.value->data(), static_cast<std::size_t>(s.value->numel())),
@@ -51,13 +51,13 @@ void broadcast_state(Comm& comm, Module& module, int root = 0) {
 /// Device tensors are hashed from host copies (to_host of the backend, found by
 /// argument-dependent lookup: <simclr/transfer.cuh> for cuda_t).
 template <class T, backend Backend, class Module>
-[[nodiscard]] std::uint64_t state_checksum(Module& module) {
+[[nodiscard]] std::uint64_t state_checksum(Module& net) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   const auto mix = [&](const void* p, std::size_t bytes) {
     const auto* b = static_cast<const unsigned char*>(p);
     for (std::size_t i = 0; i < bytes; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
   };
-  module.visit_state(
+  net.visit_state(
       [&](const nn::state_ref<T, Backend>& s) {
         mix(s.name.data(), s.name.size());
         if (s.value != nullptr) {
@@ -78,8 +78,8 @@ template <class T, backend Backend, class Module>
 /// (state_checksum compared after a broadcast; the verdict is all-reduced, so no rank goes on
 /// alone).
 template <class T, backend Backend, communicator Comm, class Module>
-void verify_same_state(Comm& comm, Module& module, const std::string& when, int root = 0) {
-  const std::uint64_t mine = state_checksum<T, Backend>(module);
+void verify_same_state(Comm& comm, Module& net, const std::string& when, int root = 0) {
+  const std::uint64_t mine = state_checksum<T, Backend>(net);
   std::int64_t theirs = 0;
   std::memcpy(&theirs, &mine, sizeof mine);
   std::vector<std::int64_t> v{theirs};

@@ -162,8 +162,8 @@ struct batch_norm_kernel<cpu_t> {
     }
   }
 
-  /// The group's statistics from its sums (host doubles): mean[ch] / count, the biased
-  /// variance max(ss[ch], 0) / count and 1/sqrt(var + eps), into the layer's tensors.
+  /// The group's statistics (host doubles): mean[ch] as given (already Σx / count), the
+  /// biased variance max(ss[ch], 0) / count and 1/sqrt(var + eps), into the layer's tensors.
   template <class T>
   static void set_stats(index_t c, const double* mean, const double* ss, double count, double eps,
                         T* mean_out, T* var_out, T* inv_std_out) {
