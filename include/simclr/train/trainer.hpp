@@ -262,8 +262,8 @@ fit_result fit(Model&, Optimizer&, const Source&, const Policy&, const trainer_o
     static_assert(multi_crop_model<Model>,
                   "simclr: train::fit: a multi-crop policy needs a model that satisfies "
                   "simclr::multi_crop_model: forward_backward(views, local_views) "
-                  "(simclr::model is one; a data-parallel model and the momentum methods take "
-                  "two views only)");
+                  "(simclr::model and methods::moco are; a data-parallel model and "
+                  "methods::byol take two views only)");
   return {};
 }
 

@@ -302,3 +302,32 @@ TEST_CASE("cuda byol step equals the cpu: online gradients, then the target's mo
   g.after_step(0, 10);
   parity::check_state<float>(c, g, 1e-4);  // online values and grads, target (buffers)
 }
+
+TEST_CASE("cuda moco step equals the cpu: two views and multi-crop, the queue wrapping") {
+  const auto make = [](auto backend_tag) {
+    using B = decltype(backend_tag);
+    using mlp = head::mlp<float, B>;
+    return methods::moco<mlp, mlp>{mlp::v1({.in = 12, .hidden = 32, .out = 16, .seed = 1}),
+                                   mlp::v1({.in = 16, .hidden = 32, .out = 8, .seed = 2}),
+                                   {.momentum = 0.9, .queue_size = 40}};
+  };
+  auto c = make(cpu_t{});
+  auto g = make(cuda_t{});
+  parity::copy_state<float>(c, g);
+  const auto views = random_host(shape{16, 12}, 6);  // 2N = 16 global views
+  const auto crops = random_host(shape{16, 12}, 7);  // 2 small crops of each of the N = 8
+  for (int step = 0; step < 4; ++step) {  // 16 keys a step into 40 places: wraps in step 2
+    CAPTURE(step);
+    const bool multi = step == 1;
+    const auto mc = multi ? c.forward_backward(views, crops) : c.forward_backward(views);
+    const auto mg = multi ? g.forward_backward(to_device(views), to_device(crops))
+                          : g.forward_backward(to_device(views));
+    CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(1e-5));
+    c.after_step(step, 10);
+    g.after_step(step, 10);
+    CHECK(g.queued() == c.queued());
+    CHECK(g.queue_position() == c.queue_position());
+  }
+  CHECK(c.queued() == 40);
+  parity::check_state<float>(c, g, 1e-4);  // online, key network, queue, counters
+}
