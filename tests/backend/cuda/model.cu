@@ -3,7 +3,9 @@
 
 #include <filesystem>
 
+#include <simclr/augment/multi_crop.hpp>
 #include <simclr/augment/policy.hpp>
+#include <simclr/methods/moco.hpp>
 #include <simclr/train/checkpoint.hpp>
 #include <simclr/train/trainer.hpp>
 
@@ -68,6 +70,15 @@ auto tiny_model(B) {
                                              .stem = encoders::stem::cifar, .seed = 1}),
                head::mlp<float, B>::v1({.in = 32, .out = 16, .batch_norm = false, .seed = 1}),
                loss::nt_xent<float, B>({.temperature = 0.5})};
+}
+
+/// The MoCo fit test's method: a width-2 ResNet-18 on 1 channel, an MLP head, a queue of 20.
+template <class B>
+auto tiny_moco(B, std::uint64_t seed) {
+  return methods::moco{encoders::resnet18<float, B>({.base_width = 2, .in_channels = 1,
+                                                     .stem = encoders::stem::cifar, .seed = seed}),
+                       head::mlp<float, B>::v1({.in = 16, .hidden = 16, .out = 8, .seed = seed}),
+                       {.momentum = 0.9, .queue_size = 20}};
 }
 }  // namespace
 
@@ -176,4 +187,38 @@ TEST_CASE("cuda train::fit with device_augment: views made on the device train l
   for (std::size_t i = 0; i < rc.steps.size(); ++i)
     CHECK(rg.steps[i].loss == doctest::Approx(rc.steps[i].loss).epsilon(1e-4));
   parity::check_state<float>(cpu, gpu, 2e-3);
+}
+
+TEST_CASE("cuda train::fit with MoCo and multi-crop: trains like the CPU, the queue resumes exactly") {
+  namespace fs = std::filesystem;
+  const test::toy_images data(16, 12, 2, 7);
+  const augment::multi_crop policy(augment::fashion_mnist_policy(12),
+                                   augment::fashion_mnist_policy(8), 2);
+  auto cpu = tiny_moco(cpu_t{}, 1);
+  auto gpu = tiny_moco(cuda_t{}, 1);
+  optim::sgd<float> opt_cpu({.momentum = 0.9});
+  optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
+  const auto rc = train::fit(cpu, opt_cpu, data, policy,
+                             fit_options(fs::temp_directory_path() / "simclr-cuda-moco-cpu", 2, false));
+  const fs::path dir = fs::temp_directory_path() / "simclr-cuda-moco-gpu";
+  const auto whole = fit_options(dir, 2, false);  // (a fresh dir)
+  auto first = whole;
+  first.stop_after_epochs = 1;
+  const auto rg = train::fit(gpu, opt_gpu, data, policy, first);
+  REQUIRE(rc.steps.size() == 4);
+  REQUIRE(rg.steps.size() == 2);
+  // Resumed by a network of another initialisation: networks, queue and counters come from
+  // the device checkpoint.
+  auto resumed = tiny_moco(cuda_t{}, 42);
+  optim::sgd<float, cuda_t> opt_resumed({.momentum = 0.9});
+  const auto rr = train::fit(resumed, opt_resumed, data, policy, whole,
+                             dir / "checkpoint.safetensors");
+  REQUIRE(rr.steps.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(rg.steps[i].loss == doctest::Approx(rc.steps[i].loss).epsilon(1e-4));
+    CHECK(rr.steps[i].loss == doctest::Approx(rc.steps[i + 2].loss).epsilon(1e-4));
+  }
+  CHECK(resumed.queued() == cpu.queued());
+  CHECK(resumed.queue_position() == cpu.queue_position());
+  parity::check_state<float>(cpu, resumed, 2e-3);  // online, key network, queue, counters
 }
