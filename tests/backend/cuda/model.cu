@@ -106,6 +106,28 @@ TEST_CASE("cuda training step equals the cpu: every stage over 2 x 2 cells, some
                       shape{8, 3, 18, 18});
 }
 
+TEST_CASE("cuda multi-crop step equals the cpu: global views and small crops, NT-Xent") {
+  auto cpu = tiny_model(cpu_t{});
+  auto gpu = tiny_model(cuda_t{});
+  parity::copy_state<float>(cpu, gpu);
+  const auto views = random_host(shape{8, 1, 12, 12}, 61);  // 2N = 8 global views
+  const auto crops = random_host(shape{8, 1, 8, 8}, 62);    // 2 small crops of each of N = 4
+  optim::sgd<float> opt_cpu({.momentum = 0.9});
+  optim::sgd<float, cuda_t> opt_gpu({.momentum = 0.9});
+  for (int step = 0; step < 2; ++step) {
+    CAPTURE(step);
+    const auto mc = cpu.forward_backward(views, crops);
+    const auto mg = gpu.forward_backward(to_device(views), to_device(crops));
+    CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(5e-4));
+    CHECK(mg.top1_accuracy == doctest::Approx(mc.top1_accuracy));
+    const auto pc = cpu.parameters();
+    const auto pg = gpu.parameters();
+    opt_cpu.step(std::span<const parameter<float>>(pc), 0.1);
+    opt_gpu.step(std::span<const parameter<float, cuda_t>>(pg), 0.1);
+  }
+  parity::check_state<float>(cpu, gpu, 2e-2);  // as the two-step LARS test: see there
+}
+
 TEST_CASE("cuda model errors: a bad batch is a shape_error, an impossible one a cuda_error") {
   auto gpu = make_model<cuda_t>({.blocks = {1}, .base_width = 4, .stem = encoders::stem::cifar}, 8);
   optim::sgd<float, cuda_t> opt;
