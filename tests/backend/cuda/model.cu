@@ -1,6 +1,7 @@
 // A whole SimCLR training step, model<..., cuda_t> against model<..., cpu_t> from the same state.
 #include "parity.cuh"
 
+#include <cmath>
 #include <filesystem>
 
 #include <simclr/augment/multi_crop.hpp>
@@ -119,7 +120,8 @@ TEST_CASE("cuda multi-crop step equals the cpu: global views and small crops, NT
     const auto mc = cpu.forward_backward(views, crops);
     const auto mg = gpu.forward_backward(to_device(views), to_device(crops));
     CHECK(mg.loss == doctest::Approx(mc.loss).epsilon(5e-4));
-    CHECK(mg.top1_accuracy == doctest::Approx(mc.top1_accuracy));
+    // Top-1 over 40 anchors: a near-tie may flip one anchor under another float order.
+    CHECK(std::abs(mg.top1_accuracy - mc.top1_accuracy) <= 1.0 / 40 + 1e-9);
     const auto pc = cpu.parameters();
     const auto pg = gpu.parameters();
     opt_cpu.step(std::span<const parameter<float>>(pc), 0.1);
