@@ -28,8 +28,9 @@ namespace simclr::distributed {
 ///   static void  before_direct();   // the backend's queued writes done before the host reads
 /// reads_directly: whether `host` reads and writes this backend's memory itself, so nothing
 /// needs staging; before_direct runs before each such unstaged collective (a CUDA-aware MPI
-/// copies on streams of its own, which do not wait for the kernels still writing the data). cpu_t is below (plain memory and memcpy: with staging_mode::always it runs
-/// the staging logic on the CPU, which is how the tests check it); cuda_t is in
+/// copies on streams of its own, which do not wait for the kernels still writing the data).
+/// cpu_t is below (plain memory and memcpy: with staging_mode::always it runs the staging
+/// logic on the CPU, which is how the tests check it); cuda_t is in
 /// <simclr/distributed/cuda/staging.cuh> (page-locked buffers, cudaMemcpy).
 template <class Backend>
 struct staging {

@@ -33,11 +33,11 @@ struct staging<cuda_t> {
   static void from_host(void* dst, const void* host, std::size_t bytes) {
     if (bytes > 0) SIMCLR_CUDA_CHECK(cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice));
   }
-  /// Whether `host` reads device memory itself: a communicator that says so
-  /// (reads_cuda_memory(): mpi_communicator with a CUDA-aware MPI); otherwise not.
   /// A CUDA-aware MPI reads and writes device memory on streams of its own: the kernels
   /// queued on the default stream (simclr's) finish first.
   static void before_direct() { SIMCLR_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy)); }
+  /// Whether `host` reads device memory itself: a communicator that says so
+  /// (reads_cuda_memory(): mpi_communicator with a CUDA-aware MPI); otherwise not.
   template <class Host>
   static bool reads_directly(const Host& host) {
     if constexpr (requires { host.reads_cuda_memory(); }) {
