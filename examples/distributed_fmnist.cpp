@@ -21,6 +21,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/augment/policy.hpp>
 #include <simclr/distributed/data_parallel.hpp>
 #include <simclr/distributed/gathered_nt_xent.hpp>
@@ -49,11 +51,14 @@ int main(int argc, char** argv) try {
   std::uint64_t seed = 0;
   std::string out = "dist-run", dir = data::fashion_mnist_default_dir;
   bool resume = false;
-  app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", epochs, "SimCLR epochs over the training subset")
+      ->check(cli_checks::positive);
   app.add_option("--batch-size", batch, "global batch: images per step over all processes")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)");
-  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)");
+      ->check(cli_checks::positive);
+  app.add_option("--subset", subset, "training images for SimCLR (0: all 60000)")
+      ->check(cli_checks::non_negative);
+  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)")
+      ->check(cli_checks::non_negative);
   app.add_option("--out", out, "output folder (rank 0 writes): log, checkpoint, weights");
   app.add_flag("--resume", resume, "continue from <out>/checkpoint.safetensors (any process count)");
   app.add_option("--seed", seed, "seed of every random draw");

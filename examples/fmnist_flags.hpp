@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include "fmnist_common.hpp"
 
 namespace fmnist {
@@ -23,12 +25,15 @@ struct run_flags {
   /// Registers the flags on `app`; `method` names the pre-training in the help.
   void add_to(CLI::App& app, const std::string& method) {
     app.add_option("--epochs", epochs, method + " epochs over the training subset")
-        ->check(CLI::PositiveNumber);
-    app.add_option("--batch-size", batch, "images per step (2x views)")->check(CLI::PositiveNumber);
-    app.add_option("--subset", subset, "training images for " + method + " (0: all 60000)");
-    app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)");
-    app.add_option("--width", width, "ResNet-18 base width")->check(CLI::PositiveNumber);
-    app.add_option("--lr", base_lr, "peak learning rate at batch 256")->check(CLI::PositiveNumber);
+        ->check(cli_checks::positive);
+    app.add_option("--batch-size", batch, "images per step (2x views)")
+        ->check(cli_checks::positive);
+    app.add_option("--subset", subset, "training images for " + method + " (0: all 60000)")
+        ->check(cli_checks::non_negative);
+    app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)")
+        ->check(cli_checks::non_negative);
+    app.add_option("--width", width, "ResNet-18 base width")->check(cli_checks::positive);
+    app.add_option("--lr", base_lr, "peak learning rate at batch 256")->check(cli_checks::positive);
     app.add_option("--threads", threads, "CPU threads (default: all)")
         ->check(CLI::Range(std::size_t{1}, parallel::max_threads));
     app.add_option("--out", out, "output folder: log, checkpoint, weights, loss curve");

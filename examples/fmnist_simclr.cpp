@@ -35,6 +35,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/augment/policy.hpp>
 #include <simclr/augment/multi_crop.hpp>
 #include <simclr/data/idx.hpp>
@@ -133,10 +135,14 @@ int main(int argc, char** argv) try {
   std::optional<std::string> loss_name;
   std::optional<index_t> local_crops, local_size;
   std::vector<double> local_scale;
-  app.add_option("--epochs", epochs, "SimCLR epochs over the training subset (default 2 or the recipe's)")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", batch, "images per step, 2x views (default 256 or the recipe's)")->check(CLI::PositiveNumber);
-  app.add_option("--subset", subset, "training images for SimCLR (0: all 60000; default 40000 or the recipe's)");
-  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all; default 10000 or the recipe's)");
+  app.add_option("--epochs", epochs, "SimCLR epochs over the training subset (default 2 or the recipe's)")
+      ->check(cli_checks::positive);
+  app.add_option("--batch-size", batch, "images per step, 2x views (default 256 or the recipe's)")
+      ->check(cli_checks::positive);
+  app.add_option("--subset", subset, "training images for SimCLR (0: all 60000; default 40000 or the recipe's)")
+      ->check(cli_checks::non_negative);
+  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all; default 10000 or the recipe's)")
+      ->check(cli_checks::non_negative);
   app.add_option("--threads", threads, "CPU threads (default: all)")
       ->check(CLI::Range(std::size_t{1}, parallel::max_threads));
   app.add_option("--out", out, "output folder: log, checkpoint, weights, pictures");
@@ -149,12 +155,12 @@ int main(int argc, char** argv) try {
   app.add_option("--fine-tune-epochs", fine_tune_epochs, "epochs of each fine-tuning run");
   app.add_option("--monitor-every", monitor_every,
                  "steps between online kNN measurements on a held-out labelled slice (0: off)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli_checks::non_negative);
   std::vector<std::string> recipe_names;
   for (const auto& named : recipes) recipe_names.push_back(named.name);
   app.add_option("--recipe", recipe_name, "the recipe (docs/training.md)")
       ->check(CLI::IsMember(recipe_names));
-  app.add_option("--width", width, "override: ResNet-18 base width")->check(CLI::PositiveNumber);
+  app.add_option("--width", width, "override: ResNet-18 base width")->check(cli_checks::positive);
   app.add_option("--stem", stem_name,
                  "override: cifar (3x3 stride 1) or strided (3x3 stride 2: the stages see 14x14, "
                  "a quarter of the compute)")
@@ -168,17 +174,17 @@ int main(int argc, char** argv) try {
                  "(1: the global average; h grows G^2-fold)")
       ->check(CLI::Range(1, 8));
   app.add_option("--temperature", temperature, "override: NT-Xent temperature")
-      ->check(CLI::PositiveNumber);
+      ->check(cli_checks::positive);
   app.add_option("--crop-min", crop_min, "override: smallest crop area fraction")
       ->check(CLI::Range(0.01, 1.0));
   app.add_option("--lr", base_lr, "override: peak learning rate at batch 256")
-      ->check(CLI::PositiveNumber);
+      ->check(cli_checks::positive);
   app.add_option("--loss", loss_name, "override: nt-xent, dcl (decoupled) or dclw (weighted DCL)")
       ->check(CLI::IsMember({"nt-xent", "dcl", "dclw"}));
   app.add_option("--local-crops", local_crops,
                  "override: multi-crop, small crops per image besides the two global views "
                  "(0: two views only)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli_checks::non_negative);
   app.add_option("--local-size", local_size, "override: side of the small crops in pixels")
       ->check(CLI::Range(4, 28));
   app.add_option("--local-scale", local_scale, "override: crop scale range of the small crops")

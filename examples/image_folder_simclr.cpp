@@ -14,6 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/augment/policy.hpp>
 #include <simclr/data/image_archive.hpp>
 #include <simclr/data/image_folder.hpp>
@@ -41,10 +43,12 @@ int main(int argc, char** argv) try {
   app.add_option("--cifar10", cifar, "folder holding cifar10-{train,test}-jpg.tar.gz")
       ->expected(0, 1)
       ->default_str("../shared/data/cifar10-jpg");
-  app.add_option("--epochs", epochs)->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", batch)->check(CLI::PositiveNumber);
-  app.add_option("--subset", subset, "use this many training images (0: all)");
-  app.add_option("--width", width, "ResNet-18 base width (64 is the standard network)");
+  app.add_option("--epochs", epochs)->check(cli_checks::positive);
+  app.add_option("--batch-size", batch)->check(cli_checks::positive);
+  app.add_option("--subset", subset, "use this many training images (0: all)")
+      ->check(cli_checks::non_negative);
+  app.add_option("--width", width, "ResNet-18 base width (64 is the standard network)")
+      ->check(cli_checks::positive);
   app.add_option("--seed", seed);
   app.add_option("--out", out);
   CLI11_PARSE(app, argc, argv);

@@ -22,6 +22,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/augment/multi_crop.hpp>
 #include <simclr/augment/policy.hpp>
 #include <simclr/eval/represent.hpp>
@@ -49,12 +51,12 @@ int main(int argc, char** argv) try {
   std::vector<double> local_scale{0.1, 0.4};
   f.add_to(app, "MoCo");
   app.add_option("--momentum", momentum, "the key network's momentum")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--queue", queue, "keys kept as negatives")->check(CLI::PositiveNumber);
-  app.add_option("--temperature", temperature, "InfoNCE temperature")->check(CLI::PositiveNumber);
+  app.add_option("--queue", queue, "keys kept as negatives")->check(cli_checks::positive);
+  app.add_option("--temperature", temperature, "InfoNCE temperature")->check(cli_checks::positive);
   app.add_flag("--asymmetric", asymmetric, "MoCo v2 as published: queries of view 1, keys of view 2");
   app.add_option("--local-crops", local_crops,
                  "multi-crop: small crops per image besides the two views (0: two views)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(cli_checks::non_negative);
   app.add_option("--local-size", local_size, "side of the small crops in pixels")
       ->check(CLI::Range(4, 28));
   app.add_option("--local-scale", local_scale, "crop scale range of the small crops")

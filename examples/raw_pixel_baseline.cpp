@@ -16,6 +16,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/data/idx.hpp>
 #include <simclr/eval/knn.hpp>
 #include <simclr/eval/linear.hpp>
@@ -52,9 +54,10 @@ int main(int argc, char** argv) try {
   app.add_flag("--no-linear", no_linear, "skip the linear evaluation");
   app.add_flag("--no-knn", no_knn, "skip the kNN monitor");
   app.add_option("--tau", knn_opt.temperature, "kNN vote temperature")->capture_default_str();
-  app.add_option("--k", knn_opt.k, "kNN neighbours")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--k", knn_opt.k, "kNN neighbours")->capture_default_str()
+      ->check(cli_checks::positive);
   app.add_option("--max-iterations", lin_opt.max_iterations, "L-BFGS iterations at most")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(cli_checks::positive);
   app.add_option("--plot-dir", plot_dir, "write pca_test.png (test pixels, PCA) here");
   try {
     app.parse(argc, argv);

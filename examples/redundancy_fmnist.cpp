@@ -21,6 +21,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli_checks.hpp"
+
 #include <simclr/augment/policy.hpp>
 #include <simclr/eval/represent.hpp>
 #include <simclr/head/mlp.hpp>
@@ -82,15 +84,20 @@ int main(int argc, char** argv) try {
   std::string dir = data::fashion_mnist_default_dir, out = s.out.string();
   std::optional<double> lr;
   app.add_option("--loss", s.loss, "the objective")->check(CLI::IsMember({"vicreg", "barlow-twins"}));
-  app.add_option("--epochs", s.epochs, "epochs over the training subset")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", s.batch, "images per step (2x views)")->check(CLI::PositiveNumber);
-  app.add_option("--subset", subset, "training images for pre-training (0: all 60000)");
-  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)");
+  app.add_option("--epochs", s.epochs, "epochs over the training subset")
+      ->check(cli_checks::positive);
+  app.add_option("--batch-size", s.batch, "images per step (2x views)")
+      ->check(cli_checks::positive);
+  app.add_option("--subset", subset, "training images for pre-training (0: all 60000)")
+      ->check(cli_checks::non_negative);
+  app.add_option("--eval-train", eval_train, "labelled training images for the evaluations (0: all)")
+      ->check(cli_checks::non_negative);
   app.add_option("--projector", s.projector, "projector width P (hidden and output)")
-      ->check(CLI::PositiveNumber);
+      ->check(cli_checks::positive);
   app.add_option("--lr", lr, "peak learning rate at batch 256 (vicreg 0.3, barlow-twins 0.02)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--lambda", s.lambda, "Barlow Twins' off-diagonal weight")->check(CLI::NonNegativeNumber);
+      ->check(cli_checks::positive);
+  app.add_option("--lambda", s.lambda, "Barlow Twins' off-diagonal weight")
+      ->check(cli_checks::non_negative);
   app.add_option("--threads", threads, "CPU threads (default: all)")
       ->check(CLI::Range(std::size_t{1}, parallel::max_threads));
   app.add_option("--out", out, "output folder: log, checkpoint, weights, loss curve");
